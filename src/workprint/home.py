@@ -1,0 +1,43 @@
+"""Where workprint keeps its data, and the contributor's local pseudonymous id.
+
+``WORKPRINT_HOME`` overrides the platform's user data dir. Nothing in here names the
+login or the machine: the contributor is a random id created on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import platformdirs
+
+
+def workprint_home() -> Path:
+    """The folder holding sessions, keys and config; created (mode 0700) if missing."""
+    env = os.environ.get("WORKPRINT_HOME")
+    home = Path(env) if env else Path(platformdirs.user_data_dir("workprint", appauthor=False))
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        home.chmod(0o700)
+    except OSError:
+        pass
+    return home
+
+
+def contributor_id(home: Path) -> str:
+    """A stable pseudonymous id for the person recorded on this device (``c-`` + 12 hex)."""
+    path = home / "identity.json"
+    if path.exists():
+        return json.loads(path.read_text())["contributor"]
+    ident = "c-" + secrets.token_hex(6)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"contributor": ident}))
+    os.replace(tmp, path)
+    return ident
+
+
+def pause_flag(home: Path) -> Path:
+    """While this file exists the recorder writes nothing (``workprint pause`` / ``resume``)."""
+    return home / "paused"

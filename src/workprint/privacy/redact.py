@@ -1,0 +1,283 @@
+"""Text redaction for secrets and personal data, run on the device before anything is stored.
+
+Every detector proposes spans on the original text; overlapping spans are resolved in favour
+of the earlier detector in ``_DETECTORS`` (most specific first), then of the longer span.
+Each span becomes a typed placeholder such as ``[EMAIL]``.
+
+Written by hand rather than with Presidio because it must run inside the recorder on every
+typing run and window title at a fraction of a millisecond, must validate (Luhn, IBAN mod-97,
+SSN ranges, IP ranges) to keep task tokens such as order numbers and versions, and must not
+load any model. ``bench/redaction.py`` compares it with Presidio.
+
+What is deliberately kept: ticket ids (``ABC-123``), dates, times, versions, commit hashes and
+other hex digests, UUIDs, prices, order numbers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+Span = tuple[int, int, str]  # start, end, kind
+
+
+@dataclass(frozen=True)
+class Redaction:
+    text: str
+    kinds: list[str] = field(default_factory=list)  # sorted, unique, lowercase kind names
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.kinds)
+
+
+def _luhn_ok(digits: str) -> bool:
+    total, alt = 0, False
+    for ch in reversed(digits):
+        d = ord(ch) - 48
+        if alt:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+        alt = not alt
+    return total % 10 == 0
+
+
+def _iban_ok(candidate: str) -> bool:
+    s = candidate.replace(" ", "").upper()
+    if not (15 <= len(s) <= 34):
+        return False
+    rearranged = s[4:] + s[:4]
+    try:
+        return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+    except ValueError:
+        return False
+
+
+def _entropy(s: str) -> float:
+    counts: dict[str, int] = {}
+    for ch in s:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _regex(kind: str, pattern: str, flags: int = 0, group: int = 0,
+           check: Callable[[re.Match[str]], bool] | None = None):
+    rx = re.compile(pattern, flags)
+
+    def detect(text: str) -> Iterator[Span]:
+        for m in rx.finditer(text):
+            if check is None or check(m):
+                yield m.start(group), m.end(group), kind
+    return detect
+
+
+_PEM = _regex("private_key", r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|[\s\S]*)")
+_JWT = _regex("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
+_KNOWN_KEYS = _regex(
+    "api_key",
+    r"(?<![A-Za-z0-9])(?:"
+    r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}"  # AWS key ids
+    r"|gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}"  # GitHub
+    r"|glpat-[A-Za-z0-9_\-]{20,}|gl(?:ptt|dt|rt|cbt|soat|ft|imt|agent)-[A-Za-z0-9_\-]{20,}"  # GitLab
+    r"|xox[abposrce]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,}"  # Slack
+    r"|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,}"  # Stripe
+    r"|AIza[0-9A-Za-z_\-]{35}|ya29\.[0-9A-Za-z_\-]{20,}|GOCSPX-[0-9A-Za-z_\-]{20,}"  # Google
+    r"|sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"  # OpenAI, Anthropic
+    r"|npm_[A-Za-z0-9]{36}|pypi-[A-Za-z0-9_\-]{50,}|hf_[A-Za-z0-9]{30,}"  # npm, PyPI, Hugging Face
+    r"|SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}|dop_v1_[a-f0-9]{64}|shpat_[a-fA-F0-9]{32}"
+    r"|(?:AC|SK)[0-9a-f]{32}"  # Twilio
+    r")(?![A-Za-z0-9])",
+)
+_SLACK_HOOK = _regex("api_key", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+")
+_BEARER = _regex("api_key", r"(?i)\b(?:bearer|token|basic)\s+([A-Za-z0-9._~+/=-]{16,})", group=1,
+                 check=lambda m: _entropy(m.group(1)) > 3.0)
+_URL_CREDENTIALS = _regex("password", r"(?i)\b[a-z][a-z0-9+.-]*://[^\s/:@]+:([^\s/@]+)@", group=1)
+_QUERY_SECRET = _regex(
+    "api_key",
+    r"(?i)[?&;#](?:access_token|refresh_token|id_token|token|api_?key|apikey|key|secret|client_secret"
+    r"|sig|signature|session_?id|session|auth|code|x-amz-signature|x-amz-credential)=([^&#\s]{6,})",
+    group=1,
+)
+_QUERY_PASSWORD = _regex("password", r"(?i)[?&;](?:password|passwd|pwd|pass|pw)=([^&#\s]+)", group=1)
+_PASSWORD_CONTEXT = _regex(
+    "password",
+    r"(?i)\b(?:password|passwd|passwort|mot de passe|contraseña|pwd|pw|pass(?:code|phrase|word)?|pin)"
+    r"(?:\s+is)?\s*[:=]\s*[\"']?([^\s\"',;]{2,})",
+    group=1,
+)
+_PASSWORD_PHRASE = _regex("password", r"(?i)\bmy (?:password|passcode|pin) is\s+[\"']?([^\s\"',;]{2,})", group=1)
+_SECRET_CONTEXT = _regex(
+    "api_key",
+    r"(?i)\b(?:api[_ -]?key|apikey|secret(?:[_ -]?key)?|access[_ -]?key(?:[_ -]?id)?|client[_ -]?secret"
+    r"|auth[_ -]?token|access[_ -]?token|private[_ -]?key|token|aws_secret_access_key)"
+    r"\s*[:=]\s*[\"']?([A-Za-z0-9+/_.=\-]{8,})",
+    group=1,
+    check=lambda m: _entropy(m.group(1)) > 2.5 and not m.group(1).isdigit(),
+)
+_EMAIL = _regex("email", r"(?i)(?<![\w.+-])[a-z0-9._%+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,24}(?![\w-])")
+_IBAN = _regex(
+    "iban",
+    r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])",
+    check=lambda m: _iban_ok(m.group(0)),
+)
+_CARD = _regex(
+    "card",
+    r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])",
+    check=lambda m: (lambda d: 13 <= len(d) <= 19 and _luhn_ok(d) and len(set(d)) > 1)(re.sub(r"\D", "", m.group(0))),
+)
+
+
+def _ssn_ok(m: re.Match[str]) -> bool:
+    area, group, serial = m.group(1), m.group(2), m.group(3)
+    return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
+
+
+_SSN = _regex("ssn", r"(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])", check=_ssn_ok)
+_SSN_CONTEXT = _regex("ssn", r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*[:#]?\s*((\d{3})[ ]?(\d{2})[ ]?(\d{4}))\b",
+                      group=1)
+
+_DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
+
+
+def _phone_ok(m: re.Match[str]) -> bool:
+    s = m.group(0)
+    digits = re.sub(r"\D", "", s)
+    if _DATE_LIKE.match(s.strip()):
+        return False
+    if s.startswith("+"):
+        return 8 <= len(digits) <= 15
+    # Without a country code, ask for a North-American-style or grouped number of 10-11 digits
+    # with separators, so order numbers and plain digit runs survive.
+    return 10 <= len(digits) <= 11 and bool(re.search(r"[\s.()-]", s))
+
+
+_PHONE = _regex(
+    "phone",
+    r"(?<![\w+.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}(?![\w-]|\.\d)",
+    check=_phone_ok,
+)
+_PHONE_CONTEXT = _regex("phone", r"(?i)\b(?:phone|tel|mobile|cell|call me at|fax)\.?\s*[:#]?\s*(\+?\d[\d\s().-]{6,18}\d)", group=1)
+
+
+def _ipv4_ok(m: re.Match[str]) -> bool:
+    return all(0 <= int(part) <= 255 for part in m.group(0).split("."))
+
+
+_IPV4 = _regex("ip", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)", check=_ipv4_ok)
+
+
+def _ipv6_ok(m: re.Match[str]) -> bool:
+    s = m.group(0)
+    if "::" not in s and s.count(":") != 7:
+        return False
+    try:
+        ipaddress.IPv6Address(s)
+    except ValueError:
+        return False
+    return True
+
+
+_IPV6 = _regex("ip", r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])", check=_ipv6_ok)
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _high_entropy(text: str) -> Iterator[Span]:
+    """Long random-looking tokens (not hex digests, not UUIDs, not words) are treated as secrets."""
+    for m in re.finditer(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{32,}(?![A-Za-z0-9+/_=-])", text):
+        tok = m.group(0)
+        if re.fullmatch(r"[0-9a-fA-F-]+", tok) or _UUID.match(tok):
+            continue
+        classes = sum(bool(re.search(p, tok)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
+        if classes == 3 and _entropy(tok) >= 4.2:
+            yield m.start(), m.end(), "api_key"
+
+
+# Personal names without a model: a name after a cue ("Name:", "Dear", "Regards,", "From:",
+# "my name is") or a common given name followed by a capitalised surname.
+_GIVEN_NAMES = frozenset(
+    """james mary robert patricia john jennifer michael linda david elizabeth william barbara richard
+    susan joseph jessica thomas sarah charles karen christopher lisa daniel nancy matthew betty
+    anthony margaret mark sandra donald ashley steven kimberly paul emily andrew donna joshua michelle
+    kenneth carol kevin amanda brian dorothy george melissa timothy deborah ronald stephanie edward
+    rebecca jason sharon jeffrey laura ryan cynthia jacob kathleen gary amy nicholas angela eric
+    shirley jonathan anna stephen brenda larry pamela justin emma scott nicole brandon helen benjamin
+    samantha samuel katherine gregory christine alexander debra frank rachel patrick carolyn raymond
+    janet jack catherine dennis maria jerry heather tyler diane aaron ruth jose julie adam olivia
+    nathan joyce henry virginia douglas victoria zachary kelly peter lauren kyle christina noah joan
+    ethan evelyn jeremy judith walter megan christian andrea keith cheryl roger hannah terry jacqueline
+    austin martha sean gloria gerald teresa carl ann harold sara dylan madison arthur frances lawrence
+    kathryn jordan janice jesse jean bryan abigail billy alice bruce julia gabriel judy joe sophia
+    logan grace albert denise willie amber alan doris eugene marilyn russell danielle vincent beverly
+    philip isabella bobby theresa johnny diana bradley natalie roy brittany ralph charlotte juan
+    marie wayne kayla louis alexis mohammed muhammad ahmed ali fatima wei li chen yuki hiroshi
+    priya raj anil sunita hans klaus jurgen anna lena lukas sofia mateo lucia pierre marie jean
+    francois giulia marco luca""".split()
+)
+_NAME_CUE = re.compile(
+    r"(?:\b(?:[Nn]ame|[Ff]ull name|[Cc]ontact|[Ff]rom|[Tt]o|[Cc]c|[Aa]ssignee|[Oo]wner)\s*:\s*|"
+    r"\b(?:Dear|Hi|Hello|Hey|Thanks|Regards|Cheers|Sincerely|Best)\s*,?\s+|"
+    r"\b(?:[Mm]y name is|I am|I'm|[Ss]igned by|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)\s+)"
+    r"((?:[A-Z][a-z'\-]+)(?:\s+[A-Z][a-z'\-]+){0,2})"
+)
+_GIVEN_SURNAME = re.compile(r"\b([A-Z][a-z'\-]+)\s+([A-Z][a-z'\-]{1,})\b")
+_NOT_NAMES = frozenset("The This That Team All Everyone There Monday Tuesday Wednesday Thursday Friday "
+                       "Saturday Sunday January February March April May June July August September "
+                       "October November December Support Sales Admin Here Again".split())
+
+
+def _names(text: str) -> Iterator[Span]:
+    for m in _NAME_CUE.finditer(text):
+        words = m.group(1).split()
+        if words and words[0] not in _NOT_NAMES:
+            yield m.start(1), m.end(1), "name"
+    for m in _GIVEN_SURNAME.finditer(text):
+        if m.group(1).lower() in _GIVEN_NAMES and m.group(2) not in _NOT_NAMES:
+            yield m.start(), m.end(), "name"
+
+
+_DETECTORS = (
+    _PEM, _JWT, _KNOWN_KEYS, _SLACK_HOOK, _URL_CREDENTIALS, _QUERY_PASSWORD, _QUERY_SECRET,
+    _PASSWORD_PHRASE, _PASSWORD_CONTEXT, _BEARER, _SECRET_CONTEXT, _EMAIL, _IBAN, _CARD,
+    _SSN_CONTEXT, _SSN, _PHONE_CONTEXT, _PHONE, _IPV6, _IPV4, _high_entropy, _names,
+)
+
+PLACEHOLDERS = {
+    "private_key": "[PRIVATE_KEY]", "jwt": "[JWT]", "api_key": "[SECRET]", "password": "[PASSWORD]",
+    "email": "[EMAIL]", "iban": "[IBAN]", "card": "[CARD]", "ssn": "[SSN]", "phone": "[PHONE]",
+    "ip": "[IP]", "name": "[NAME]",
+}
+
+
+def find_spans(text: str) -> list[Span]:
+    """Non-overlapping sensitive spans of ``text``, in text order."""
+    chosen: list[Span] = []
+    for detector in _DETECTORS:
+        for start, end, kind in detector(text):
+            if start >= end:
+                continue
+            if any(start < e and s < end for s, e, _ in chosen):
+                continue
+            chosen.append((start, end, kind))
+    chosen.sort()
+    return chosen
+
+
+def redact(text: str) -> Redaction:
+    """``text`` with every sensitive span replaced by its placeholder, and the kinds removed."""
+    if not text:
+        return Redaction(text or "", [])
+    spans = find_spans(text)
+    if not spans:
+        return Redaction(text, [])
+    out, pos = [], 0
+    for start, end, kind in spans:
+        out.append(text[pos:start])
+        out.append(PLACEHOLDERS[kind])
+        pos = end
+    out.append(text[pos:])
+    return Redaction("".join(out), sorted({k for _, _, k in spans}))

@@ -1,0 +1,98 @@
+"""Append-only segment files of sealed records, readable after a crash.
+
+Layout of a segment: ``MAGIC`` then records, each ``u32 length`` + sealed blob. A record's
+associated data is ``<stream>:<segment>:<index>``, so records cannot be reordered, dropped from
+the middle or moved between segments unnoticed. A writer killed mid-record leaves a *torn
+tail*: readers report it and return every complete record before it.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workprint.store.crypto import DecryptError, Sealer
+
+MAGIC = b"WPSEG1\n\x00"
+_LEN = struct.Struct("<I")
+MAX_RECORD = 256 * 1024 * 1024
+
+
+def _aad(stream: str, segment: int, index: int) -> bytes:
+    return f"{stream}:{segment}:{index}".encode()
+
+
+class SegmentWriter:
+    """Appends sealed records to one segment file; ``fsync`` makes them durable."""
+
+    def __init__(self, path: Path, sealer: Sealer, stream: str, segment: int):
+        self.path = path
+        self._sealer = sealer
+        self._stream = stream
+        self._segment = segment
+        new = not path.exists() or path.stat().st_size == 0
+        if not new:
+            raise FileExistsError(f"{path} exists: segments are never reopened for writing")
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.write(self._fd, MAGIC)
+        self._index = 0
+        self.bytes_written = len(MAGIC)
+
+    def append(self, payload: bytes) -> None:
+        blob = self._sealer.seal(payload, _aad(self._stream, self._segment, self._index))
+        # One write() per record keeps a torn record at the tail, never in the middle.
+        os.write(self._fd, _LEN.pack(len(blob)) + blob)
+        self._index += 1
+        self.bytes_written += _LEN.size + len(blob)
+
+    def sync(self) -> None:
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+
+@dataclass
+class SegmentRead:
+    records: list[bytes] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def read_segment(path: Path, sealer: Sealer, stream: str, segment: int) -> SegmentRead:
+    """Every intact record of a segment; damage is described in ``problems``, never raised."""
+    out = SegmentRead()
+    data = path.read_bytes()
+    if not data.startswith(MAGIC):
+        if len(data) < len(MAGIC) and MAGIC.startswith(data):
+            out.problems.append(f"{path.name}: empty segment (the recorder stopped while creating it)")
+        else:
+            out.problems.append(f"{path.name}: not a workprint segment (bad header); skipped")
+        return out
+    pos, index = len(MAGIC), 0
+    while pos < len(data):
+        if pos + _LEN.size > len(data):
+            out.problems.append(
+                f"{path.name}: torn tail, {len(data) - pos} bytes after record {index} ignored "
+                "(the recorder was probably killed while writing)"
+            )
+            break
+        (length,) = _LEN.unpack_from(data, pos)
+        end = pos + _LEN.size + length
+        if length > MAX_RECORD or end > len(data):
+            out.problems.append(
+                f"{path.name}: torn tail, record {index} is incomplete ({len(data) - pos} bytes ignored; "
+                "the recorder was probably killed while writing)"
+            )
+            break
+        try:
+            out.records.append(sealer.open(data[pos + _LEN.size : end], _aad(stream, segment, index)))
+        except DecryptError:
+            kind = "torn tail" if end == len(data) else "corrupt record"
+            out.problems.append(f"{path.name}: {kind}, record {index} failed its integrity check and was skipped")
+        pos, index = end, index + 1
+    return out

@@ -1,0 +1,200 @@
+"""One recording session on disk: an encrypted event log and content-addressed frames.
+
+::
+
+    sessions/<id>/key.wrapped          session key, sealed with the device key
+    sessions/<id>/events/000001.seg    sealed batches of JSON events (append-only)
+    sessions/<id>/frames/<fid>.frame   sealed encoded frames, one file per distinct frame
+
+The first event of a session is ``{"kind": "session", ...}`` with its metadata (settings,
+screen, policy), so an event log alone is enough to derive actions again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+from workprint.store.crypto import DecryptError, Sealer, load_session_key, new_session_key
+from workprint.store.segments import SegmentWriter, read_segment
+
+SESSION_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+FRAME_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+SEGMENT_BYTES = 16 * 1024 * 1024
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked; the message says why and what to do."""
+
+
+def sessions_dir(home: Path) -> Path:
+    return home / "sessions"
+
+
+def session_dir(home: Path, session_id: str) -> Path:
+    if not SESSION_ID_RE.match(session_id):
+        raise StoreError(f"{session_id!r} is not a session id (expected e.g. 20261123-101500-a1b2c3)")
+    return sessions_dir(home) / session_id
+
+
+class SessionWriter:
+    """Thread-safe appender for one session. Events are batched and sealed on ``flush``."""
+
+    def __init__(self, home: Path, session_id: str, meta: dict[str, Any]):
+        self.session_id = session_id
+        self.dir = session_dir(home, session_id)
+        (self.dir / "events").mkdir(parents=True, mode=0o700)
+        (self.dir / "frames").mkdir(mode=0o700)
+        self._sealer = Sealer(new_session_key(home, self.dir, session_id))
+        self._lock = threading.Lock()
+        self._pending: list[bytes] = []
+        self._next_id = 0
+        self._segment_no = 0
+        self._segment: SegmentWriter | None = None
+        self.event_count = 0
+        self.frame_count = 0
+        self.frame_bytes = 0
+        self._closed = False
+        self._open_segment()
+        self.append({"kind": "session", "t": 0.0, **meta})
+        self.flush()
+
+    def _open_segment(self) -> None:
+        if self._segment is not None:
+            self._segment.close()
+        self._segment_no += 1
+        path = self.dir / "events" / f"{self._segment_no:06d}.seg"
+        self._segment = SegmentWriter(path, self._sealer, "events", self._segment_no)
+
+    def append(self, event: dict[str, Any]) -> int:
+        """Queue one event (must carry ``kind`` and ``t``); returns its id."""
+        with self._lock:
+            if self._closed:
+                raise StoreError("session is closed")
+            event_id = self._next_id
+            self._next_id += 1
+            self._pending.append(json.dumps({"id": event_id, **event}, separators=(",", ":")).encode())
+            self.event_count += 1
+            return event_id
+
+    def flush(self, sync: bool = True) -> None:
+        """Seal queued events as one record and make them durable."""
+        with self._lock:
+            if not self._pending or self._segment is None:
+                return
+            payload = b"\n".join(self._pending)
+            self._pending.clear()
+            try:
+                self._segment.append(payload)
+                if sync:
+                    self._segment.sync()
+            except OSError as exc:
+                raise StoreError(
+                    f"could not write to {self._segment.path}: {exc.strerror}. "
+                    "Free disk space; the session so far is intact and readable"
+                ) from exc
+            if self._segment.bytes_written > SEGMENT_BYTES:
+                self._open_segment()
+
+    def has_frame(self, frame_id: str) -> bool:
+        return (self.dir / "frames" / f"{frame_id}.frame").exists()
+
+    def put_frame(self, frame_id: str, encoded: bytes) -> bool:
+        """Store an encoded frame once (content-addressed); returns False if already there."""
+        path = self.dir / "frames" / f"{frame_id}.frame"
+        if path.exists():
+            return False
+        sealed = self._sealer.seal(encoded, f"frame:{frame_id}".encode())
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(sealed)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        with self._lock:
+            self.frame_count += 1
+            self.frame_bytes += len(sealed)
+        return True
+
+    @property
+    def bytes_on_disk(self) -> int:
+        return sum(p.stat().st_size for p in self.dir.rglob("*") if p.is_file())
+
+    def close(self) -> None:
+        self.flush()
+        with self._lock:
+            self._closed = True
+            if self._segment is not None:
+                self._segment.close()
+                self._segment = None
+
+
+class SessionReader:
+    """Reads a session back, tolerating a torn tail or corrupt records (see ``problems``)."""
+
+    def __init__(self, home: Path, session_id: str):
+        self.session_id = session_id
+        self.dir = session_dir(home, session_id)
+        if not self.dir.is_dir():
+            raise StoreError(f"no session {session_id} in {sessions_dir(home)}; `workprint sessions` lists them")
+        try:
+            self._sealer = Sealer(load_session_key(home, self.dir, session_id))
+        except FileNotFoundError as exc:
+            raise StoreError(f"session {session_id} has no key: it was deleted or never finished starting") from exc
+        except DecryptError as exc:
+            raise StoreError(
+                f"session {session_id} cannot be decrypted with this device's key; "
+                "sessions are readable only on the device that recorded them"
+            ) from exc
+        self.problems: list[str] = []
+        self._events: list[dict[str, Any]] | None = None
+
+    def _segments(self) -> Iterator[tuple[int, Path]]:
+        for path in sorted((self.dir / "events").glob("*.seg")):
+            try:
+                yield int(path.stem), path
+            except ValueError:
+                self.problems.append(f"{path.name}: unexpected file in the event log; ignored")
+
+    def events(self) -> list[dict[str, Any]]:
+        """All intact events, in the order they were written (ids ascending)."""
+        if self._events is None:
+            events: list[dict[str, Any]] = []
+            for number, path in self._segments():
+                read = read_segment(path, self._sealer, "events", number)
+                self.problems.extend(read.problems)
+                for record in read.records:
+                    for line in record.split(b"\n"):
+                        try:
+                            events.append(json.loads(line))
+                        except ValueError:
+                            self.problems.append(f"{path.name}: an undecodable event was skipped")
+            events.sort(key=lambda e: e.get("id", 0))
+            self._events = events
+        return self._events
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        for event in self.events():
+            if event.get("kind") == "session":
+                return event
+        raise StoreError(f"session {self.session_id} has no metadata record: its first segment is damaged")
+
+    def frame_ids(self) -> list[str]:
+        return sorted(p.stem for p in (self.dir / "frames").glob("*.frame"))
+
+    def frame(self, frame_id: str) -> bytes:
+        """The encoded (PNG) bytes of one frame."""
+        if not FRAME_ID_RE.match(frame_id):
+            raise StoreError(f"{frame_id!r} is not a frame id")
+        path = self.dir / "frames" / f"{frame_id}.frame"
+        try:
+            return self._sealer.open(path.read_bytes(), f"frame:{frame_id}".encode())
+        except FileNotFoundError as exc:
+            raise StoreError(f"frame {frame_id} is not in session {self.session_id}") from exc
+        except DecryptError as exc:
+            raise StoreError(f"frame {frame_id} of session {self.session_id} is damaged") from exc
