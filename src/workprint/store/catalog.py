@@ -54,7 +54,9 @@ def _alive(pid: int | None) -> bool:
 class Catalog:
     def __init__(self, home: Path):
         self.home = home
-        self._db = sqlite3.connect(home / "catalog.sqlite", timeout=10, isolation_level=None)
+        # The recorder updates the catalog from its gate thread; sqlite3 serialises access itself.
+        self._db = sqlite3.connect(home / "catalog.sqlite", timeout=10, isolation_level=None,
+                                   check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
 

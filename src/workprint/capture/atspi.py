@@ -1,0 +1,283 @@
+"""Targets from the accessibility bus (AT-SPI over D-Bus): what is under a point.
+
+Spoken with jeepney (pure-Python D-Bus) because the official bindings (pyatspi, PyGObject)
+are not installable from PyPI without compiling against system libraries. Only four calls
+are needed: the registry's applications, their windows' extents, GetAccessibleAtPoint and
+the role and name of what it returns. Queries run on the recorder's accessibility worker,
+never in an input hook.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from typing import Any, Callable
+
+from jeepney import DBusAddress, HeaderFields, MatchRule, new_method_call
+from jeepney.io.blocking import DBusConnection, open_dbus_connection
+
+_NULL = "/org/a11y/atspi/null"
+_ACC = "org.a11y.atspi.Accessible"
+_COMP = "org.a11y.atspi.Component"
+_SCREEN = 0  # ATSPI_COORD_TYPE_SCREEN
+# Popups (menus, combo lists) sit above the app's main window and win ties.
+_POPUP_ROLES = {"window", "menu", "popup menu", "combo box", "list", "tool tip"}
+_STATE_SHOWING = 25
+
+
+class AccessibilityUnavailable(Exception):
+    pass
+
+
+def _bus_address(timeout: float) -> str:
+    address = os.environ.get("AT_SPI_BUS_ADDRESS")
+    if address:
+        return address
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        raise AccessibilityUnavailable("no D-Bus session bus")
+    try:
+        session = open_dbus_connection(bus="SESSION")
+        try:
+            bus = DBusAddress("/org/a11y/bus", bus_name="org.a11y.Bus", interface="org.a11y.Bus")
+            return session.send_and_get_reply(new_method_call(bus, "GetAddress"), timeout=timeout).body[0]
+        finally:
+            session.close()
+    except Exception as exc:
+        raise AccessibilityUnavailable(f"accessibility bus not reachable: {exc}") from exc
+
+
+class AtspiClient:
+    """One connection to the accessibility bus. Not thread-safe: use one per thread."""
+
+    def __init__(self, timeout: float = 0.5):
+        self._timeout = timeout
+        try:
+            self._conn: DBusConnection = open_dbus_connection(bus=_bus_address(timeout))
+        except AccessibilityUnavailable:
+            raise
+        except Exception as exc:
+            raise AccessibilityUnavailable(f"accessibility bus not reachable: {exc}") from exc
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _call(self, ref: tuple[str, str], iface: str, method: str, sig: str | None = None, body: tuple = ()) -> Any:
+        msg = new_method_call(DBusAddress(ref[1], bus_name=ref[0], interface=iface), method, sig, body)
+        reply = self._conn.send_and_get_reply(msg, timeout=self._timeout)
+        if reply.header.message_type.name == "error":
+            raise RuntimeError(f"{iface}.{method}: {reply.body}")
+        return reply.body
+
+    def _name(self, ref: tuple[str, str]) -> str:
+        body = self._call(ref, "org.freedesktop.DBus.Properties", "Get", "ss", (_ACC, "Name"))
+        return str(body[0][1]).strip()  # GTK pads menu items with spaces for the accelerator
+
+    def _role(self, ref: tuple[str, str]) -> str:
+        return str(self._call(ref, _ACC, "GetRoleName")[0])
+
+    def _extents(self, ref: tuple[str, str]) -> tuple[int, int, int, int]:
+        return tuple(self._call(ref, _COMP, "GetExtents", "u", (_SCREEN,))[0])  # type: ignore[return-value]
+
+    def _showing(self, ref: tuple[str, str]) -> bool:
+        words = self._call(ref, _ACC, "GetState")[0]
+        return bool(words[_STATE_SHOWING // 32] & (1 << (_STATE_SHOWING % 32)))
+
+    def _children(self, ref: tuple[str, str]) -> list[tuple[str, str]]:
+        return [tuple(c) for c in self._call(ref, _ACC, "GetChildren")[0]]  # type: ignore[misc]
+
+    def find(self, app_name: str, role: str, name: str, max_nodes: int = 5000) -> list[int] | None:
+        """Screen bbox of the first showing accessible with this role and name in an app.
+
+        For scripted demonstrations and tests, which need to know where a menu item is.
+        """
+        registry = ("org.a11y.atspi.Registry", "/org/a11y/atspi/accessible/root")
+        for app in self._children(registry):
+            try:
+                if self._name(app).lower() != app_name.lower():
+                    continue
+            except Exception:
+                continue
+            todo, seen = list(self._children(app)), 0
+            while todo and seen < max_nodes:
+                ref = todo.pop(0)
+                seen += 1
+                try:
+                    if self._name(ref) == name and self._role(ref) == role and self._showing(ref):
+                        return list(self._extents(ref))
+                    todo.extend(self._children(ref))
+                except Exception:
+                    continue
+        return None
+
+    def describe(self, ref: tuple[str, str]) -> dict | None:
+        """{role, name, bbox} of one accessible, or None if it has no name or went away."""
+        try:
+            name = self._name(ref)
+            if not name:
+                return None
+            return {"role": self._role(ref), "name": name, "bbox": list(self._extents(ref))}
+        except Exception:
+            return None
+
+    def target_at(self, x: int, y: int) -> dict | None:
+        """{role, name, bbox, app} of the deepest named accessible at screen point (x, y)."""
+        candidates = []
+        for app in self._children((("org.a11y.atspi.Registry", "/org/a11y/atspi/accessible/root"))):
+            try:
+                app_name = self._name(app)
+                for top in self._children(app):
+                    ex = self._extents(top)
+                    if not (ex[0] <= x < ex[0] + ex[2] and ex[1] <= y < ex[1] + ex[3]):
+                        continue
+                    if not self._showing(top):
+                        continue
+                    role = self._role(top)
+                    candidates.append((role not in _POPUP_ROLES, ex[2] * ex[3], top, app_name))
+            except Exception:
+                continue  # an app that went away or does not answer
+        if not candidates:
+            return None
+        candidates.sort(key=lambda c: (c[0], c[1]))
+        _, _, ref, app_name = candidates[0]
+        chain = [ref]
+        for _ in range(32):
+            try:
+                found = tuple(self._call(ref, _COMP, "GetAccessibleAtPoint", "iiu", (x, y, _SCREEN))[0])
+            except Exception:
+                break
+            if found[1] == _NULL or found == ref:
+                break
+            ref = found  # type: ignore[assignment]
+            chain.append(ref)
+        for ref in reversed(chain):  # deepest accessible that has a name
+            try:
+                name = self._name(ref)
+                if name:
+                    ex = self._extents(ref)
+                    return {"role": self._role(ref), "name": name, "bbox": list(ex), "app": app_name}
+            except Exception:
+                continue
+        return None
+
+
+# Roles whose selection (hover or keyboard) tells what a click or Enter chose.
+_CHOICE_ROLES = {"menu item", "check menu item", "radio menu item", "menu", "list item", "table cell",
+                 "tree item", "page tab", "combo box"}
+_SECURE_ROLES = {"password text"}
+
+
+class AccessibilityWorker(threading.Thread):
+    """Names what a click or a key chose, off the input path.
+
+    Two sources: AT-SPI state events (an item becomes *selected* when the pointer hovers it or
+    the keyboard moves to it; GTK menus close before a query after the click could see them),
+    and GetAccessibleAtPoint for everything else. ``secure_focus`` is True while a password
+    field has keyboard focus, so the recorder can drop keystrokes.
+    """
+
+    def __init__(self, on_target: Callable[[int, float, dict], None]):
+        super().__init__(name="workprint-a11y", daemon=True)
+        self._on_target = on_target
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self.available = False
+        self.why_not = ""
+        self.secure_focus = False
+        # The item selected last: [time on, description, ref, time off or None].
+        self._selected: list | None = None
+        self._stopping = threading.Event()
+
+    def pointer(self, event_id: int, t: float, x: int, y: int) -> None:
+        self._requests.put(("pointer", event_id, t, x, y))
+
+    def key(self, event_id: int, t: float) -> None:
+        self._requests.put(("key", event_id, t))
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._requests.put(None)
+
+    def _listen(self, address: str) -> None:
+        """Receives state-change signals; runs on its own connection and thread."""
+        try:
+            conn = open_dbus_connection(bus=address)
+            registry = DBusAddress("/org/a11y/atspi/registry", bus_name="org.a11y.atspi.Registry",
+                                   interface="org.a11y.atspi.Registry")
+            for event in ("object:state-changed:selected", "object:state-changed:focused"):
+                conn.send_and_get_reply(new_method_call(registry, "RegisterEvent", "s", (event,)), timeout=1)
+            bus = DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus", interface="org.freedesktop.DBus")
+            rule = MatchRule(type="signal", interface="org.a11y.atspi.Event.Object", member="StateChanged")
+            conn.send_and_get_reply(new_method_call(bus, "AddMatch", "s", (rule.serialise(),)), timeout=1)
+        except Exception:
+            return
+        while not self._stopping.is_set():
+            try:
+                msg = conn.receive(timeout=0.5)
+            except TimeoutError:
+                continue
+            except Exception:
+                break
+            fields = msg.header.fields
+            if fields.get(HeaderFields.member) != "StateChanged" or not msg.body:
+                continue
+            detail, value = msg.body[0], msg.body[1]
+            if detail in ("selected", "focused"):
+                ref = (fields.get(HeaderFields.sender), fields.get(HeaderFields.path))
+                self._requests.put(("state", time.monotonic(), detail, bool(value), ref))
+        conn.close()
+
+    def run(self) -> None:
+        try:
+            address = _bus_address(0.5)
+            client = AtspiClient()
+        except AccessibilityUnavailable as exc:
+            self.why_not = str(exc)
+            while self._requests.get() is not None:
+                pass  # drain until stopped
+            return
+        self.available = True
+        threading.Thread(target=self._listen, args=(address,), name="workprint-a11y-events", daemon=True).start()
+        while True:
+            item = self._requests.get()
+            if item is None:
+                break
+            try:
+                self._handle(client, item)
+            except Exception:
+                continue
+        client.close()
+
+    def _handle(self, client: AtspiClient, item: tuple) -> None:
+        kind = item[0]
+        if kind == "state":
+            _, t, detail, on, ref = item
+            if detail == "focused" and on:
+                role = client._role(ref)
+                self.secure_focus = role in _SECURE_ROLES
+            if detail == "selected" and on:
+                described = client.describe(ref)
+                if described and described["role"] in _CHOICE_ROLES:
+                    self._selected = [t, described, ref, None]
+            elif detail == "selected" and self._selected is not None and self._selected[2] == ref:
+                self._selected[3] = t
+            return
+        selected = None
+        if self._selected is not None:
+            on_t, target, _, off_t = self._selected
+            if on_t <= item[2] and (off_t is None or off_t >= item[2]):
+                selected = target
+        if kind == "key":
+            if selected is not None:
+                self._on_target(item[1], item[2], selected)
+            return
+        _, event_id, t, x, y = item
+        chosen = None
+        if selected is not None:
+            bx, by, bw, bh = selected["bbox"]
+            if bx <= x < bx + bw and by <= y < by + bh:
+                chosen = selected
+        if chosen is None:
+            chosen = client.target_at(x, y)
+        if chosen:
+            self._on_target(event_id, t, chosen)

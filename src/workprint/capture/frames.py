@@ -1,0 +1,196 @@
+"""Frames: a small ring of recent raw grabs, and the encoder that stores the ones actions need.
+
+The sampler grabs the screen only after it changed (X DAMAGE) and once it has been still for
+``settle_s`` — such a grab is *stable*, the state a person sees and acts on. If the screen
+keeps changing for ``max_unstable_s`` it grabs anyway and marks the frame unstable. Raw grabs
+sit in a bounded ring; nothing is encoded unless the recorder keeps the frame (the frame
+before an action, the first stable frame after it, a window change, a periodic snapshot).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import queue
+import threading
+import time
+from collections import deque
+from typing import Callable
+
+from PIL import Image, ImageDraw
+
+from workprint.capture.base import Backend, CapturedFrame, Window
+from workprint.settings import Settings
+
+
+class FrameRing:
+    """The last ``size`` grabs; thread-safe."""
+
+    def __init__(self, size: int):
+        self._frames: deque[CapturedFrame] = deque(maxlen=size)
+        self._lock = threading.Lock()
+        self._grabbing_since: float | None = None
+
+    def begin_grab(self, t: float) -> None:
+        with self._lock:
+            self._grabbing_since = t
+
+    def end_grab(self) -> None:
+        with self._lock:
+            self._grabbing_since = None
+
+    def add(self, frame: CapturedFrame) -> None:
+        with self._lock:
+            self._frames.append(frame)
+            self._grabbing_since = None
+
+    def latest(self) -> CapturedFrame | None:
+        with self._lock:
+            return self._frames[-1] if self._frames else None
+
+    def before(self, t: float) -> CapturedFrame | None:
+        """The last stable frame grabbed at or before ``t`` (else the last one at all)."""
+        # A grab that started before t but is still being read belongs to the answer: wait for it.
+        deadline = time.monotonic() + 0.05
+        while True:
+            with self._lock:
+                grabbing = self._grabbing_since is not None and self._grabbing_since <= t
+                if not grabbing or time.monotonic() > deadline:
+                    earlier = [f for f in self._frames if f.t <= t]
+                    stable = [f for f in earlier if f.stable]
+                    return (stable or earlier or [None])[-1]
+            time.sleep(0.002)
+
+
+class FrameSampler(threading.Thread):
+    """Grabs the screen after it changes and settles; hands each grab to ``on_frame``."""
+
+    def __init__(self, backend: Backend, settings: Settings, ring: FrameRing,
+                 on_frame: Callable[[CapturedFrame], None]):
+        super().__init__(name="workprint-frames", daemon=True)
+        self._backend = backend
+        self._settings = settings
+        self._ring = ring
+        self._on_frame = on_frame
+        self._stopping = threading.Event()
+        self.grabs = 0
+        self.error: Exception | None = None
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _grab(self, grabber, inspector, stable: bool) -> None:
+        t = time.monotonic()
+        self._ring.begin_grab(t)
+        w, h, pixels = grabber.grab()
+        previous = self._ring.latest()
+        frame = CapturedFrame(t, w, h, pixels, stable, inspector.windows(), inspector.active_window())
+        if previous is not None and previous.pixels == pixels and previous.stable == stable:
+            # Drawn again, but nothing visible changed: keep the older frame (and its time).
+            self._ring.end_grab()
+            return
+        self._ring.add(frame)
+        self.grabs += 1
+        self._on_frame(frame)
+
+    def run(self) -> None:
+        s = self._settings
+        try:
+            grabber = self._backend.screen_grabber()
+            inspector = self._backend.window_inspector()
+        except Exception as exc:  # reported by the recorder
+            self.error = exc
+            return
+        try:
+            self._grab(grabber, inspector, stable=True)
+            dirty_since: float | None = None
+            last_change = 0.0
+            while not self._stopping.is_set():
+                if dirty_since is None:
+                    timeout = 0.5
+                else:
+                    now = time.monotonic()
+                    timeout = max(0.0, min(last_change + s.settle_s - now, dirty_since + s.max_unstable_s - now))
+                if grabber.wait_change(timeout):
+                    last_change = time.monotonic()
+                    dirty_since = dirty_since or last_change
+                    continue
+                if dirty_since is None:
+                    continue
+                now = time.monotonic()
+                stable = now - last_change >= s.settle_s
+                if stable or now - dirty_since >= s.max_unstable_s:
+                    dirty_since = None
+                    self._grab(grabber, inspector, stable)
+        except Exception as exc:
+            self.error = exc
+        finally:
+            grabber.close()
+            inspector.close()
+
+
+def encode_png(frame: CapturedFrame, masks: list[tuple[int, int, int, int]]) -> tuple[str, bytes]:
+    """Mask rectangles (filled black), encode as PNG; returns (frame id, bytes).
+
+    The id is a digest of the masked pixels, so identical screens are stored once.
+    """
+    image = Image.frombuffer("RGB", (frame.w, frame.h), frame.pixels, "raw", "BGRX", 0, 1)
+    if masks:
+        image = image.copy()
+        draw = ImageDraw.Draw(image)
+        for x, y, w, h in masks:
+            draw.rectangle((x, y, x + w - 1, y + h - 1), fill=(0, 0, 0))
+    raw = image.tobytes()
+    frame_id = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=1)
+    return frame_id, buf.getvalue()
+
+
+class FrameEncoder(threading.Thread):
+    """Encodes kept frames off the capture path and hands (frame, id, bytes) to ``on_encoded``.
+
+    The queue is bounded; when it is full, periodic and window snapshots are dropped (and
+    counted), never the frames before or after an action.
+    """
+
+    OPTIONAL = {"periodic", "window"}
+
+    def __init__(self, on_encoded: Callable[[CapturedFrame, str, str, bytes, int], None], size: int = 12):
+        super().__init__(name="workprint-encoder", daemon=True)
+        self._queue: queue.Queue = queue.Queue(maxsize=size)
+        self._on_encoded = on_encoded
+        self.dropped = 0
+        self.error: Exception | None = None
+
+    def submit(self, frame: CapturedFrame, reason: str, masks: list[tuple[int, int, int, int]]) -> bool:
+        try:
+            if reason in self.OPTIONAL:
+                self._queue.put_nowait((frame, reason, masks))
+            else:
+                self._queue.put((frame, reason, masks), timeout=5)
+            return True
+        except queue.Full:
+            self.dropped += 1
+            return False
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self.join(timeout=30)
+
+    def run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            frame, reason, masks = item
+            try:
+                frame_id, data = encode_png(frame, masks)
+                self._on_encoded(frame, reason, frame_id, data, len(masks))
+            except Exception as exc:
+                self.error = exc
+
+
+def mask_rects(frame: CapturedFrame, allowed: Callable[[Window], bool]) -> list[tuple[int, int, int, int]]:
+    """Rectangles of visible windows the policy does not allow."""
+    return [w.rect for w in frame.windows if w.app_ids and not allowed(w)]

@@ -1,0 +1,178 @@
+"""The ``workprint`` command line (contract: DESIGN.md, section Command line)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from workprint import __version__
+
+EPILOG = """\
+examples:
+  workprint record --policy policy.toml      record until Ctrl-C (or SIGTERM)
+  workprint record --duration 60             record for one minute
+  workprint pause / workprint resume         stop and restart recording at any moment (or ctrl+alt+p)
+  workprint sessions                         list recorded sessions
+  workprint actions latest                   what you did, one action per line
+  echo 'mail bob@example.com' | workprint redact
+
+Data lives in $WORKPRINT_HOME (default: the platform's user data dir), encrypted.
+"""
+
+
+class UserError(Exception):
+    """Printed as `workprint: <message>` with exit code 2, no traceback."""
+
+
+def _home() -> Path:
+    from workprint.home import workprint_home
+
+    return workprint_home()
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from workprint.capture import BackendUnavailable, open_backend
+    from workprint.capture.indicator import Indicator
+    from workprint.privacy.policy import Policy, PolicyError
+    from workprint.recorder import Recorder
+
+    try:
+        policy = Policy.load(args.policy)
+        backend = open_backend()
+    except (PolicyError, BackendUnavailable) as exc:
+        raise UserError(str(exc)) from None
+    home = _home()
+    recorder = Recorder(home, backend, policy, indicator=Indicator(enabled=not args.quiet))
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        recorder.stop()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    print(f"workprint: recording session {recorder.session_id} (policy: {policy.source}); "
+          "Ctrl-C to stop, `workprint pause` to pause", file=sys.stderr)
+    recorder.run(duration=args.duration)
+    for problem in recorder.problems:
+        print(f"workprint: warning: {problem}", file=sys.stderr)
+    print(recorder.session_id)
+    return 0
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from workprint.store import Catalog
+
+    sessions = Catalog(_home()).list()
+    if args.json:
+        for info in sessions:
+            row = info.to_dict()
+            minutes = info.active_s / 60
+            row["bytes_per_active_minute"] = round(info.bytes / minutes) if minutes > 0 else None
+            print(json.dumps(row))
+        return 0
+    if not sessions:
+        print("no sessions yet; record one with `workprint record`")
+        return 0
+    print(f"{'session':<24} {'started (UTC)':<26} {'status':<12} {'events':>7} {'frames':>7} {'MB':>7}")
+    for info in sessions:
+        print(f"{info.id:<24} {info.started_at:<26} {info.status:<12} {info.events:>7} {info.frames:>7} "
+              f"{info.bytes / 1e6:>7.1f}")
+    return 0
+
+
+def load_session(ref: str):
+    """(reader, actions) for a session id or `latest`; problems are printed as warnings."""
+    from workprint.process import derive_actions
+    from workprint.store import Catalog, SessionReader, StoreError
+
+    home = _home()
+    try:
+        session_id = Catalog(home).resolve(ref)
+        reader = SessionReader(home, session_id)
+        events = reader.events()
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    for problem in reader.problems:
+        print(f"workprint: warning: session {session_id}: {problem}", file=sys.stderr)
+    return reader, derive_actions(events)
+
+
+def cmd_actions(args: argparse.Namespace) -> int:
+    from workprint.process import describe
+
+    _, actions = load_session(args.session)
+    for action in actions:
+        print(json.dumps(action, ensure_ascii=False) if args.json else describe(action))
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    from workprint.home import pause_flag
+
+    flag = pause_flag(_home())
+    if args.command == "pause":
+        flag.touch()
+        print("workprint: paused; nothing is recorded until `workprint resume`")
+    else:
+        flag.unlink(missing_ok=True)
+        print("workprint: resumed")
+    return 0
+
+
+def cmd_redact(args: argparse.Namespace) -> int:  # noqa: ARG001
+    from workprint.privacy import redact
+
+    for line in sys.stdin:
+        end = "\n" if line.endswith("\n") else ""
+        sys.stdout.write(redact(line[:-1] if end else line).text + end)
+        sys.stdout.flush()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workprint",
+        description="Record how you use your computer, with consent, only in allowed apps, "
+                    "with secrets removed on this machine; turn recordings into agent training data.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"workprint {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("record", help="record until Ctrl-C, SIGTERM or --duration",
+                       description="Record input, windows and screenshots of the apps the policy allows. "
+                                   "Stops cleanly on Ctrl-C, SIGTERM or after --duration seconds.")
+    p.add_argument("--policy", metavar="FILE", help="TOML policy: [apps] allow/deny (see DESIGN.md)")
+    p.add_argument("--duration", metavar="S", type=float, help="stop after S seconds")
+    p.add_argument("--quiet", action="store_true", help="no status line or desktop notifications")
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("sessions", help="list recorded sessions")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_sessions)
+
+    p = sub.add_parser("actions", help="the actions of a session")
+    p.add_argument("session", metavar="SESSION", help="a session id (or unique prefix), or `latest`")
+    p.add_argument("--json", action="store_true", help="one JSON object per line (DESIGN.md vocabulary)")
+    p.set_defaults(func=cmd_actions)
+
+    for name, text in (("pause", "stop recording until `workprint resume`"), ("resume", "start recording again")):
+        p = sub.add_parser(name, help=text)
+        p.set_defaults(func=cmd_pause)
+
+    p = sub.add_parser("redact", help="redact text lines from stdin to stdout")
+    p.set_defaults(func=cmd_redact)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"workprint: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,1 @@
+"""A virtual desktop and a scripted demonstration, for `make demo`, the tests and bench/."""

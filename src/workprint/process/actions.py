@@ -1,0 +1,227 @@
+"""Raw events -> actions in the vocabulary of DESIGN.md (pyautogui names).
+
+Derivation is a pure function of a session's event log and the settings recorded with it,
+so it can be run again whenever this logic improves.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from workprint.settings import Settings
+
+CLICK_TYPES = {"left": "click", "right": "right_click", "middle": "middle_click"}
+MODIFIER_ORDER = ("ctrl", "alt", "shift", "win", "altgr")
+MODIFIERS = set(MODIFIER_ORDER)
+
+
+def simplify(points: list[tuple[float, int, int]], tolerance: float) -> list[tuple[float, int, int]]:
+    """Ramer-Douglas-Peucker on (t, x, y) points, by pixel distance; keeps first and last."""
+    if len(points) <= 2:
+        return list(points)
+    keep = [False] * len(points)
+    keep[0] = keep[-1] = True
+    stack = [(0, len(points) - 1)]
+    while stack:
+        a, b = stack.pop()
+        (_, ax, ay), (_, bx, by) = points[a], points[b]
+        dx, dy = bx - ax, by - ay
+        norm = (dx * dx + dy * dy) ** 0.5
+        best, best_d = -1, tolerance
+        for i in range(a + 1, b):
+            _, px, py = points[i]
+            d = abs(dy * (px - ax) - dx * (py - ay)) / norm if norm else ((px - ax) ** 2 + (py - ay) ** 2) ** 0.5
+            if d > best_d:
+                best, best_d = i, d
+        if best >= 0:
+            keep[best] = True
+            stack += [(a, best), (best, b)]
+    return [p for p, k in zip(points, keep) if k]
+
+
+@dataclass
+class _Frames:
+    """Kept frames by time, to pair each action with the screen before and after it."""
+
+    times: list[float]
+    ids: list[str]
+    stable: list[bool]
+
+    @classmethod
+    def of(cls, events: Iterable[dict]) -> "_Frames":
+        frames = sorted((e["t"], e["frame"], e.get("stable", True)) for e in events if e["kind"] == "frame")
+        return cls([f[0] for f in frames], [f[1] for f in frames], [f[2] for f in frames])
+
+    def before(self, t: float) -> str | None:
+        """The last stable frame at or before t (else the last frame at all)."""
+        i = bisect.bisect_right(self.times, t) - 1
+        fallback = self.ids[i] if i >= 0 else None
+        while i >= 0:
+            if self.stable[i]:
+                return self.ids[i]
+            i -= 1
+        return fallback
+
+    def after(self, t_end: float, until: float | None) -> str | None:
+        """The first stable frame after t_end (and not after ``until``), else the latest state known."""
+        limit = float("inf") if until is None else until
+        i = bisect.bisect_right(self.times, t_end)
+        while i < len(self.times) and self.times[i] <= limit:
+            if self.stable[i]:
+                return self.ids[i]
+            i += 1
+        return self.before(limit) if until is not None else self.before(float("inf"))
+
+
+def derive_actions(events: list[dict[str, Any]], settings: Settings | None = None) -> list[dict[str, Any]]:
+    """The actions of one session, in time order."""
+    meta = next((e for e in events if e["kind"] == "session"), {})
+    s = settings or Settings.from_dict(meta.get("settings", {}))
+    screen = meta.get("screen")
+    ordered = sorted((e for e in events if e["kind"] != "session"), key=lambda e: (e["t"], e["id"]))
+    frames = _Frames.of(ordered)
+    targets = {e["of"]: e for e in ordered if e["kind"] == "target"}
+    focus = [e for e in ordered if e["kind"] == "focus"]
+    focus_t = [e["t"] for e in focus]
+    in_typing: set[int] = set()
+    for e in ordered:
+        if e["kind"] == "typed" and e.get("raw"):
+            first, last = e["raw"]
+            in_typing.update(range(first, last + 1))
+
+    actions: list[dict[str, Any]] = []
+    moves: list[tuple[float, int, int]] = []
+    pressed: dict[str, tuple[dict, int]] = {}
+    mods: list[str] = []
+
+    def window_at(t: float, app: str | None) -> str | None:
+        i = bisect.bisect_right(focus_t, t + 0.3) - 1
+        while i >= 0:
+            f = focus[i]
+            if app is None or f.get("app") == app:
+                return f.get("window")
+            i -= 1
+        return None
+
+    def emit(kind: str, first: dict, last: dict, app: str | None, **fields: Any) -> dict:
+        trace = simplify(moves, s.trace_tolerance_px)
+        moves.clear()
+        action = {"type": kind, **fields, "t": first["t"], "t_end": last.get("t_end", last["t"]),
+                  "raw": [first["id"], last["id"]], "source": "human", "app": app,
+                  "window": window_at(first["t"], app), "screen": screen,
+                  "trace": [[round(t, 3), x, y] for t, x, y in trace]}
+        actions.append(action)
+        return action
+
+    for e in ordered:
+        kind = e["kind"]
+        if kind == "move":
+            moves.append((e["t"], e["x"], e["y"]))
+        elif kind == "press":
+            moves.append((e["t"], e["x"], e["y"]))
+            pressed[e["button"]] = (e, len(actions))
+        elif kind == "release":
+            if e["button"] not in pressed:
+                continue
+            press, _ = pressed.pop(e["button"])
+            moves.append((e["t"], e["x"], e["y"]))
+            button = press["button"]
+            app = press.get("app")
+            travel = max(abs(e["x"] - press["x"]), abs(e["y"] - press["y"]))
+            target = targets.get(press["id"])
+            if travel > s.drag_px:
+                action = emit("drag", press, e, app, x=press["x"], y=press["y"], x2=e["x"], y2=e["y"], button=button)
+            else:
+                prev = actions[-1] if actions else None
+                if (prev is not None and prev["type"] == "click" and button == "left" and prev["button"] == "left"
+                        and press["t"] - prev["t_end"] <= s.double_click_s
+                        and max(abs(prev["x"] - press["x"]), abs(prev["y"] - press["y"])) <= s.double_click_px):
+                    prev["type"] = "double_click"
+                    prev["t_end"] = e["t"]
+                    prev["raw"][1] = e["id"]
+                    moves.clear()
+                    continue
+                action = emit(CLICK_TYPES.get(button, "click"), press, e, app, x=press["x"], y=press["y"], button=button)
+            if target:
+                action["target"] = {k: target[k] for k in ("role", "name", "bbox") if k in target}
+        elif kind == "wheel":
+            prev = actions[-1] if actions else None
+            if (prev is not None and prev["type"] == "scroll" and e["t"] - prev["t_end"] <= s.scroll_merge_gap_s
+                    and prev.get("app") == e.get("app") and not moves):
+                prev["dx"] += e["dx"]
+                prev["dy"] += e["dy"]
+                prev["t_end"] = e["t"]
+                prev["raw"][1] = e["id"]
+                continue
+            emit("scroll", e, e, e.get("app"), x=e["x"], y=e["y"], dx=e["dx"], dy=e["dy"])
+        elif kind == "key_down":
+            name = e.get("key")
+            if name in MODIFIERS:
+                if name not in mods:
+                    mods.append(name)
+                continue
+            if e["id"] in in_typing or name is None:
+                continue
+            held = [m for m in MODIFIER_ORDER if m in mods]
+            if any(m in held for m in ("ctrl", "alt", "win")) or (held == ["shift"] and len(name) > 1):
+                emit("hotkey", e, e, e.get("app"), keys=held + [name])
+            else:
+                emit("key", e, e, e.get("app"), keys=[name])
+        elif kind == "key_up":
+            if e.get("key") in mods:
+                mods.remove(e["key"])
+        elif kind == "typed":
+            if not e.get("text"):
+                continue
+            fields: dict[str, Any] = {"text": e["text"]}
+            if e.get("redacted"):
+                fields["redacted"] = e["redacted"]
+            first = {"id": e["raw"][0] if e.get("raw") else e["id"], "t": e["t"]}
+            last = {"id": e["raw"][1] if e.get("raw") else e["id"], "t": e["t_end"]}
+            emit("type", first, last, e.get("app"), **fields)
+
+    actions.sort(key=lambda a: a["t"])
+    for i, action in enumerate(actions):
+        action["id"] = i
+        nxt = actions[i + 1]["t"] if i + 1 < len(actions) else None
+        action["frame"] = frames.before(action["t"])
+        action["frame_after"] = frames.after(action["t_end"], nxt)
+    return [_ordered(a) for a in actions]
+
+
+_FIELD_ORDER = ("id", "type", "x", "y", "x2", "y2", "button", "dx", "dy", "text", "redacted", "keys",
+                "value", "label", "url", "t", "t_end", "source", "app", "window", "target", "screen",
+                "frame", "frame_after", "raw", "trace")
+
+
+def _ordered(action: dict[str, Any]) -> dict[str, Any]:
+    out = {k: action[k] for k in _FIELD_ORDER if k in action}
+    out.update({k: v for k, v in action.items() if k not in out})
+    return out
+
+
+def describe(action: dict[str, Any]) -> str:
+    """One human-readable line for ``workprint actions``."""
+    kind = action["type"]
+    if kind in ("click", "double_click", "right_click", "middle_click"):
+        what = f"{kind} at ({action['x']}, {action['y']})"
+    elif kind == "drag":
+        what = f"drag ({action['x']}, {action['y']}) -> ({action['x2']}, {action['y2']})"
+    elif kind == "scroll":
+        what = f"scroll dx={action['dx']} dy={action['dy']} at ({action['x']}, {action['y']})"
+    elif kind == "type":
+        what = f"type {action['text']!r}"
+    elif kind in ("hotkey", "key"):
+        what = f"{kind} {'+'.join(action['keys'])}"
+    elif kind == "select":
+        what = f"select {action.get('label')!r}"
+    else:
+        what = kind
+    target = action.get("target")
+    if target:
+        what += f" on {target.get('role')} {target.get('name')!r}"
+    where = action.get("app") or "?"
+    frame = (action.get("frame") or "-")[:8]
+    return f"{action['t']:8.2f}s  {what}  [{where}]  frame {frame}"

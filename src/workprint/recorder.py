@@ -1,0 +1,480 @@
+"""The recorder: capture sources -> policy gate -> session store (DESIGN.md, data flow).
+
+Threads and what they may do:
+
+* input hooks (pynput): timestamp and enqueue, nothing else;
+* the gate (``_run_gate``, one thread): everything that decides what is written — window
+  lookups, the policy, pause, typing runs held back for redaction, which frames to keep;
+* the frame sampler: grabs the screen after it changes (see ``capture.frames``);
+* the frame encoder: masks, encodes and stores the frames the gate kept;
+* the accessibility worker: asks AT-SPI what was under a click.
+
+One thread decides, so the rules can be read top to bottom in ``_handle``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workprint import __version__
+from workprint.capture import Backend, CapturedFrame, Window
+from workprint.capture.atspi import AccessibilityWorker
+from workprint.capture.frames import FrameEncoder, FrameRing, FrameSampler, mask_rects
+from workprint.capture.indicator import Indicator
+from workprint.capture.keys import MODIFIERS, describe
+from workprint.home import contributor_id, pause_flag
+from workprint.privacy.policy import Policy
+from workprint.privacy.redact import redact
+from workprint.settings import Settings
+from workprint.store import Catalog, SessionWriter
+
+# ctrl+alt+p pauses or resumes recording from the keyboard; the hotkey itself is not recorded.
+PAUSE_HOTKEY = ("ctrl", "alt", "p")
+WINDOW_CACHE_S = 0.5
+FLUSH_EVERY_S = 0.5
+
+
+def new_session_id() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+@dataclass
+class _TypingRun:
+    """Keystrokes of one typing run, held in memory until the run ends so they can be redacted."""
+
+    app: str | None
+    wid: int | None
+    t_start: float
+    t_last: float
+    events: list[dict[str, Any]] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+
+    def add(self, t: float, event: dict[str, Any], char: str | None, name: str | None) -> None:
+        self.events.append(event)
+        self.t_last = t
+        if name == "backspace":
+            if self.text:
+                self.text.pop()
+        elif char:
+            self.text.append(char)
+
+
+class Recorder:
+    def __init__(self, home: Path, backend: Backend, policy: Policy | None = None,
+                 settings: Settings | None = None, indicator: Indicator | None = None,
+                 accessibility: bool = True):
+        self.home = home
+        self.backend = backend
+        self.policy = policy or Policy()
+        self.settings = settings or Settings()
+        self.indicator = indicator or Indicator(enabled=False)
+        self._want_accessibility = accessibility
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self.session_id = new_session_id()
+        self._problems: dict[str, int] = {}
+
+    # ----------------------------------------------------------------- lifecycle
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self, duration: float | None = None) -> str:
+        """Record until ``stop()`` (or ``duration`` seconds); returns the session id."""
+        s = self.settings
+        screen = self.backend.screen()
+        self._t0 = time.monotonic()
+        started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self.catalog = Catalog(self.home)
+        self.writer = SessionWriter(self.home, self.session_id, {
+            "session": self.session_id,
+            "started_at": started_at,
+            "contributor": contributor_id(self.home),
+            "platform": self.backend.name,
+            "screen": screen.to_dict(),
+            "settings": s.to_dict(),
+            "policy": self.policy.to_dict(),
+            "workprint": __version__,
+        })
+        self.catalog.add(self.session_id, started_at)
+        self.screen = screen
+
+        self._inspector = self.backend.window_inspector()
+        self._windows: list[Window] = []
+        self._windows_at = -1.0
+        self._focus: Window | None = None
+        self._focus_key: tuple | None = None
+        self._focus_t = 0.0
+        self._mods: set[str] = set()
+        self._run: _TypingRun | None = None
+        self._last_move: tuple[float, int, int] | None = None
+        self._dropped_buttons: set[str] = set()
+        self._last_wheel_t = -1e9
+        self._last_input_t: float | None = None
+        self._want_after = False
+        self._want_window = False
+        self._last_kept_t = 0.0
+        self._last_flush = time.monotonic()
+        self._last_catalog = time.monotonic()
+        self._paused = pause_flag(self.home).exists()
+        self._active_s = 0.0
+        self.actions_hint = 0
+
+        self.ring = FrameRing(s.ring_size)
+        self.encoder = FrameEncoder(self._store_frame)
+        self.encoder.start()
+        self.sampler = FrameSampler(self.backend, s, self.ring, lambda f: self._queue.put(("frame", f.t, f)))
+        self.sampler.start()
+        self.a11y: AccessibilityWorker | None = None
+        if self._want_accessibility:
+            self.a11y = AccessibilityWorker(self._store_target)
+            self.a11y.start()
+
+        hooks = self.backend.input_hooks(self._queue.put)
+        hooks.start()
+        gate = threading.Thread(target=self._run_gate, name="workprint-gate", daemon=True)
+        gate.start()
+        self.indicator.notify("workprint is recording", "Pause: ctrl+alt+p or `workprint pause`")
+        self._status()
+        try:
+            deadline = None if duration is None else time.monotonic() + duration
+            while not self._stop.is_set():
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                self._stop.wait(0.25 if deadline is None else max(0.0, min(0.25, deadline - time.monotonic())))
+        finally:
+            self._stop.set()
+            hooks.stop()
+            gate.join(timeout=10)
+            self.sampler.stop()
+            self.sampler.join(timeout=5)
+            self.encoder.close()
+            if self.a11y is not None:
+                self.a11y.stop()
+                self.a11y.join(timeout=5)
+                if not self.a11y.available:
+                    self.writer.append({"kind": "note", "t": self._now(), "accessibility": False,
+                                        "why": self.a11y.why_not})
+            for worker in (self.sampler, self.encoder):
+                if worker.error is not None:
+                    self._problem(f"{worker.name} failed: {worker.error!r}")
+            self.writer.append({"kind": "stop", "t": self._now(), "dropped_snapshots": self.encoder.dropped})
+            self.writer.close()
+            self._inspector.close()
+            ended = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            self._update_catalog(ended)
+            self.indicator.done(
+                f"workprint: recording stopped. Session {self.session_id}: {self.writer.event_count} events, "
+                f"{self.writer.frame_count} frames. See `workprint actions {self.session_id}`."
+            )
+            self.indicator.notify("workprint stopped recording")
+        return self.session_id
+
+    # ----------------------------------------------------------------- helpers
+    def _problem(self, message: str) -> None:
+        self._problems[message] = self._problems.get(message, 0) + 1
+
+    @property
+    def problems(self) -> list[str]:
+        """What went wrong while recording (each distinct problem once, with its count)."""
+        return [m if n == 1 else f"{m} ({n} times)" for m, n in self._problems.items()]
+
+    def _now(self, t: float | None = None) -> float:
+        return round((time.monotonic() if t is None else t) - self._t0, 4)
+
+    def _append(self, event: dict[str, Any]) -> int:
+        return self.writer.append(event)
+
+    def _allowed(self, window: Window | None) -> bool:
+        if window is None:
+            return self.policy.allow_apps is None
+        return self.policy.app_allowed(window.app_ids, window.title)
+
+    def _window_at(self, x: int, y: int, fresh: bool = False) -> Window | None:
+        now = time.monotonic()
+        if fresh or now - self._windows_at > WINDOW_CACHE_S:
+            self._windows = self._inspector.windows()
+            self._windows_at = now
+        for window in reversed(self._windows):
+            if window.contains(x, y) and window.app_ids:
+                return window
+        return None
+
+    def _update_catalog(self, ended: str | None = None) -> None:
+        self.catalog.update(self.session_id, events=self.writer.event_count, frames=self.writer.frame_count,
+                            bytes=self.writer.bytes_on_disk if ended else self.writer.frame_bytes,
+                            active_s=round(self._active_s, 1), ended_at=ended)
+
+    def _status(self) -> None:
+        state = "PAUSED" if self._paused else "● REC"
+        self.indicator.line(
+            f"workprint {state} {self._now():7.0f}s  {self.writer.event_count} events  "
+            f"{self.writer.frame_count} frames  (ctrl+alt+p or `workprint pause` to pause)"
+        )
+
+    # ----------------------------------------------------------------- the gate
+    def _run_gate(self) -> None:
+        last_status = 0.0
+        while not self._stop.is_set():
+            try:
+                item = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                item = None
+            try:
+                if item is not None:
+                    self._handle(item)
+                self._tick()
+                if time.monotonic() - last_status > 1.0:
+                    last_status = time.monotonic()
+                    self._status()
+            except Exception as exc:  # never let one bad event stop the recording
+                self._problem(f"gate: {exc!r}")
+        # Drain what the hooks delivered before stop, then end any typing run.
+        while True:
+            try:
+                self._handle(self._queue.get_nowait())
+            except queue.Empty:
+                break
+            except Exception as exc:
+                self._problem(f"gate: {exc!r}")
+        self._end_run()
+        self.writer.flush()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        paused = pause_flag(self.home).exists()
+        if paused != self._paused:
+            self._set_paused(paused, now)
+        if not self._paused:
+            self._poll_focus(now)
+        if self._run is not None and now - self._run.t_last > self.settings.type_merge_gap_s:
+            self._end_run()
+        if not self._paused and now - self._t0 - self._last_kept_t > self.settings.periodic_s:
+            latest = self.ring.latest()
+            if latest is not None and not latest.kept and latest.stable:
+                self._keep(latest, "periodic")
+        if now - self._last_flush > FLUSH_EVERY_S:
+            self.writer.flush()
+            self._last_flush = now
+        if now - self._last_catalog > 5.0:
+            self._update_catalog()
+            self._last_catalog = now
+
+    def _set_paused(self, paused: bool, t: float) -> None:
+        if paused:
+            self._end_run()
+        self._paused = paused
+        self._append({"kind": "pause" if paused else "resume", "t": self._now(t)})
+        self.writer.flush()
+        self.indicator.notify("workprint paused" if paused else "workprint resumed recording")
+        self._status()
+
+    def _toggle_pause(self, t: float) -> None:
+        flag = pause_flag(self.home)
+        if self._paused:
+            flag.unlink(missing_ok=True)
+        else:
+            flag.touch()
+        self._set_paused(not self._paused, t)
+
+    def _poll_focus(self, t: float) -> Window | None:
+        window = self._inspector.active_window()
+        key = (window.wid, window.title) if window else None
+        if key != self._focus_key:
+            same_window = window is not None and self._focus is not None and window.wid == self._focus.wid
+            if not same_window:
+                self._end_run()
+                self._want_window = True
+                self._focus_t = t
+            self._focus, self._focus_key = window, key
+            if window is None:
+                self._append({"kind": "focus", "t": self._now(t), "app": None})
+            elif not self._allowed(window):
+                self._append({"kind": "focus", "t": self._now(t), "denied": True})
+            else:
+                title = redact(window.title)
+                event = {"kind": "focus", "t": self._now(t), "app": window.app, "app_ids": list(window.app_ids),
+                         "wid": window.wid, "window": title.text, "rect": list(window.rect)}
+                if title.changed:
+                    event["redacted"] = title.kinds
+                self._append(event)
+        return window
+
+    def _handle(self, item: tuple) -> None:
+        kind, t = item[0], item[1]
+        if kind == "frame":
+            self._on_frame(item[2])
+            return
+        if kind in ("key_down", "key_up"):
+            self._on_key(kind, t, item[2])
+            return
+        if self._paused:
+            return
+        x, y = int(item[2]), int(item[3])
+        if kind == "move":
+            last = self._last_move
+            s = self.settings
+            if last and (t - last[0] < s.move_min_interval_s or
+                         max(abs(x - last[1]), abs(y - last[2])) < s.move_min_px):
+                return
+            self._last_move = (t, x, y)
+            window = self._window_at(x, y)
+            if self._allowed(window):
+                self._append({"kind": "move", "t": self._now(t), "x": x, "y": y})
+            return
+        self._mark_input(t)
+        if kind == "press":
+            button = item[4]
+            window = self._window_at(x, y, fresh=True)
+            if not self._allowed(window):
+                self._dropped_buttons.add(button)
+                return
+            self._end_run()
+            self._keep_before(t)
+            event_id = self._append({"kind": "press", "t": self._now(t), "x": x, "y": y, "button": button,
+                                     "app": window.app if window else None})
+            if self.a11y is not None:
+                self.a11y.pointer(event_id, t, x, y)
+        elif kind == "release":
+            button = item[4]
+            if button in self._dropped_buttons:
+                self._dropped_buttons.discard(button)
+                return
+            self._append({"kind": "release", "t": self._now(t), "x": x, "y": y, "button": button})
+        elif kind == "wheel":
+            window = self._window_at(x, y)
+            if not self._allowed(window):
+                return
+            self._end_run()
+            if t - self._last_wheel_t > self.settings.scroll_merge_gap_s:
+                self._keep_before(t)
+            self._last_wheel_t = t
+            self._append({"kind": "wheel", "t": self._now(t), "x": x, "y": y, "dx": int(item[4]), "dy": int(item[5]),
+                          "app": window.app if window else None})
+
+    def _mark_input(self, t: float) -> None:
+        if self._last_input_t is not None:
+            self._active_s += min(t - self._last_input_t, 5.0)
+        self._last_input_t = t
+        self._want_after = True
+
+    def _on_key(self, kind: str, t: float, key: Any) -> None:
+        name, char = describe(key)
+        if name in MODIFIERS:
+            (self._mods.add if kind == "key_down" else self._mods.discard)(name)
+        if kind == "key_down" and name == PAUSE_HOTKEY[-1] and set(PAUSE_HOTKEY[:-1]) <= self._mods:
+            self._toggle_pause(t)
+            return
+        if self._paused or name is None:
+            return
+        window = self._poll_focus(t)
+        if not self._allowed(window):
+            if self._run is not None:
+                self._end_run()
+            return
+        app = window.app if window else None
+        wid = window.wid if window else None
+        if kind == "key_up":
+            if name in MODIFIERS or char is None:
+                if self._run is not None and name not in MODIFIERS and name != "backspace":
+                    self._end_run()
+                if self._run is not None:
+                    self._run.events.append({"kind": "key_up", "t": self._now(t), "key": name})
+                else:
+                    self._append({"kind": "key_up", "t": self._now(t), "key": name, "app": app})
+            return
+        self._mark_input(t)
+        commands = self._mods & {"ctrl", "alt", "win"}
+        event = {"kind": "key_down", "t": self._now(t), "key": name, "app": app}
+        is_text = char is not None and not commands
+        if name in MODIFIERS:
+            if self._run is not None:
+                self._run.events.append(event)  # shift inside a run is part of typing
+            else:
+                self._append(event)
+            return
+        if is_text or (name == "backspace" and self._run is not None and not commands):
+            run = self._run
+            if run is not None and (run.wid != wid or t - run.t_last > self.settings.type_merge_gap_s):
+                self._end_run()
+                run = None
+            if run is None:
+                self._keep_before(t)
+                run = self._run = _TypingRun(app, wid, t, t)
+            run.add(t, {**event, "char": char} if char else event, char, name)
+            if t - run.t_start > self.settings.type_max_run_s:
+                self._end_run()
+            return
+        self._end_run()
+        self._keep_before(t)
+        event_id = self._append(event)
+        if name in ("enter", "space", "return") and self.a11y is not None:
+            self.a11y.key(event_id, t)  # a keyboard choice in a menu or list
+
+    def _end_run(self) -> None:
+        """Write the held typing run: its keystrokes and its (redacted) text."""
+        run, self._run = self._run, None
+        if run is None:
+            return
+        text = "".join(run.text)
+        result = redact(text)
+        ids = []
+        for event in run.events:
+            if result.changed and "char" in event:
+                # The characters of a run that held a secret are not kept, only their timing.
+                event = {k: v for k, v in event.items() if k not in ("char", "key")} | {"key": None, "masked": True}
+            ids.append(self._append(event))
+        typed = {"kind": "typed", "t": self._now(run.t_start), "t_end": self._now(run.t_last),
+                 "text": result.text, "app": run.app, "raw": [ids[0], ids[-1]] if ids else None}
+        if result.changed:
+            typed["redacted"] = result.kinds
+        self._append(typed)
+
+    # ----------------------------------------------------------------- frames
+    def _keep_before(self, t: float) -> None:
+        frame = self.ring.before(t)
+        if frame is not None:
+            self._keep(frame, "before")
+
+    def _keep(self, frame: CapturedFrame, reason: str) -> None:
+        if frame.kept or self._paused:
+            return
+        if frame.active is not None and not self._allowed(frame.active):
+            return  # a denied app had focus: never store this screen
+        masks = mask_rects(frame, self._allowed)
+        frame.kept = True
+        self._last_kept_t = self._now(frame.t)
+        self.encoder.submit(frame, reason, masks)
+
+    def _on_frame(self, frame: CapturedFrame) -> None:
+        if self._paused or not frame.stable:
+            return
+        if self._want_after and self._last_input_t is not None and frame.t > self._last_input_t:
+            self._want_after = False
+            self._keep(frame, "after")
+        if self._want_window and frame.t > self._focus_t:
+            self._want_window = False
+            self._keep(frame, "window")
+
+    def _store_frame(self, frame: CapturedFrame, reason: str, frame_id: str, data: bytes, masked: int) -> None:
+        self.writer.put_frame(frame_id, data)
+        event = {"kind": "frame", "t": self._now(frame.t), "frame": frame_id, "stable": frame.stable,
+                 "reason": reason, "w": frame.w, "h": frame.h}
+        if masked:
+            event["masked_windows"] = masked
+        self._append(event)
+
+    # ----------------------------------------------------------------- accessibility
+    def _store_target(self, event_id: int, t: float, target: dict) -> None:
+        name = redact(target["name"])
+        event = {"kind": "target", "t": self._now(t), "of": event_id, "role": target["role"],
+                 "name": name.text, "bbox": target["bbox"]}
+        if name.changed:
+            event["redacted"] = name.kinds
+        self._append(event)
