@@ -147,6 +147,10 @@ class Recorder:
             while not self._stop.is_set():
                 if deadline is not None and time.monotonic() >= deadline:
                     break
+                if self.sampler.error is not None or not gate.is_alive():
+                    # The display went away (X server stopped, session ended): stop cleanly.
+                    self._problem("lost the display; recording stopped early")
+                    break
                 self._stop.wait(0.25 if deadline is None else max(0.0, min(0.25, deadline - time.monotonic())))
         finally:
             self._stop.set()

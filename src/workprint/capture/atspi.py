@@ -13,7 +13,7 @@ import os
 import queue
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from jeepney import DBusAddress, HeaderFields, MatchRule, new_method_call
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
@@ -25,20 +25,23 @@ _SCREEN = 0  # ATSPI_COORD_TYPE_SCREEN
 # Popups (menus, combo lists) sit above the app's main window and win ties.
 _POPUP_ROLES = {"window", "menu", "popup menu", "combo box", "list", "tool tip"}
 _STATE_SHOWING = 25
+_LAYOUT_ROLES = {"filler", "panel", "scroll pane", "viewport", "layered pane", "unknown", "redundant object",
+                 "section", "split pane", "glass pane", "root pane", "option pane", "internal frame"}
 
 
 class AccessibilityUnavailable(Exception):
     pass
 
 
-def _bus_address(timeout: float) -> str:
-    address = os.environ.get("AT_SPI_BUS_ADDRESS")
+def _bus_address(timeout: float, env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    address = env.get("AT_SPI_BUS_ADDRESS")
     if address:
         return address
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+    if not env.get("DBUS_SESSION_BUS_ADDRESS"):
         raise AccessibilityUnavailable("no D-Bus session bus")
     try:
-        session = open_dbus_connection(bus="SESSION")
+        session = open_dbus_connection(bus=env["DBUS_SESSION_BUS_ADDRESS"])
         try:
             bus = DBusAddress("/org/a11y/bus", bus_name="org.a11y.Bus", interface="org.a11y.Bus")
             return session.send_and_get_reply(new_method_call(bus, "GetAddress"), timeout=timeout).body[0]
@@ -51,10 +54,11 @@ def _bus_address(timeout: float) -> str:
 class AtspiClient:
     """One connection to the accessibility bus. Not thread-safe: use one per thread."""
 
-    def __init__(self, timeout: float = 0.5):
+    def __init__(self, timeout: float = 0.5, env: Mapping[str, str] | None = None):
+        """``env``: the environment whose session bus to use (default: this process's)."""
         self._timeout = timeout
         try:
-            self._conn: DBusConnection = open_dbus_connection(bus=_bus_address(timeout))
+            self._conn: DBusConnection = open_dbus_connection(bus=_bus_address(timeout, env))
         except AccessibilityUnavailable:
             raise
         except Exception as exc:
@@ -151,16 +155,25 @@ class AtspiClient:
                 break
             ref = found  # type: ignore[assignment]
             chain.append(ref)
-        for ref in reversed(chain):  # deepest accessible that has a name
+        # The deepest accessible that means something: skip layout containers, and take the
+        # name from the nearest named ancestor when the control itself has none.
+        described = []
+        for ref in chain:
             try:
-                name = self._name(ref)
-                if name:
-                    ex = self._extents(ref)
-                    return {"role": self._role(ref), "name": name, "bbox": list(ex), "app": app_name}
+                described.append((self._role(ref), self._name(ref), ref))
             except Exception:
                 continue
-        return None
-
+        meaningful = [d for d in described if d[0] not in _LAYOUT_ROLES] or described
+        if not meaningful:
+            return None
+        role, name, ref = meaningful[-1]
+        if not name:
+            name = next((n for _, n, _ in reversed(described) if n), "")
+        try:
+            bbox = list(self._extents(ref))
+        except Exception:
+            return None
+        return {"role": role, "name": name, "bbox": bbox, "app": app_name}
 
 # Roles whose selection (hover or keyboard) tells what a click or Enter chose.
 _CHOICE_ROLES = {"menu item", "check menu item", "radio menu item", "menu", "list item", "table cell",

@@ -28,6 +28,9 @@ for _n in range(1, 21):
     if _k is not None:
         _SPECIAL[_k] = f"f{_n}"
 
+# X keysyms pynput reports as bare key codes.
+_KEYSYMS = {0xFF0A: "enter", 0xFF8D: "enter", 0xFF09: "tab", 0xFE20: "tab"}
+
 # Keys that produce text when typed without ctrl/alt/win.
 TEXT_KEYS = {"space": " "}
 
@@ -44,5 +47,5 @@ def describe(key: Any) -> tuple[str | None, str | None]:
         if char and len(char) == 1 and ord(char) < 32:  # ctrl+letter may arrive as a control char
             return chr(ord(char) + 96), None
         if key.vk is not None:
-            return f"vk{key.vk}", None
+            return _KEYSYMS.get(key.vk, f"vk{key.vk}"), None
     return None, None

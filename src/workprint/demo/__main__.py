@@ -1,0 +1,96 @@
+"""``make demo``: record a real session end to end and show what came out of it.
+
+With no screen (no DISPLAY, or ``--virtual``) it starts a virtual desktop, opens mousepad,
+plays a scripted demonstration while ``workprint record`` runs, then prints the actions.
+On a desktop it records the real screen until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _workprint(*args: str, env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "workprint", *args], env=env, text=True, **kwargs)
+
+
+def _finish(env: dict[str, str], out: Path) -> None:
+    print("\n== actions (workprint actions latest) ==")
+    _workprint("actions", "latest", env=env, check=True)
+    print("\n== sessions ==")
+    _workprint("sessions", env=env, check=True)
+    extra = []
+    if _workprint("export", "--help", env=env, capture_output=True).returncode == 0:
+        _workprint("export", "latest", "--format", "hf", "--out", str(out / "dataset-hf"), env=env, check=True)
+        extra.append(f"  dataset (Hugging Face parquet): {out / 'dataset-hf'}")
+    if _workprint("report", "--help", env=env, capture_output=True).returncode == 0:
+        _workprint("report", "latest", "--out", str(out / "replay.html"), env=env, check=True)
+        extra.append(f"  replay report: {out / 'replay.html'}")
+    print("\nworkprint demo finished.")
+    print(f"  session store (encrypted): {env['WORKPRINT_HOME']}")
+    for line in extra:
+        print(line)
+
+
+def virtual_demo(out: Path) -> int:
+    from workprint.demo.desktop import VirtualDesktop
+    from workprint.demo.scenario import MousepadScript
+
+    policy = out / "policy.toml"
+    policy.write_text('[apps]\nallow = ["mousepad"]\n')
+    print("workprint demo: starting a virtual desktop (Xvfb, openbox, AT-SPI) with mousepad ...")
+    with VirtualDesktop() as desk:
+        desk.spawn(["mousepad"])
+        wid = desk.wait_window("mousepad")
+        time.sleep(1.0)
+        env = {**desk.env, "WORKPRINT_HOME": str(out / "home")}
+        recorder = subprocess.Popen([sys.executable, "-m", "workprint", "record", "--policy", str(policy)], env=env)
+        time.sleep(2.0)
+        print("workprint demo: playing a scripted demonstration (click, type, menu, hotkey, scroll, drag) ...")
+        try:
+            MousepadScript(desk, wid).play()
+        finally:
+            time.sleep(1.0)
+            recorder.send_signal(signal.SIGINT)
+            code = recorder.wait(timeout=60)
+        if code != 0:
+            print(f"workprint demo: the recorder exited with {code}", file=sys.stderr)
+            return code
+    _finish(env, out)
+    return 0
+
+
+def desktop_demo(out: Path) -> int:
+    env = {**os.environ, "WORKPRINT_HOME": str(out / "home")}
+    print("workprint demo: recording your real screen; work a little, then press Ctrl-C.")
+    recorder = subprocess.Popen([sys.executable, "-m", "workprint", "record"], env=env)
+    try:
+        recorder.wait()
+    except KeyboardInterrupt:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(timeout=60)
+    _finish(env, out)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m workprint.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="demo-output", help="where the demo writes (default: demo-output)")
+    parser.add_argument("--virtual", action="store_true", help="use a virtual desktop even if a screen exists")
+    args = parser.parse_args()
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if args.virtual or not os.environ.get("DISPLAY") or os.environ.get("CI"):
+        return virtual_demo(out)
+    return desktop_demo(out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
