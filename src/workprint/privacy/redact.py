@@ -163,7 +163,12 @@ _PHONE = _regex(
 _PHONE_CONTEXT = _regex("phone", r"(?i)\b(?:phone|tel|mobile|cell|call me at|fax)\.?\s*[:#]?\s*(\+?\d[\d\s().-]{6,18}\d)", group=1)
 
 
+_VERSION_CUE = re.compile(r"(?i)\b(?:version|release|build|ver\.?|rev\.?)\s*$")
+
+
 def _ipv4_ok(m: re.Match[str]) -> bool:
+    if _VERSION_CUE.search(m.string[max(0, m.start() - 16):m.start()]):
+        return False  # "version 1.2.3.4" is a version, not an address
     return all(0 <= int(part) <= 255 for part in m.group(0).split("."))
 
 
@@ -243,7 +248,7 @@ def _names(text: str) -> Iterator[Span]:
 _DETECTORS = (
     _PEM, _JWT, _KNOWN_KEYS, _SLACK_HOOK, _URL_CREDENTIALS, _QUERY_PASSWORD, _QUERY_SECRET,
     _PASSWORD_PHRASE, _PASSWORD_CONTEXT, _BEARER, _SECRET_CONTEXT, _EMAIL, _IBAN, _CARD,
-    _SSN_CONTEXT, _SSN, _PHONE_CONTEXT, _PHONE, _IPV6, _IPV4, _high_entropy, _names,
+    _SSN_CONTEXT, _SSN, _IPV6, _IPV4, _PHONE_CONTEXT, _PHONE, _high_entropy, _names,
 )
 
 PLACEHOLDERS = {

@@ -1,0 +1,66 @@
+"""Shared fixtures: a private WORKPRINT_HOME, a real virtual desktop, a real recorder process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from workprint.demo.desktop import VirtualDesktop
+
+
+def workprint(*args: str, env: dict[str, str], check: bool = True, input: str | None = None
+              ) -> subprocess.CompletedProcess:
+    """Run the real `workprint` command line."""
+    out = subprocess.run([sys.executable, "-m", "workprint", *args], env=env, capture_output=True, text=True,
+                         input=input, timeout=120)
+    if check and out.returncode != 0:
+        raise AssertionError(f"workprint {' '.join(args)} exited {out.returncode}: {out.stderr}")
+    return out
+
+
+def actions_json(env: dict[str, str], session: str = "latest") -> list[dict]:
+    return [json.loads(line) for line in workprint("actions", session, "--json", env=env).stdout.splitlines()]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def env(home: Path) -> dict[str, str]:
+    return {**os.environ, "WORKPRINT_HOME": str(home)}
+
+
+class Recording:
+    """`workprint record` running as its own process on a desktop."""
+
+    def __init__(self, desk: VirtualDesktop, home: Path, policy: Path | None = None):
+        self.env = {**desk.env, "WORKPRINT_HOME": str(home)}
+        argv = [sys.executable, "-m", "workprint", "record", "--quiet"]
+        if policy is not None:
+            argv += ["--policy", str(policy)]
+        self.proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)  # hooks, sampler and accessibility listener are up
+        if self.proc.poll() is not None:
+            raise AssertionError(f"recorder exited early: {self.proc.stderr.read()}")
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str, str]:
+        self.proc.send_signal(sig)
+        out, err = self.proc.communicate(timeout=60)
+        return self.proc.returncode, out, err
+
+
+@pytest.fixture(scope="module")
+def desk():
+    with VirtualDesktop() as desktop:
+        yield desktop
