@@ -37,13 +37,13 @@ def cmd_record(args: argparse.Namespace) -> int:
     from workprint.capture import BackendUnavailable, open_backend
     from workprint.capture.indicator import Indicator
     from workprint.privacy.policy import Policy, PolicyError
-    from workprint.recorder import Recorder
 
     try:
         policy = Policy.load(args.policy)
         backend = open_backend()
     except (PolicyError, BackendUnavailable) as exc:
         raise UserError(str(exc)) from None
+    from workprint.recorder import Recorder  # imports the input hooks, which need a display
     home = _home()
     recorder = Recorder(home, backend, policy, indicator=Indicator(enabled=not args.quiet))
 

@@ -26,8 +26,12 @@ def open_backend() -> Backend:
                 "no display: DISPLAY is not set. Run workprint inside a desktop session, or try "
                 "`make demo`, which starts a virtual display"
             )
-        from workprint.capture.x11 import X11Backend
-
+        try:
+            from workprint.capture.x11 import X11Backend
+        except ImportError as exc:  # pynput probes the display when imported
+            raise BackendUnavailable(
+                f"cannot use the X display {os.environ['DISPLAY']!r}: {exc}. Is the X server running?"
+            ) from None
         return X11Backend()
     raise BackendUnavailable(f"no capture backend for {sys.platform} yet (Linux/X11 is supported)")
 

@@ -1,0 +1,94 @@
+"""A killed recorder loses at most the last second; pause records nothing until resume."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+
+from tests.conftest import Recording, actions_json, workprint
+from workprint.store import SessionReader
+
+
+@pytest.fixture(scope="module")
+def pad(desk):
+    desk.spawn(["mousepad"])
+    wid = desk.wait_window("mousepad")
+    time.sleep(1.0)
+    desk.activate(wid)
+    x, y, w, h = desk.geometry(wid)
+    desk.xdotool("mousemove", x + w // 2, y + h // 2)
+    return wid
+
+
+def test_kill_9_keeps_all_but_the_last_second(desk, pad, home):
+    rec = Recording(desk, home)
+    desk.xdotool("click", 1)
+    desk.xdotool("type", "--delay", 50, "typed before the crash")
+    time.sleep(1.5)  # the typing run ends and is flushed
+    desk.xdotool("key", "ctrl+s")
+    time.sleep(1.5)
+    desk.xdotool("key", "Escape")  # close the save dialog
+    time.sleep(1.2)
+    killed_at = time.monotonic()
+    rec.proc.send_signal(signal.SIGKILL)
+    rec.proc.wait(timeout=10)
+    assert time.monotonic() - killed_at < 5
+    env = rec.env
+    rows = [json.loads(line) for line in workprint("sessions", "--json", env=env).stdout.splitlines()]
+    assert rows[-1]["status"] == "interrupted"
+    actions = actions_json(env)
+    kinds = [(a["type"], a.get("text") or a.get("keys")) for a in actions]
+    assert ("type", "typed before the crash") in kinds
+    assert ("hotkey", ["ctrl", "s"]) in kinds
+    assert ("key", ["esc"]) in kinds, f"an action 1.2 s before the kill was lost: {kinds}"
+    assert all(a["frame"] for a in actions)
+
+
+def test_torn_tail_after_a_crash_is_reported_not_fatal(desk, pad, home):
+    rec = Recording(desk, home)
+    desk.xdotool("click", 1)
+    desk.xdotool("type", "--delay", 50, "hello")
+    time.sleep(1.5)
+    rec.proc.send_signal(signal.SIGKILL)
+    rec.proc.wait(timeout=10)
+    session = json.loads(workprint("sessions", "--json", env=rec.env).stdout.splitlines()[-1])["id"]
+    segment = sorted((home / "sessions" / session / "events").glob("*.seg"))[-1]
+    segment.write_bytes(segment.read_bytes() + b"\x10\x00\x00\x00partial")
+    out = workprint("actions", session, env=rec.env)
+    assert "torn tail" in out.stderr
+    assert "hello" in out.stdout
+
+
+def test_pause_records_nothing_until_resume(desk, pad, home):
+    rec = Recording(desk, home)
+    desk.xdotool("click", 1)
+    workprint("pause", env=rec.env)
+    time.sleep(0.5)
+    desk.xdotool("type", "--delay", 40, "PAUSEDSECRET77")
+    desk.xdotool("click", 1)
+    time.sleep(0.5)
+    workprint("resume", env=rec.env)
+    time.sleep(0.5)
+    desk.xdotool("type", "--delay", 40, "after resume")
+    time.sleep(1.5)
+    # The pause hotkey works too, and is not itself recorded.
+    desk.xdotool("key", "ctrl+alt+p")
+    time.sleep(0.5)
+    desk.xdotool("type", "--delay", 40, "HOTKEYPAUSED")
+    time.sleep(0.5)
+    desk.xdotool("key", "ctrl+alt+p")
+    time.sleep(0.5)
+    code, out, err = rec.stop(signal.SIGTERM)
+    assert code == 0, err
+    session = out.strip().splitlines()[-1]
+    dump = json.dumps(SessionReader(home, session).events())
+    assert "PAUSEDSECRET" not in dump and "HOTKEYPAUSED" not in dump
+    actions = actions_json(rec.env, session)
+    texts = [a.get("text") for a in actions if a["type"] == "type"]
+    assert "after resume" in texts
+    assert not any(a["type"] == "hotkey" and a["keys"][-1] == "p" for a in actions)
+    kinds = [e["kind"] for e in SessionReader(home, session).events()]
+    assert kinds.count("pause") == 2 and kinds.count("resume") == 2
