@@ -117,7 +117,7 @@ class Recorder:
         self._dropped_buttons: set[str] = set()
         self._last_wheel_t = -1e9
         self._last_input_t: float | None = None
-        self._want_after = False
+        self._after_t: float | None = None
         self._want_window = False
         self._last_kept_t = 0.0
         self._last_flush = time.monotonic()
@@ -141,7 +141,7 @@ class Recorder:
         gate = threading.Thread(target=self._run_gate, name="workprint-gate", daemon=True)
         gate.start()
         self.indicator.notify("workprint is recording", "Pause: ctrl+alt+p or `workprint pause`")
-        self._status()
+        self._status(changed=True)
         try:
             deadline = None if duration is None else time.monotonic() + duration
             while not self._stop.is_set():
@@ -215,9 +215,9 @@ class Recorder:
                             bytes=self.writer.bytes_on_disk if ended else self.writer.frame_bytes,
                             active_s=round(self._active_s, 1), ended_at=ended)
 
-    def _status(self) -> None:
+    def _status(self, changed: bool = False) -> None:
         state = "PAUSED" if self._paused else "● REC"
-        self.indicator.line(
+        self.indicator.line(changed=changed, text=
             f"workprint {state} {self._now():7.0f}s  {self.writer.event_count} events  "
             f"{self.writer.frame_count} frames  (ctrl+alt+p or `workprint pause` to pause)"
         )
@@ -277,7 +277,7 @@ class Recorder:
         self._append({"kind": "pause" if paused else "resume", "t": self._now(t)})
         self.writer.flush()
         self.indicator.notify("workprint paused" if paused else "workprint resumed recording")
-        self._status()
+        self._status(changed=True)
 
     def _toggle_pause(self, t: float) -> None:
         flag = pause_flag(self.home)
@@ -351,6 +351,7 @@ class Recorder:
                 self._dropped_buttons.discard(button)
                 return
             self._append({"kind": "release", "t": self._now(t), "x": x, "y": y, "button": button})
+            self._request_after(t)
         elif kind == "wheel":
             window = self._window_at(x, y)
             if not self._allowed(window):
@@ -361,12 +362,21 @@ class Recorder:
             self._last_wheel_t = t
             self._append({"kind": "wheel", "t": self._now(t), "x": x, "y": y, "dx": int(item[4]), "dy": int(item[5]),
                           "app": window.app if window else None})
+            self._request_after(t)
 
     def _mark_input(self, t: float) -> None:
         if self._last_input_t is not None:
             self._active_s += min(t - self._last_input_t, 5.0)
         self._last_input_t = t
-        self._want_after = True
+
+    def _request_after(self, t: float) -> None:
+        """Keep the first stable frame grabbed after ``t``, the end of an action."""
+        frame = self.ring.first_stable_after(t)
+        if frame is not None:
+            self._keep(frame, "after")
+            self._after_t = None
+        else:
+            self._after_t = t
 
     def _on_key(self, kind: str, t: float, key: Any) -> None:
         name, char = describe(key)
@@ -418,6 +428,7 @@ class Recorder:
         self._end_run()
         self._keep_before(t)
         event_id = self._append(event)
+        self._request_after(t)
         if name in ("enter", "space", "return") and self.a11y is not None:
             self.a11y.key(event_id, t)  # a keyboard choice in a menu or list
 
@@ -439,6 +450,7 @@ class Recorder:
         if result.changed:
             typed["redacted"] = result.kinds
         self._append(typed)
+        self._request_after(run.t_last)
 
     # ----------------------------------------------------------------- frames
     def _keep_before(self, t: float) -> None:
@@ -459,8 +471,8 @@ class Recorder:
     def _on_frame(self, frame: CapturedFrame) -> None:
         if self._paused or not frame.stable:
             return
-        if self._want_after and self._last_input_t is not None and frame.t > self._last_input_t:
-            self._want_after = False
+        if self._after_t is not None and frame.t > self._after_t:
+            self._after_t = None
             self._keep(frame, "after")
         if self._want_window and frame.t > self._focus_t:
             self._want_window = False

@@ -73,6 +73,8 @@ class WindowInspector(Protocol):
 class ScreenGrabber(Protocol):
     """Screen grabs; one per thread."""
 
+    windows_changed: bool  # set when windows were mapped, moved or restacked, or focus changed
+
     def wait_change(self, timeout: float) -> bool:
         """Block up to ``timeout`` s; True if the screen changed meanwhile."""
         ...

@@ -23,6 +23,11 @@ from workprint.capture.base import Backend, CapturedFrame, Window
 from workprint.settings import Settings
 
 
+# Window geometry attached to grabs (for masking denied apps) is re-read whenever the backend
+# reports a window change, and at least this often.
+WINDOWS_RECHECK_S = 2.0
+
+
 class FrameRing:
     """The last ``size`` grabs; thread-safe."""
 
@@ -47,6 +52,10 @@ class FrameRing:
     def latest(self) -> CapturedFrame | None:
         with self._lock:
             return self._frames[-1] if self._frames else None
+
+    def first_stable_after(self, t: float) -> CapturedFrame | None:
+        with self._lock:
+            return next((f for f in self._frames if f.t > t and f.stable), None)
 
     def before(self, t: float) -> CapturedFrame | None:
         """The last stable frame grabbed at or before ``t`` (else the last one at all)."""
@@ -75,6 +84,8 @@ class FrameSampler(threading.Thread):
         self._stopping = threading.Event()
         self.grabs = 0
         self.error: Exception | None = None
+        self._windows: tuple[list[Window], Window | None] = ([], None)
+        self._windows_at = -1e9
 
     def stop(self) -> None:
         self._stopping.set()
@@ -84,7 +95,11 @@ class FrameSampler(threading.Thread):
         self._ring.begin_grab(t)
         w, h, pixels = grabber.grab()
         previous = self._ring.latest()
-        frame = CapturedFrame(t, w, h, pixels, stable, inspector.windows(), inspector.active_window())
+        if grabber.windows_changed or t - self._windows_at > WINDOWS_RECHECK_S:
+            grabber.windows_changed = False
+            self._windows = (inspector.windows(), inspector.active_window())
+            self._windows_at = t
+        frame = CapturedFrame(t, w, h, pixels, stable, *self._windows)
         if previous is not None and previous.pixels == pixels and previous.stable == stable:
             # Drawn again, but nothing visible changed: keep the older frame (and its time).
             self._ring.end_grab()

@@ -10,6 +10,7 @@ import threading
 
 class Indicator:
     def __init__(self, enabled: bool = True):
+        self._enabled = enabled
         self._tty = enabled and sys.stderr.isatty()
         self._lock = threading.Lock()
         self._notify = shutil.which("notify-send") if enabled else None
@@ -28,16 +29,18 @@ class Indicator:
 
         threading.Thread(target=send, daemon=True).start()
 
-    def line(self, text: str) -> None:
-        """Print a status line; on a terminal it is rewritten in place."""
+    def line(self, text: str, changed: bool = False) -> None:
+        """The status line: rewritten in place on a terminal; elsewhere printed only when the
+        state ``changed`` (started, paused, resumed), so logs are not flooded."""
+        if not self._enabled or not (self._tty or changed):
+            return
         with self._lock:
-            if self._tty:
-                sys.stderr.write("\r\x1b[2K" + text)
-            else:
-                sys.stderr.write(text + "\n")
+            sys.stderr.write("\r\x1b[2K" + text if self._tty else text + "\n")
             sys.stderr.flush()
 
     def done(self, text: str) -> None:
+        if not self._enabled:
+            return
         with self._lock:
             if self._tty:
                 sys.stderr.write("\r\x1b[2K")

@@ -57,9 +57,29 @@ class X11WindowInspector:
         self._atom = {n: self._d.intern_atom(n) for n in (
             "_NET_ACTIVE_WINDOW", "_NET_WM_NAME", "UTF8_STRING", "WM_STATE")}
         self._class_cache: dict[int, tuple[str, ...]] = {}
+        # The focused window is cached and re-read when X says it may have changed (the WM
+        # changed _NET_ACTIVE_WINDOW, or the window its title), or after ACTIVE_MAX_AGE_S.
+        self._root.change_attributes(event_mask=X.PropertyChangeMask)
+        self._d.flush()
+        self._focus_atoms = {self._atom["_NET_ACTIVE_WINDOW"], self._atom["_NET_WM_NAME"], Xatom.WM_NAME}
+        self._ewmh = False  # without a window manager's _NET_ACTIVE_WINDOW, focus is never cached
+        self._active: Window | None = None
+        self._active_at = -1e9
+        self._watched: Any = None
+
+    ACTIVE_MAX_AGE_S = 1.0
 
     def close(self) -> None:
         self._d.close()
+
+    def _focus_events(self) -> bool:
+        """Drain pending events; True if focus or the focused window's title may have changed."""
+        changed = False
+        while self._d.pending_events():
+            event = self._d.next_event()
+            if event.type == X.PropertyNotify and event.atom in self._focus_atoms:
+                changed = True
+        return changed
 
     def _app_ids(self, win: Any) -> tuple[str, ...] | None:
         wid = win.id
@@ -106,9 +126,27 @@ class X11WindowInspector:
         )
 
     def active_window(self) -> Window | None:
+        now = time.monotonic()
+        changed = self._focus_events()
+        if (not changed and self._ewmh and self._watched is not None
+                and now - self._active_at < self.ACTIVE_MAX_AGE_S):
+            return self._active
+        window = self._read_active_window()
+        self._active, self._active_at = window, now
+        if window is not None and (self._watched is None or self._watched.id != window.wid):
+            try:
+                self._watched = self._d.create_resource_object("window", window.wid)
+                self._watched.change_attributes(event_mask=X.PropertyChangeMask)
+                self._d.flush()
+            except error.XError:
+                self._watched = None
+        return window
+
+    def _read_active_window(self) -> Window | None:
         try:
             win = None
             prop = self._root.get_full_property(self._atom["_NET_ACTIVE_WINDOW"], Xatom.WINDOW)
+            self._ewmh = prop is not None
             if prop is not None and prop.value and prop.value[0]:
                 win = self._d.create_resource_object("window", prop.value[0])
             else:
@@ -153,7 +191,15 @@ class X11WindowInspector:
 
 
 class X11ScreenGrabber:
-    """mss grabs of the whole screen; X DAMAGE says when anything was drawn."""
+    """mss grabs; X DAMAGE says when and where anything was drawn.
+
+    Only the damaged bounding box is read from the server and patched into a full-screen
+    buffer: typing in an editor damages a few hundred pixels, not two million. Every
+    ``FULL_GRAB_EVERY`` grabs the whole screen is read again, in case a client drew without
+    damage being reported.
+    """
+
+    FULL_GRAB_EVERY = 20
 
     def __init__(self) -> None:
         import mss
@@ -164,25 +210,39 @@ class X11ScreenGrabber:
         self._damage = None
         if self._d.has_extension("DAMAGE"):
             self._d.damage_query_version()
-            self._damage = self._d.screen().root.damage_create(damage.DamageReportNonEmpty)
+            self._damage = self._d.screen().root.damage_create(damage.DamageReportBoundingBox)
             # python-xlib clones extension event classes per display: compare codes, not classes.
             self._damage_code = self._d.extension_event.DamageNotify
-            self._d.flush()
-        self._last: bytes | None = None
+        # Window maps, moves, restacking and focus changes: the sampler re-reads the window list.
+        self._d.screen().root.change_attributes(event_mask=X.SubstructureNotifyMask | X.PropertyChangeMask)
+        self._d.flush()
+        self.windows_changed = True
+        self._buffer: bytearray | None = None
+        self._dirty: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1
+        self._grabs = 0
+
+    def _add_dirty(self, x: int, y: int, w: int, h: int) -> None:
+        box = (x, y, x + w, y + h)
+        d = self._dirty
+        self._dirty = box if d is None else (min(d[0], box[0]), min(d[1], box[1]), max(d[2], box[2]), max(d[3], box[3]))
 
     def wait_change(self, timeout: float) -> bool:
-        if self._damage is None:  # no DAMAGE: poll by comparing grabs
+        if self._damage is None:  # no DAMAGE: poll by comparing full grabs
             time.sleep(timeout)
-            _, _, pixels = self.grab()
-            changed, self._last = pixels != self._last, pixels
-            return changed
+            before = bytes(self._buffer) if self._buffer is not None else None
+            self._buffer = None
+            return self.grab()[2] != before
         changed = False
         deadline = time.monotonic() + timeout
         while True:
             while self._d.pending_events():
                 event = self._d.next_event()
                 if event.type == self._damage_code:
+                    area = event.area
+                    self._add_dirty(area.x, area.y, area.width, area.height)
                     changed = True
+                else:
+                    self.windows_changed = True
             if changed:
                 self._d.damage_subtract(self._damage)
                 self._d.flush()
@@ -193,8 +253,25 @@ class X11ScreenGrabber:
             select.select([self._d.fileno()], [], [], remaining)
 
     def grab(self) -> tuple[int, int, bytes]:
-        shot = self._mss.grab(self._monitor)
-        return shot.width, shot.height, bytes(shot.raw)
+        mon = self._monitor
+        width, height = mon["width"], mon["height"]
+        dirty, self._dirty = self._dirty, None
+        self._grabs += 1
+        if self._buffer is None or dirty is None or self._grabs % self.FULL_GRAB_EVERY == 0:
+            shot = self._mss.grab(mon)
+            self._buffer = bytearray(shot.raw)
+            return width, height, bytes(self._buffer)
+        x0, y0 = max(0, dirty[0]), max(0, dirty[1])
+        x1, y1 = min(width, dirty[2]), min(height, dirty[3])
+        if x1 > x0 and y1 > y0:
+            shot = self._mss.grab({"left": mon["left"] + x0, "top": mon["top"] + y0,
+                                   "width": x1 - x0, "height": y1 - y0})
+            raw, row, stride = shot.raw, (x1 - x0) * 4, width * 4
+            buf = self._buffer
+            for r in range(y1 - y0):
+                start = (y0 + r) * stride + x0 * 4
+                buf[start:start + row] = raw[r * row:(r + 1) * row]
+        return width, height, bytes(self._buffer)
 
     def close(self) -> None:
         self._mss.close()

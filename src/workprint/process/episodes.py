@@ -1,0 +1,70 @@
+"""Actions -> episodes: task-sized runs of actions, each with an instruction.
+
+A contributor marks tasks while recording (``workprint task start "..."`` / ``task end``);
+those marks become episodes with ``instruction_source: "contributor"``. Unmarked stretches
+are split at long idle gaps and at app switches, and their instruction is left empty with
+``instruction_source: "none"`` — never invented.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+IDLE_GAP_S = 60.0
+
+
+@dataclass
+class Episode:
+    id: str
+    session: str
+    instruction: str
+    instruction_source: str  # contributor | none
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def t(self) -> float:
+        return self.actions[0]["t"] if self.actions else 0.0
+
+
+def _episode_id(session: str, first_action: int) -> str:
+    return hashlib.blake2b(f"{session}:{first_action}".encode(), digest_size=6).hexdigest()
+
+
+def split_episodes(session: str, events: list[dict[str, Any]], actions: list[dict[str, Any]],
+                   idle_gap_s: float = IDLE_GAP_S) -> list[Episode]:
+    marks = sorted((e for e in events if e["kind"] in ("task_start", "task_end")), key=lambda e: e["t"])
+    tasks: list[tuple[float, float, str]] = []
+    open_task: dict | None = None
+    for mark in marks:
+        if mark["kind"] == "task_start":
+            if open_task is not None:
+                tasks.append((open_task["t"], mark["t"], open_task.get("instruction", "")))
+            open_task = mark
+        elif open_task is not None:
+            tasks.append((open_task["t"], mark["t"], open_task.get("instruction", "")))
+            open_task = None
+    if open_task is not None:
+        tasks.append((open_task["t"], float("inf"), open_task.get("instruction", "")))
+
+    episodes: list[Episode] = []
+    current: Episode | None = None
+    for action in actions:
+        task = next((tk for tk in tasks if tk[0] <= action["t"] < tk[1]), None)
+        if task is not None:
+            key = ("task", task[0])
+            if current is None or getattr(current, "_key", None) != key:
+                current = Episode(_episode_id(session, action["id"]), session, task[2], "contributor")
+                current._key = key  # type: ignore[attr-defined]
+                episodes.append(current)
+        else:
+            prev = current.actions[-1] if current is not None and current.actions else None
+            new = (current is None or getattr(current, "_key", None) != ("auto",)
+                   or prev is None or action["t"] - prev["t_end"] > idle_gap_s or action.get("app") != prev.get("app"))
+            if new:
+                current = Episode(_episode_id(session, action["id"]), session, "", "none")
+                current._key = ("auto",)  # type: ignore[attr-defined]
+                episodes.append(current)
+        current.actions.append(action)
+    return episodes
