@@ -17,6 +17,8 @@ examples:
   workprint pause / workprint resume         stop and restart recording at any moment (or ctrl+alt+p)
   workprint sessions                         list recorded sessions
   workprint actions latest                   what you did, one action per line
+  workprint export latest --format hf --out ds   a dataset `datasets.load_dataset("parquet", ...)` reads
+  workprint report latest --out replay.html     step through a session in the browser
   echo 'mail bob@example.com' | workprint redact
 
 Data lives in $WORKPRINT_HOME (default: the platform's user data dir), encrypted.
@@ -131,6 +133,35 @@ def cmd_redact(args: argparse.Namespace) -> int:  # noqa: ARG001
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from workprint.export import ExportError, run_export
+
+    try:
+        summary = run_export(_home(), args.sessions, args.format, Path(args.out), split=args.split,
+                             seed=args.seed, images=args.images, progress=not args.quiet)
+    except ExportError as exc:
+        raise UserError(str(exc)) from None
+    print(f"workprint: exported {summary['steps']} steps from {summary['sessions']} session(s) to "
+          f"{summary['out']} ({summary['written']} written, {summary['skipped']} unchanged)", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from workprint.export.report import write_report
+    from workprint.export.steps import ExportError, load_sessions
+
+    try:
+        (session,) = load_sessions(_home(), [args.session])
+    except ExportError as exc:
+        raise UserError(str(exc)) from None
+    with tqdm(total=len(session.actions), desc="report", unit="step", disable=args.quiet) as bar:
+        path = write_report(session, Path(args.out), progress=bar.update)
+    print(f"workprint: replay report written to {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workprint",
@@ -160,6 +191,26 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("pause", "stop recording until `workprint resume`"), ("resume", "start recording again")):
         p = sub.add_parser(name, help=text)
         p.set_defaults(func=cmd_pause)
+
+    p = sub.add_parser("export", help="export sessions as a training dataset",
+                       description="Export recorded sessions (all if none given) with redacted frames. "
+                                   "Formats: hf (Parquet for Hugging Face datasets), opencua (AgentNet-style "
+                                   "trajectories), chat (OpenAI-style chat JSONL). Exporting again to the same "
+                                   "--out rewrites only sessions that changed.")
+    p.add_argument("sessions", nargs="*", metavar="SESSION", help="session ids or `latest` (default: all)")
+    p.add_argument("--format", required=True, choices=["hf", "opencua", "chat"])
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--split", metavar="SHARES", help="train,validation,test shares by episode, e.g. 0.8,0.1,0.1")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    p.add_argument("--images", choices=["path", "inline"], default="path", help="chat: image files or data URLs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="write a replay page (HTML) of a session")
+    p.add_argument("session", metavar="SESSION", help="a session id or `latest`")
+    p.add_argument("--out", required=True, metavar="FILE.html")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("redact", help="redact text lines from stdin to stdout")
     p.set_defaults(func=cmd_redact)

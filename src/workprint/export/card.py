@@ -1,0 +1,72 @@
+"""The dataset card (README.md) written beside every export."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from workprint import __version__
+from workprint.export.steps import SessionData, assign_split
+from workprint.privacy.frames import FrameRedactor
+
+
+def write_card(out: Path, fmt: str, sessions: list[SessionData], splits, seed: int,
+               redactor: FrameRedactor) -> None:
+    types, apps, screens, redacted, split_steps = Counter(), Counter(), Counter(), Counter(), Counter()
+    episodes = 0
+    policies = set()
+    for s in sessions:
+        policies.add(json.dumps(s.reader.meta.get("policy", {}).get("apps", {}), sort_keys=True))
+        for ep in s.episodes:
+            episodes += 1
+            split = assign_split(ep.id, splits, seed)
+            for a in ep.actions:
+                types[a["type"]] += 1
+                apps[a.get("app") or "?"] += 1
+                scr = a.get("screen") or {}
+                screens[f"{scr.get('w')}x{scr.get('h')} @{scr.get('scale')}"] += 1
+                split_steps[split] += 1
+                for kind in a.get("redacted", []):
+                    redacted[kind] += 1
+
+    def table(counter: Counter, head: str) -> str:
+        rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+        return f"| {head} | steps |\n|---|---|\n{rows or '| (none) | 0 |'}\n"
+
+    loading = {
+        "hf": "```python\nfrom datasets import load_dataset\nds = load_dataset(\"parquet\", data_files={\"train\": "
+              "\"data/train/*.parquet\"})\n```\nThe `image` column is a `datasets.Image`; `action` is the "
+              "workprint action as JSON, `code` the same as pyautogui, `x`/`y` normalised to 0..1.",
+        "chat": "One JSON object per line (`*.jsonl`) with OpenAI-style `messages`; images are paths "
+                "under `images/` or data URLs.",
+        "opencua": "One JSON file per trajectory under `trajectories/`, images under `images/`. "
+                   "`observation`, `thought` and `reflection` are empty and the correctness labels null: "
+                   "a recording cannot know them.",
+    }[fmt]
+    card = f"""# workprint export ({fmt})
+
+Recorded with workprint {__version__}: {len(sessions)} session(s), {episodes} episode(s),
+{sum(types.values())} step(s). Splits by episode (seed {seed}): {dict(split_steps)}.
+
+## Loading
+{loading}
+
+## Steps by action type
+{table(types, "action")}
+## Steps by app
+{table(apps, "app")}
+## Screen sizes
+{table(screens, "screen")}
+## Redactions
+Typed text redacted before storage, by kind (steps): {dict(redacted) or "none"}.
+Screenshots: text found by OCR and flagged by the redactor is masked (black) before export;
+windows of apps outside the policy are masked at capture.
+
+## Policy used
+{chr(10).join(f"- `{p}`" for p in sorted(policies))}
+
+Instructions are empty (`instruction_source: "none"`) where the contributor did not mark a task;
+they are never invented. People appear only as pseudonymous contributor ids.
+"""
+    (out / "README.md").write_text(card)

@@ -1,0 +1,60 @@
+"""``hf``: Parquet shards that `datasets.load_dataset("parquet", ...)` loads, one row per step.
+
+One shard per split and session (``data/<split>/<session>.parquet``), so re-exporting writes
+only sessions that changed. The schema carries the `datasets` features, so the ``image``
+column loads as ``datasets.Image``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets import Features, Image, Value
+
+from workprint.export.steps import SessionData, Step, action_record
+
+FEATURES = Features({
+    "episode_id": Value("string"), "session": Value("string"), "step": Value("int32"),
+    "instruction": Value("string"), "instruction_source": Value("string"),
+    "action_type": Value("string"), "action": Value("string"), "code": Value("string"),
+    "x": Value("float32"), "y": Value("float32"), "x2": Value("float32"), "y2": Value("float32"),
+    "app": Value("string"), "window": Value("string"), "url": Value("string"), "target": Value("string"),
+    "t": Value("float64"), "image": Image(), "image_redactions": Value("string"),
+})
+
+
+def row(step: Step) -> dict:
+    a = step.action
+    norm = step.normalised()
+    return {
+        "episode_id": step.episode.id, "session": step.episode.session, "step": step.index,
+        "instruction": step.episode.instruction, "instruction_source": step.episode.instruction_source,
+        "action_type": a["type"], "action": json.dumps(action_record(a), sort_keys=True, ensure_ascii=False),
+        "code": step.code, **norm, "app": a.get("app"), "window": a.get("window"), "url": a.get("url"),
+        "target": json.dumps(a["target"], sort_keys=True) if a.get("target") else None, "t": a["t"],
+        "image": {"bytes": step.image, "path": None} if step.image else None,
+        "image_redactions": json.dumps(step.image_redactions),
+    }
+
+
+def write_session(session: SessionData, steps: Iterable[Step], out: Path, images: str = "path") -> list[str]:
+    by_split: dict[str, list[dict]] = {}
+    for step in steps:
+        by_split.setdefault(step.split, []).append(row(step))
+    files = []
+    for split, rows in sorted(by_split.items()):
+        path = out / "data" / split / f"{session.id}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema)
+        pq.write_table(table, path, compression="zstd", row_group_size=256)
+        files.append(str(path.relative_to(out)))
+    return files
+
+
+def data_files(out: Path) -> dict[str, str]:
+    """The `data_files` argument for `datasets.load_dataset("parquet", data_files=...)`."""
+    return {split.name: str(split / "*.parquet") for split in sorted((out / "data").iterdir()) if split.is_dir()}

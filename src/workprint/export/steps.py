@@ -1,0 +1,131 @@
+"""What every export format starts from: sessions -> episodes -> steps with redacted frames.
+
+One place decides which sessions, which episodes go to which split, and which frame bytes
+may leave the store (redacted ones only), so the formats only differ in how they write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from workprint import __version__
+from workprint.export.pyautogui_code import to_code
+from workprint.privacy.frames import FrameRedactor
+from workprint.process import derive_actions
+from workprint.process.episodes import Episode, split_episodes
+from workprint.store import Catalog, SessionReader, StoreError
+
+
+class ExportError(Exception):
+    """An export cannot run; the message says why and what to do."""
+
+
+@dataclass
+class Step:
+    episode: Episode
+    index: int
+    action: dict[str, Any]
+    split: str
+    frame_id: str | None
+    image: bytes | None = None  # PNG, redacted
+    image_redactions: list[str] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return to_code(self.action)
+
+    def normalised(self) -> dict[str, float | None]:
+        """Coordinates as 0..1 fractions of the screen (the 0..1000 grid is this × 1000)."""
+        screen = self.action.get("screen") or {}
+        w, h = screen.get("w") or 1, screen.get("h") or 1
+        out: dict[str, float | None] = {}
+        for key, size in (("x", w), ("y", h), ("x2", w), ("y2", h)):
+            value = self.action.get(key)
+            out[key] = round(value / size, 5) if isinstance(value, (int, float)) else None
+        return out
+
+
+@dataclass
+class SessionData:
+    id: str
+    reader: SessionReader
+    events: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    episodes: list[Episode]
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when anything an export is built from changes."""
+        last = self.events[-1]["id"] if self.events else -1
+        basis = json.dumps([self.id, last, len(self.events), self.reader.frame_ids(), __version__])
+        return hashlib.blake2b(basis.encode(), digest_size=12).hexdigest()
+
+
+def load_sessions(home: Path, refs: list[str]) -> list[SessionData]:
+    catalog = Catalog(home)
+    try:
+        ids = [s.id for s in catalog.list()] if not refs else [catalog.resolve(r) for r in refs]
+    except StoreError as exc:
+        raise ExportError(str(exc)) from None
+    if not ids:
+        raise ExportError("there are no sessions to export; record one with `workprint record`")
+    out = []
+    for sid in dict.fromkeys(ids):
+        try:
+            reader = SessionReader(home, sid)
+            events = reader.events()
+        except StoreError as exc:
+            raise ExportError(str(exc)) from None
+        actions = derive_actions(events)
+        out.append(SessionData(sid, reader, events, actions, split_episodes(sid, events, actions)))
+    return out
+
+
+def parse_split(text: str | None) -> list[tuple[str, float]]:
+    """``0.8,0.1,0.1`` -> train/validation/test shares; None -> everything in train."""
+    if not text:
+        return [("train", 1.0)]
+    try:
+        shares = [float(p) for p in text.split(",")]
+    except ValueError:
+        raise ExportError(f"--split {text!r}: give shares like 0.8,0.1,0.1") from None
+    if not 1 <= len(shares) <= 3 or any(s < 0 for s in shares) or abs(sum(shares) - 1.0) > 1e-6:
+        raise ExportError(f"--split {text!r}: one to three non-negative shares that add up to 1")
+    return list(zip(("train", "validation", "test"), shares))
+
+
+def assign_split(episode_id: str, splits: list[tuple[str, float]], seed: int) -> str:
+    """Deterministic split by episode (never by step, so an episode is never cut in two)."""
+    h = int.from_bytes(hashlib.blake2b(f"{seed}:{episode_id}".encode(), digest_size=8).digest(), "big") / 2**64
+    acc = 0.0
+    for name, share in splits:
+        acc += share
+        if h < acc:
+            return name
+    return splits[-1][0]
+
+
+def iter_steps(session: SessionData, splits: list[tuple[str, float]], seed: int,
+               redactor: FrameRedactor | None, with_images: bool = True) -> Iterator[Step]:
+    """Steps of one session in order, each with its redacted frame (cached per frame)."""
+    cache: dict[str, tuple[bytes, list[str]]] = {}
+    for episode in session.episodes:
+        split = assign_split(episode.id, splits, seed)
+        for index, action in enumerate(episode.actions):
+            frame_id = action.get("frame")
+            step = Step(episode, index, action, split, frame_id)
+            if with_images and frame_id:
+                if frame_id not in cache:
+                    png = session.reader.frame(frame_id)
+                    cache[frame_id] = redactor.redact_png(png) if redactor else (png, [])
+                step.image, step.image_redactions = cache[frame_id]
+            yield step
+
+
+def action_record(action: dict[str, Any]) -> dict[str, Any]:
+    """The action as exported: the DESIGN vocabulary without the raw-event bookkeeping."""
+    return {k: v for k, v in action.items() if k not in ("raw",)}
