@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from workprint.demo.desktop import VirtualDesktop
+from workprint.demo.scenario import MousepadScript
+
+XTERM_SECRET = "XTERMSECRET4242"
 
 
 def workprint(*args: str, env: dict[str, str], check: bool = True, input: str | None = None
@@ -64,3 +67,39 @@ class Recording:
 def desk():
     with VirtualDesktop() as desktop:
         yield desktop
+
+
+@pytest.fixture(scope="session")
+def recorded(tmp_path_factory):
+    """One real recording shared by the tests that read it: the mousepad demonstration
+    (allowed) and a typed-into xterm (outside the policy)."""
+    with VirtualDesktop() as desk:
+        return _record_demo(desk, tmp_path_factory)
+
+
+def _record_demo(desk, tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    policy = home / "policy.toml"
+    policy.write_text('[apps]\nallow = ["mousepad"]\n')
+    desk.spawn(["mousepad"])
+    pad = desk.wait_window("mousepad")
+    desk.spawn(["xterm", "-geometry", "60x10+30+40", "-title", "scratch terminal"])
+    term = desk.wait_window("xterm")
+    time.sleep(1.0)
+    rec = Recording(desk, home, policy)
+    script = MousepadScript(desk, pad)
+    expected = script.play()
+    # The denied app: typed into, clicked and scrolled; none of it may be recorded.
+    desk.activate(term)
+    tx, ty, tw, th = desk.geometry(term)
+    desk.xdotool("mousemove", tx + tw // 2, ty + th // 2)
+    desk.xdotool("click", 1)
+    desk.xdotool("type", "--delay", 40, f"echo {XTERM_SECRET}\n")
+    desk.xdotool("click", 4)
+    time.sleep(1.5)
+    desk.activate(pad)
+    time.sleep(1.0)
+    code, out, err = rec.stop()
+    assert code == 0, err
+    return {"env": rec.env, "home": home, "expected": expected, "session": out.strip().splitlines()[-1],
+            "xterm_rect": desk.geometry(term), "stderr": err}

@@ -6,47 +6,14 @@ from __future__ import annotations
 
 import io
 import json
-import time
-
 import pytest
 from PIL import Image
 
-from tests.conftest import Recording, actions_json, workprint
-from workprint.demo.scenario import MousepadScript
+from tests.conftest import XTERM_SECRET, actions_json, workprint
 from workprint.store import SessionReader
 
-XTERM_SECRET = "XTERMSECRET4242"
 DESIGN_FIELDS = {"id", "type", "t", "t_end", "raw", "source", "app", "window", "screen", "frame",
                  "frame_after", "trace"}
-
-
-@pytest.fixture(scope="module")
-def recorded(desk, tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    policy = home / "policy.toml"
-    policy.write_text('[apps]\nallow = ["mousepad"]\n')
-    desk.spawn(["mousepad"])
-    pad = desk.wait_window("mousepad")
-    desk.spawn(["xterm", "-geometry", "60x10+30+40", "-title", "scratch terminal"])
-    term = desk.wait_window("xterm")
-    time.sleep(1.0)
-    rec = Recording(desk, home, policy)
-    script = MousepadScript(desk, pad)
-    expected = script.play()
-    # The denied app: typed into, clicked and scrolled; none of it may be recorded.
-    desk.activate(term)
-    tx, ty, tw, th = desk.geometry(term)
-    desk.xdotool("mousemove", tx + tw // 2, ty + th // 2)
-    desk.xdotool("click", 1)
-    desk.xdotool("type", "--delay", 40, f"echo {XTERM_SECRET}\n")
-    desk.xdotool("click", 4)
-    time.sleep(1.5)
-    desk.activate(pad)
-    time.sleep(1.0)
-    code, out, err = rec.stop()
-    assert code == 0, err
-    return {"env": rec.env, "home": home, "expected": expected, "session": out.strip().splitlines()[-1],
-            "xterm_rect": desk.geometry(term), "stderr": err}
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+from collections import deque
 import threading
 import time
 from typing import Any, Callable, Mapping
@@ -179,6 +180,7 @@ class AtspiClient:
 _CHOICE_ROLES = {"menu item", "check menu item", "radio menu item", "menu", "list item", "table cell",
                  "tree item", "page tab", "combo box"}
 _SECURE_ROLES = {"password text"}
+STATE_GRACE_S = 0.05
 
 
 class AccessibilityWorker(threading.Thread):
@@ -197,8 +199,9 @@ class AccessibilityWorker(threading.Thread):
         self.available = False
         self.why_not = ""
         self.secure_focus = False
-        # The item selected last: [time on, description, ref, time off or None].
-        self._selected: list | None = None
+        # Items selected recently, newest last: [time on, description, ref, time off or None].
+        # A menu and its item can both be selected; the click point tells which was chosen.
+        self._selected: deque[list] = deque(maxlen=16)
         self._stopping = threading.Event()
 
     def pointer(self, event_id: int, t: float, x: int, y: int) -> None:
@@ -251,15 +254,32 @@ class AccessibilityWorker(threading.Thread):
             return
         self.available = True
         threading.Thread(target=self._listen, args=(address,), name="workprint-a11y-events", daemon=True).start()
+        backlog: deque = deque()
         while True:
-            item = self._requests.get()
+            item = backlog.popleft() if backlog else self._requests.get()
             if item is None:
                 break
-            try:
-                self._handle(client, item)
-            except Exception:
-                continue
+            if item[0] != "state":
+                # State events can trail the click that follows them by a few milliseconds:
+                # let them arrive, and handle them first.
+                time.sleep(max(0.0, item[2] + STATE_GRACE_S - time.monotonic()))
+                while True:
+                    try:
+                        queued = self._requests.get_nowait()
+                    except queue.Empty:
+                        break
+                    if queued is not None and queued[0] == "state":
+                        self._safe_handle(client, queued)
+                    else:
+                        backlog.append(queued)
+            self._safe_handle(client, item)
         client.close()
+
+    def _safe_handle(self, client: AtspiClient, item: tuple) -> None:
+        try:
+            self._handle(client, item)
+        except Exception:
+            pass  # an app that went away or did not answer: no target, recording goes on
 
     def _handle(self, client: AtspiClient, item: tuple) -> None:
         kind = item[0]
@@ -271,25 +291,25 @@ class AccessibilityWorker(threading.Thread):
             if detail == "selected" and on:
                 described = client.describe(ref)
                 if described and described["role"] in _CHOICE_ROLES:
-                    self._selected = [t, described, ref, None]
-            elif detail == "selected" and self._selected is not None and self._selected[2] == ref:
-                self._selected[3] = t
+                    self._selected.append([t, described, ref, None])
+            elif detail == "selected":
+                for entry in self._selected:
+                    if entry[2] == ref and entry[3] is None:
+                        entry[3] = t
             return
-        selected = None
-        if self._selected is not None:
-            on_t, target, _, off_t = self._selected
-            if on_t <= item[2] and (off_t is None or off_t >= item[2]):
-                selected = target
+        t = item[2]
+        selected = [e[1] for e in self._selected if e[0] <= t and (e[3] is None or e[3] >= t)]
         if kind == "key":
-            if selected is not None:
-                self._on_target(item[1], item[2], selected)
+            if selected:
+                self._on_target(item[1], t, selected[-1])
             return
         _, event_id, t, x, y = item
         chosen = None
-        if selected is not None:
-            bx, by, bw, bh = selected["bbox"]
+        for target in reversed(selected):
+            bx, by, bw, bh = target["bbox"]
             if bx <= x < bx + bw and by <= y < by + bh:
-                chosen = selected
+                chosen = target
+                break
         if chosen is None:
             chosen = client.target_at(x, y)
         if chosen:
