@@ -5,8 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Debian packages: a virtual X display, xdotool, a window manager, the accessibility bus,
 # and the real GUI apps the demo and tests drive.
-SYSTEM_PACKAGES := xvfb xdotool x11-utils dbus dbus-x11 at-spi2-core openbox mousepad zenity xterm libnotify-bin
-SYSTEM_TOOLS := Xvfb xdotool xprop dbus-daemon openbox mousepad zenity xterm
+SYSTEM_PACKAGES := xvfb xdotool x11-utils dbus dbus-x11 at-spi2-core openbox mousepad zenity xterm libnotify-bin chromium
+SYSTEM_TOOLS := Xvfb xdotool xprop dbus-daemon openbox mousepad zenity xterm chromium
 
 .PHONY: demo test sysdeps venv clean
 

@@ -115,6 +115,7 @@ class Recorder:
         self._run: _TypingRun | None = None
         self._last_move: tuple[float, int, int] | None = None
         self._dropped_buttons: set[str] = set()
+        self._in_secure_field = False
         self._last_wheel_t = -1e9
         self._last_input_t: float | None = None
         self._after_t: float | None = None
@@ -392,6 +393,14 @@ class Recorder:
             if self._run is not None:
                 self._end_run()
             return
+        if self.a11y is not None and self.a11y.secure_focus:
+            # A password field has focus: no keystroke is kept, only that one was used.
+            self._end_run()
+            if not self._in_secure_field:
+                self._in_secure_field = True
+                self._append({"kind": "secure_input", "t": self._now(t), "app": window.app if window else None})
+            return
+        self._in_secure_field = False
         app = window.app if window else None
         wid = window.wid if window else None
         if kind == "key_up":
