@@ -126,7 +126,7 @@ _IBAN = _regex(
 )
 _CARD = _regex(
     "card",
-    r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])",
+    r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])",
     check=lambda m: (lambda d: 13 <= len(d) <= 19 and _luhn_ok(d) and len(set(d)) > 1)(re.sub(r"\D", "", m.group(0))),
 )
 
@@ -157,7 +157,7 @@ def _phone_ok(m: re.Match[str]) -> bool:
 
 _PHONE = _regex(
     "phone",
-    r"(?<![\w+.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}(?![\w-]|\.\d)",
+    r"(?<![\w+.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,8}(?:[\s.-]\d{1,8}){1,5}(?![\w-]|\.\d)",
     check=_phone_ok,
 )
 _PHONE_CONTEXT = _regex("phone", r"(?i)\b(?:phone|tel|mobile|cell|call me at|fax)\.?\s*[:#]?\s*(\+?\d[\d\s().-]{6,18}\d)", group=1)
@@ -221,11 +221,11 @@ _GIVEN_NAMES = frozenset(
     philip isabella bobby theresa johnny diana bradley natalie roy brittany ralph charlotte juan
     marie wayne kayla louis alexis mohammed muhammad ahmed ali fatima wei li chen yuki hiroshi
     priya raj anil sunita hans klaus jurgen anna lena lukas sofia mateo lucia pierre marie jean
-    francois giulia marco luca""".split()
+    francois giulia marco luca carlos mateo diego ana carmen""".split()
 )
 _NAME_CUE = re.compile(
     r"(?:\b(?:[Nn]ame|[Ff]ull name|[Cc]ontact|[Ff]rom|[Tt]o|[Cc]c|[Aa]ssignee|[Oo]wner)\s*:\s*|"
-    r"\b(?:Dear|Hi|Hello|Hey|Thanks|Regards|Cheers|Sincerely|Best)\s*,?\s+|"
+    r"\b(?i:dear|hi|hello|hey|thanks|thank you|regards|cheers|sincerely|best)\s*,?\s+|"
     r"\b(?:[Mm]y name is|I am|I'm|[Ss]igned by|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)\s+)"
     r"((?:[A-Z][a-z'\-]+)(?:\s+[A-Z][a-z'\-]+){0,2})"
 )
