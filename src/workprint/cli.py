@@ -123,6 +123,24 @@ def cmd_pause(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_task(args: argparse.Namespace) -> int:
+    from workprint.home import send_control
+    from workprint.store import Catalog
+
+    home = _home()
+    if not any(s.status == "recording" for s in Catalog(home).list()):
+        raise UserError("no recording is running; start one with `workprint record`, then mark tasks")
+    if args.action == "start":
+        if not args.instruction.strip():
+            raise UserError('say what the task is: workprint task start "Book a meeting room for Friday"')
+        send_control(home, {"command": "task_start", "instruction": args.instruction})
+        print(f"workprint: task started: {args.instruction}")
+    else:
+        send_control(home, {"command": "task_end", "status": args.status})
+        print("workprint: task ended")
+    return 0
+
+
 def cmd_redact(args: argparse.Namespace) -> int:  # noqa: ARG001
     from workprint.privacy import redact
 
@@ -191,6 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("pause", "stop recording until `workprint resume`"), ("resume", "start recording again")):
         p = sub.add_parser(name, help=text)
         p.set_defaults(func=cmd_pause)
+
+    p = sub.add_parser("task", help="mark where a task starts and ends while recording (or ctrl+alt+t)",
+                       description="Tasks become episodes whose instruction is what you typed here. "
+                                   "Without marks, sessions are split at idle gaps and app switches and the "
+                                   "instruction is left empty.")
+    task = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    start = task.add_parser("start", help='start a task: workprint task start "Book a room for Friday"')
+    start.add_argument("instruction", help="what you are about to do, in your words")
+    end = task.add_parser("end", help="end the current task")
+    end.add_argument("--status", choices=["done", "failed", "abandoned"], default="done")
+    p.set_defaults(func=cmd_task)
 
     p = sub.add_parser("export", help="export sessions as a training dataset",
                        description="Export recorded sessions (all if none given) with redacted frames. "

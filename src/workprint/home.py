@@ -41,3 +41,22 @@ def contributor_id(home: Path) -> str:
 def pause_flag(home: Path) -> Path:
     """While this file exists the recorder writes nothing (``workprint pause`` / ``resume``)."""
     return home / "paused"
+
+
+def control_dir(home: Path) -> Path:
+    """Commands for the running recorder (``workprint task start``), one JSON file each."""
+    path = home / "control"
+    path.mkdir(exist_ok=True, mode=0o700)
+    return path
+
+
+def send_control(home: Path, command: dict) -> Path:
+    """Queue a command for the running recorder; it picks commands up within a fraction of a second."""
+    import time
+
+    folder = control_dir(home)
+    path = folder / f"{time.time_ns()}-{os.getpid()}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(command))
+    os.replace(tmp, path)
+    return path

@@ -15,8 +15,10 @@ One thread decides, so the rules can be read top to bottom in ``_handle``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import queue
 import secrets
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,14 +31,16 @@ from workprint.capture.atspi import AccessibilityWorker
 from workprint.capture.frames import FrameEncoder, FrameRing, FrameSampler, mask_rects
 from workprint.capture.indicator import Indicator
 from workprint.capture.keys import MODIFIERS, describe
-from workprint.home import contributor_id, pause_flag
+from workprint.home import contributor_id, control_dir, pause_flag, send_control
 from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
 from workprint.settings import Settings
 from workprint.store import Catalog, SessionWriter
 
-# ctrl+alt+p pauses or resumes recording from the keyboard; the hotkey itself is not recorded.
+# ctrl+alt+p pauses or resumes recording from the keyboard; ctrl+alt+t asks for the task being
+# started (or ends the current one). Neither hotkey is recorded.
 PAUSE_HOTKEY = ("ctrl", "alt", "p")
+TASK_HOTKEY = ("ctrl", "alt", "t")
 WINDOW_CACHE_S = 0.5
 FLUSH_EVERY_S = 0.5
 
@@ -116,6 +120,7 @@ class Recorder:
         self._last_move: tuple[float, int, int] | None = None
         self._dropped_buttons: set[str] = set()
         self._in_secure_field = False
+        self._task_open = False
         self._last_wheel_t = -1e9
         self._last_input_t: float | None = None
         self._after_t: float | None = None
@@ -256,6 +261,7 @@ class Recorder:
         paused = pause_flag(self.home).exists()
         if paused != self._paused:
             self._set_paused(paused, now)
+        self._read_control(now)
         if not self._paused:
             self._poll_focus(now)
         if self._run is not None and now - self._run.t_last > self.settings.type_merge_gap_s:
@@ -279,6 +285,47 @@ class Recorder:
         self.writer.flush()
         self.indicator.notify("workprint paused" if paused else "workprint resumed recording")
         self._status(changed=True)
+
+    def _read_control(self, t: float) -> None:
+        """Commands from `workprint task ...` (and the task hotkey), in the order they were sent."""
+        folder = control_dir(self.home)
+        for path in sorted(folder.glob("*.json")):
+            try:
+                command = json.loads(path.read_text())
+            except (OSError, ValueError):
+                command = {}
+            path.unlink(missing_ok=True)
+            if command.get("command") == "task_start":
+                self._end_run()
+                instruction = redact(str(command.get("instruction", "")))
+                event = {"kind": "task_start", "t": self._now(t), "instruction": instruction.text}
+                if instruction.changed:
+                    event["redacted"] = instruction.kinds
+                self._append(event)
+                self._task_open = True
+                self.indicator.notify("workprint: task started", instruction.text)
+            elif command.get("command") == "task_end":
+                self._end_run()
+                self._append({"kind": "task_end", "t": self._now(t), "status": command.get("status", "done")})
+                self._task_open = False
+
+    def _ask_task(self) -> None:
+        """The task hotkey: ask for an instruction in a small dialog, off the gate thread."""
+        if self._task_open:
+            send_control(self.home, {"command": "task_end"})
+            return
+
+        def ask() -> None:
+            try:
+                out = subprocess.run(["zenity", "--entry", "--title", "workprint: new task",
+                                      "--text", "What task are you starting? (it becomes the episode's instruction)"],
+                                     capture_output=True, text=True, timeout=300)
+            except (OSError, subprocess.TimeoutExpired):
+                return
+            if out.returncode == 0 and out.stdout.strip():
+                send_control(self.home, {"command": "task_start", "instruction": out.stdout.strip()})
+
+        threading.Thread(target=ask, daemon=True).start()
 
     def _toggle_pause(self, t: float) -> None:
         flag = pause_flag(self.home)
@@ -385,6 +432,9 @@ class Recorder:
             (self._mods.add if kind == "key_down" else self._mods.discard)(name)
         if kind == "key_down" and name == PAUSE_HOTKEY[-1] and set(PAUSE_HOTKEY[:-1]) <= self._mods:
             self._toggle_pause(t)
+            return
+        if kind == "key_down" and name == TASK_HOTKEY[-1] and set(TASK_HOTKEY[:-1]) <= self._mods:
+            self._ask_task()
             return
         if self._paused or name is None:
             return

@@ -35,6 +35,7 @@ BUILTIN_DENY_TITLES: tuple[re.Pattern[str], ...] = tuple(
         r"\bincognito\b", r"\bprivate browsing\b", r"\(private\)$", r"\binprivate\b",
         r"\bauthentication required\b", r"\bunlock (login )?keyring\b", r"\bpassphrase\b",
         r"^\[sudo\] password", r"\bpassword for\b", r"\benter password\b", r"\btype your password\b",
+        r"^workprint:",  # workprint's own dialogs (the task prompt) are never recorded
     )
 )
 

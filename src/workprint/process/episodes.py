@@ -36,6 +36,7 @@ def split_episodes(session: str, events: list[dict[str, Any]], actions: list[dic
                    idle_gap_s: float = IDLE_GAP_S) -> list[Episode]:
     marks = sorted((e for e in events if e["kind"] in ("task_start", "task_end")), key=lambda e: e["t"])
     tasks: list[tuple[float, float, str]] = []
+    ended: dict[float, str] = {}  # task start -> how the contributor ended it
     open_task: dict | None = None
     for mark in marks:
         if mark["kind"] == "task_start":
@@ -44,6 +45,7 @@ def split_episodes(session: str, events: list[dict[str, Any]], actions: list[dic
             open_task = mark
         elif open_task is not None:
             tasks.append((open_task["t"], mark["t"], open_task.get("instruction", "")))
+            ended[open_task["t"]] = mark.get("status", "done")
             open_task = None
     if open_task is not None:
         tasks.append((open_task["t"], float("inf"), open_task.get("instruction", "")))
@@ -67,4 +69,16 @@ def split_episodes(session: str, events: list[dict[str, Any]], actions: list[dic
                 current._key = ("auto",)  # type: ignore[attr-defined]
                 episodes.append(current)
         current.actions.append(action)
+    for episode in episodes:
+        key = getattr(episode, "_key", None)
+        if key and key[0] == "task" and key[1] in ended and episode.actions:
+            # A task the contributor ended becomes an episode that ends with `done` (or `fail`).
+            last = episode.actions[-1]
+            status = ended[key[1]]
+            end_t = next(tk[1] for tk in tasks if tk[0] == key[1])
+            episode.actions.append({
+                "id": None, "type": "done" if status == "done" else "fail", "status": status,
+                "t": end_t, "t_end": end_t, "source": "human", "app": last.get("app"), "window": last.get("window"),
+                "screen": last.get("screen"), "frame": last.get("frame_after") or last.get("frame"),
+                "frame_after": None, "raw": None, "trace": []})
     return episodes
