@@ -36,6 +36,7 @@ from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
 from workprint.settings import Settings
 from workprint.store import Catalog, SessionWriter
+from workprint.store.framecodec import Encoded
 
 # ctrl+alt+p pauses or resumes recording from the keyboard; ctrl+alt+t asks for the task being
 # started (or ends the current one). Neither hotkey is recorded.
@@ -133,7 +134,7 @@ class Recorder:
         self.actions_hint = 0
 
         self.ring = FrameRing(s.ring_size)
-        self.encoder = FrameEncoder(self._store_frame)
+        self.encoder = FrameEncoder(self._store_frame, codec=s.frame_codec)
         self.encoder.start()
         self.sampler = FrameSampler(self.backend, s, self.ring, lambda f: self._queue.put(("frame", f.t, f)))
         self.sampler.start()
@@ -537,10 +538,11 @@ class Recorder:
             self._want_window = False
             self._keep(frame, "window")
 
-    def _store_frame(self, frame: CapturedFrame, reason: str, frame_id: str, data: bytes, masked: int) -> None:
-        self.writer.put_frame(frame_id, data)
-        event = {"kind": "frame", "t": self._now(frame.t), "frame": frame_id, "stable": frame.stable,
-                 "reason": reason, "w": frame.w, "h": frame.h}
+    def _store_frame(self, frame: CapturedFrame, reason: str, encoded: Encoded, masked: int) -> None:
+        if encoded.blob is not None:
+            self.writer.put_frame(encoded.frame_id, encoded.blob)
+        event = {"kind": "frame", "t": self._now(frame.t), "frame": encoded.frame_id, "stable": frame.stable,
+                 "reason": reason, "w": frame.w, "h": frame.h, "stored": encoded.kind}
         if masked:
             event["masked_windows"] = masked
         self._append(event)

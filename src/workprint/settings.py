@@ -36,6 +36,8 @@ class Settings:
     periodic_s: float = 30.0
     # Recent raw frames kept in memory to choose the frame before an action from.
     ring_size: int = 6
+    # How kept frames are stored (store.framecodec): "patch" (keyframe + changed rectangles) or "png".
+    frame_codec: str = "patch"
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -9,18 +9,17 @@ before an action, the first stable frame after it, a window change, a periodic s
 
 from __future__ import annotations
 
-import hashlib
-import io
 import queue
 import threading
 import time
 from collections import deque
 from typing import Callable
 
-from PIL import Image, ImageDraw
+import numpy as np
 
 from workprint.capture.base import Backend, CapturedFrame, Window
 from workprint.settings import Settings
+from workprint.store.framecodec import CODECS, Encoded
 
 
 # Window geometry attached to grabs (for masking denied apps) is re-read whenever the backend
@@ -144,22 +143,13 @@ class FrameSampler(threading.Thread):
             inspector.close()
 
 
-def encode_png(frame: CapturedFrame, masks: list[tuple[int, int, int, int]]) -> tuple[str, bytes]:
-    """Mask rectangles (filled black), encode as PNG; returns (frame id, bytes).
-
-    The id is a digest of the masked pixels, so identical screens are stored once.
-    """
-    image = Image.frombuffer("RGB", (frame.w, frame.h), frame.pixels, "raw", "BGRX", 0, 1)
-    if masks:
-        image = image.copy()
-        draw = ImageDraw.Draw(image)
-        for x, y, w, h in masks:
-            draw.rectangle((x, y, x + w - 1, y + h - 1), fill=(0, 0, 0))
-    raw = image.tobytes()
-    frame_id = hashlib.blake2b(raw, digest_size=16).hexdigest()
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", compress_level=1)
-    return frame_id, buf.getvalue()
+def masked_rgb(frame: CapturedFrame, masks: list[tuple[int, int, int, int]]) -> np.ndarray:
+    """The frame as H×W×3 RGB with the masked rectangles black."""
+    bgra = np.frombuffer(frame.pixels, dtype=np.uint8).reshape(frame.h, frame.w, 4)
+    rgb = bgra[:, :, 2::-1].copy()
+    for x, y, w, h in masks:
+        rgb[max(0, y):max(0, y + h), max(0, x):max(0, x + w)] = 0
+    return rgb
 
 
 class FrameEncoder(threading.Thread):
@@ -171,10 +161,12 @@ class FrameEncoder(threading.Thread):
 
     OPTIONAL = {"periodic", "window"}
 
-    def __init__(self, on_encoded: Callable[[CapturedFrame, str, str, bytes, int], None], size: int = 12):
+    def __init__(self, on_encoded: Callable[[CapturedFrame, str, Encoded, int], None], codec: str = "patch",
+                 size: int = 12):
         super().__init__(name="workprint-encoder", daemon=True)
         self._queue: queue.Queue = queue.Queue(maxsize=size)
         self._on_encoded = on_encoded
+        self._codec = CODECS[codec]()
         self.dropped = 0
         self.error: Exception | None = None
 
@@ -200,8 +192,7 @@ class FrameEncoder(threading.Thread):
                 return
             frame, reason, masks = item
             try:
-                frame_id, data = encode_png(frame, masks)
-                self._on_encoded(frame, reason, frame_id, data, len(masks))
+                self._on_encoded(frame, reason, self._codec.encode(masked_rgb(frame, masks)), len(masks))
             except Exception as exc:
                 self.error = exc
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from workprint.store.crypto import DecryptError, Sealer, load_session_key, new_session_key
+from workprint.store.framecodec import decode
 from workprint.store.segments import SegmentWriter, read_segment
 
 SESSION_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
@@ -188,7 +189,13 @@ class SessionReader:
         return sorted(p.stem for p in (self.dir / "frames").glob("*.frame"))
 
     def frame(self, frame_id: str) -> bytes:
-        """The encoded (PNG) bytes of one frame."""
+        """One frame as PNG bytes (a patch is applied to its keyframe: at most two decodes)."""
+        try:
+            return decode(self._blob(frame_id), self._blob)
+        except ValueError as exc:
+            raise StoreError(f"frame {frame_id} of session {self.session_id} is damaged: {exc}") from exc
+
+    def _blob(self, frame_id: str) -> bytes:
         if not FRAME_ID_RE.match(frame_id):
             raise StoreError(f"{frame_id!r} is not a frame id")
         path = self.dir / "frames" / f"{frame_id}.frame"
