@@ -181,6 +181,9 @@ _CHOICE_ROLES = {"menu item", "check menu item", "radio menu item", "menu", "lis
                  "tree item", "page tab", "combo box"}
 _SECURE_ROLES = {"password text"}
 STATE_GRACE_S = 0.05
+LATE_STATE_S = 0.6  # how long after a click its item's "selected" event is still accepted
+MENU_ACTIVE_S = 10.0
+_ITEM_ROLES = {"menu item", "check menu item", "radio menu item", "list item", "tree item"}
 
 
 class AccessibilityWorker(threading.Thread):
@@ -298,19 +301,48 @@ class AccessibilityWorker(threading.Thread):
                         entry[3] = t
             return
         t = item[2]
-        selected = [e[1] for e in self._selected if e[0] <= t and (e[3] is None or e[3] >= t)]
         if kind == "key":
+            selected = [e[1] for e in self._selected if e[0] <= t and (e[3] is None or e[3] >= t)]
             if selected:
                 self._on_target(item[1], t, selected[-1])
             return
         _, event_id, t, x, y = item
-        chosen = None
-        for target in reversed(selected):
-            bx, by, bw, bh = target["bbox"]
-            if bx <= x < bx + bw and by <= y < by + bh:
-                chosen = target
-                break
+        chosen = self._chosen_item(t, x, y)
+        if chosen is None and self._selected and self._selected[-1][0] > t - MENU_ACTIVE_S:
+            # Menus are in use: under load the item's "selected" event can trail the click.
+            self._drain_state(client, until=t + LATE_STATE_S)
+            chosen = self._chosen_item(t, x, y)
         if chosen is None:
             chosen = client.target_at(x, y)
         if chosen:
             self._on_target(event_id, t, chosen)
+
+    def _chosen_item(self, t: float, x: int, y: int) -> dict | None:
+        """The selected item a click at (x, y) chose, if any."""
+        live = [e for e in self._selected
+                if e[0] <= t + LATE_STATE_S and (e[3] is None or e[3] >= t - 0.05)]
+        for on_t, target, _, _ in reversed(live):
+            bx, by, bw, bh = target["bbox"]
+            if bx <= x < bx + bw and by <= y < by + bh:
+                return target
+        for on_t, target, _, _ in reversed(live):
+            # Described only after its menu closed (no geometry left): the newest item selected
+            # just before the click is the one under the pointer.
+            if target["bbox"][0] < -1_000_000 and target["role"] in _ITEM_ROLES and on_t >= t - 3.0:
+                return target
+        return None
+
+    def _drain_state(self, client: AtspiClient, until: float) -> None:
+        backlog = []
+        while True:
+            remaining = until - time.monotonic()
+            try:
+                queued = self._requests.get(timeout=max(0.0, remaining)) if remaining > 0 else self._requests.get_nowait()
+            except queue.Empty:
+                break
+            if queued is not None and queued[0] == "state":
+                self._safe_handle(client, queued)
+            else:
+                backlog.append(queued)
+        for queued in backlog:  # keep order for the main loop
+            self._requests.put(queued)
