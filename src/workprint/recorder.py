@@ -220,7 +220,8 @@ class Recorder:
     def _update_catalog(self, ended: str | None = None) -> None:
         self.catalog.update(self.session_id, events=self.writer.event_count, frames=self.writer.frame_count,
                             bytes=self.writer.bytes_on_disk if ended else self.writer.frame_bytes,
-                            active_s=round(self._active_s, 1), ended_at=ended)
+                            active_s=round(self._active_s, 1), ended_at=ended,
+                            dropped_snapshots=self.encoder.dropped)
 
     def _status(self, changed: bool = False) -> None:
         state = "PAUSED" if self._paused else "● REC"
@@ -524,6 +525,8 @@ class Recorder:
         if frame.active is not None and not self._allowed(frame.active):
             return  # a denied app had focus: never store this screen
         masks = mask_rects(frame, self._allowed)
+        if self.a11y is not None and self.a11y.secure_box is not None:
+            masks.append(self.a11y.secure_box)  # the focused password field, from the accessibility tree
         frame.kept = True
         self._last_kept_t = self._now(frame.t)
         self.encoder.submit(frame, reason, masks)

@@ -202,6 +202,7 @@ class AccessibilityWorker(threading.Thread):
         self.available = False
         self.why_not = ""
         self.secure_focus = False
+        self.secure_box: tuple[int, int, int, int] | None = None  # x, y, w, h of the focused password field
         # Items selected recently, newest last: [time on, description, ref, time off or None].
         # A menu and its item can both be selected; the click point tells which was chosen.
         self._selected: deque[list] = deque(maxlen=16)
@@ -291,6 +292,7 @@ class AccessibilityWorker(threading.Thread):
             if detail == "focused" and on:
                 role = client._role(ref)
                 self.secure_focus = role in _SECURE_ROLES
+                self.secure_box = tuple(client._extents(ref)) if self.secure_focus else None  # type: ignore[assignment]
             if detail == "selected" and on:
                 described = client.describe(ref)
                 if described and described["role"] in _CHOICE_ROLES:

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     events INTEGER NOT NULL DEFAULT 0,
     frames INTEGER NOT NULL DEFAULT 0,
     bytes INTEGER NOT NULL DEFAULT 0,
-    active_s REAL NOT NULL DEFAULT 0
+    active_s REAL NOT NULL DEFAULT 0,
+    dropped_snapshots INTEGER NOT NULL DEFAULT 0
 );
 """
 
@@ -34,6 +35,7 @@ class SessionInfo:
     frames: int
     bytes: int
     active_s: float
+    dropped_snapshots: int = 0  # periodic/window snapshots dropped because encoding fell behind
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,6 +61,9 @@ class Catalog:
                                    check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
+        if "dropped_snapshots" not in columns:  # catalogs written before the column existed
+            self._db.execute("ALTER TABLE sessions ADD COLUMN dropped_snapshots INTEGER NOT NULL DEFAULT 0")
 
     def add(self, session_id: str, started_at: str) -> None:
         self._db.execute(
@@ -67,25 +72,26 @@ class Catalog:
         )
 
     def update(self, session_id: str, *, events: int, frames: int, bytes: int, active_s: float,
-               ended_at: str | None = None) -> None:
+               ended_at: str | None = None, dropped_snapshots: int = 0) -> None:
         status = "finished" if ended_at else "recording"
         self._db.execute(
-            "UPDATE sessions SET events=?, frames=?, bytes=?, active_s=?, ended_at=?, status=? WHERE id=?",
-            (events, frames, bytes, active_s, ended_at, status, session_id),
+            "UPDATE sessions SET events=?, frames=?, bytes=?, active_s=?, ended_at=?, status=?, dropped_snapshots=? "
+            "WHERE id=?",
+            (events, frames, bytes, active_s, ended_at, status, dropped_snapshots, session_id),
         )
 
     def list(self) -> list[SessionInfo]:
         rows = self._db.execute(
-            "SELECT id, started_at, ended_at, status, pid, events, frames, bytes, active_s "
+            "SELECT id, started_at, ended_at, status, pid, events, frames, bytes, active_s, dropped_snapshots "
             "FROM sessions ORDER BY started_at, id"
         ).fetchall()
         out = []
-        for sid, started, ended, status, pid, events, frames, size, active in rows:
+        for sid, started, ended, status, pid, events, frames, size, active, dropped in rows:
             if not (sessions_dir(self.home) / sid).is_dir():
                 continue  # deleted on disk
             if status == "recording" and not _alive(pid):
                 status = "interrupted"
-            out.append(SessionInfo(sid, started, ended, status, events, frames, size, active))
+            out.append(SessionInfo(sid, started, ended, status, events, frames, size, active, dropped))
         return out
 
     def resolve(self, ref: str) -> str:
