@@ -141,6 +141,59 @@ def cmd_task(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from workprint.server import create_app
+
+    data = Path(args.data)
+    app = create_app(data)
+    print(f"workprint collector on http{'s' if args.tls_cert else ''}://{args.host}:{args.port} "
+          f"(data in {data}; the first admin token is in {data / 'admin.token'})", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)
+    return 0
+
+
+def cmd_enrol(args: argparse.Namespace) -> int:
+    from workprint.upload.client import UploadError, enrol
+
+    try:
+        who = enrol(_home(), args.url, args.code)
+    except UploadError as exc:
+        raise UserError(str(exc)) from None
+    print(f"workprint: enrolled with {args.url}; the collector knows you as {who}")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from workprint.upload.client import approve
+
+    home = _home()
+    if args.approve:
+        from workprint.store import Catalog, StoreError
+
+        try:
+            session_id = Catalog(home).resolve(args.approve)
+        except StoreError as exc:
+            raise UserError(str(exc)) from None
+        approve(home, session_id)
+        print(f"workprint: {session_id} approved for upload")
+        return 0
+    raise UserError("give --approve SESSION (look at it first with `workprint report SESSION --out r.html`)")
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from workprint.upload.client import UploadError, upload
+
+    try:
+        done = upload(_home(), args.sessions, progress=lambda m: print(f"workprint: {m}", file=sys.stderr))
+    except UploadError as exc:
+        raise UserError(str(exc)) from None
+    print(f"workprint: uploaded {len(done)} session(s): {' '.join(done) or '-'}")
+    return 0
+
+
 def cmd_redact(args: argparse.Namespace) -> int:  # noqa: ARG001
     from workprint.privacy import redact
 
@@ -240,6 +293,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE.html")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("serve", help="run the collector service")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--data", default="collector-data", help="blobs and catalog (default: ./collector-data)")
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key", help="the certificate's private key (PEM)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("enrol", help="enrol this device with a collector, using a code from an admin")
+    p.add_argument("url")
+    p.add_argument("code")
+    p.set_defaults(func=cmd_enrol)
+
+    p = sub.add_parser("review", help="approve a session for upload after looking at it")
+    p.add_argument("--approve", metavar="SESSION")
+    p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("upload", help="upload reviewed sessions (redacted) to the enrolled collector")
+    p.add_argument("sessions", nargs="*", metavar="SESSION")
+    p.set_defaults(func=cmd_upload)
 
     p = sub.add_parser("redact", help="redact text lines from stdin to stdout")
     p.set_defaults(func=cmd_redact)

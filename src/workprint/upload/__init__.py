@@ -1,0 +1,1 @@
+"""The device side of collection: enrolment, review state, and resumable uploads."""

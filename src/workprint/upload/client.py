@@ -1,0 +1,162 @@
+"""Upload reviewed sessions to a collector: only redacted text and redacted frames leave.
+
+An upload is content-addressed and resumable: the device asks which blobs the collector lacks,
+sends only those (each verified by its SHA-256 on arrival), then the session's manifest. A
+cut connection or a restarted server costs a retry, never a duplicate; running `workprint
+upload` again continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+from workprint.export.steps import ExportError, load_sessions
+from workprint.home import contributor_id
+from workprint.privacy.frames import FrameRedactor
+from workprint.store.crypto import Sealer, device_key
+
+REVIEW_WINDOW_S = 24 * 3600
+
+
+class UploadError(Exception):
+    """Upload cannot go on; the message says why and what to do."""
+
+
+def _config_path(home: Path) -> Path:
+    return home / "collector.sealed"
+
+
+def save_enrolment(home: Path, url: str, token: str, pseudonym: str) -> None:
+    """The device token is stored sealed with the device key, never in clear."""
+    data = json.dumps({"url": url.rstrip("/"), "token": token, "pseudonym": pseudonym}).encode()
+    _config_path(home).write_bytes(Sealer(device_key(home)).seal(data, b"collector"))
+    _config_path(home).chmod(0o600)
+
+
+def load_enrolment(home: Path) -> dict:
+    path = _config_path(home)
+    if not path.exists():
+        raise UploadError("this device is not enrolled; run `workprint enrol URL CODE` with a code from your admin")
+    return json.loads(Sealer(device_key(home)).open(path.read_bytes(), b"collector"))
+
+
+def enrol(home: Path, url: str, code: str) -> str:
+    try:
+        reply = httpx.post(f"{url.rstrip('/')}/v1/devices", json={"code": code, "contributor": contributor_id(home)},
+                           timeout=30)
+    except httpx.HTTPError as exc:
+        raise UploadError(f"cannot reach the collector at {url}: {exc}") from None
+    if reply.status_code != 201:
+        raise UploadError(f"enrolment refused ({reply.status_code}): {reply.json().get('detail', reply.text)}")
+    body = reply.json()
+    save_enrolment(home, url, body["device_token"], body["pseudonym"])
+    return body["pseudonym"]
+
+
+def _review_state(home: Path) -> dict:
+    path = home / "review.json"
+    return json.loads(path.read_text()) if path.exists() else {"approved": [], "uploaded": {}}
+
+
+def _save_review_state(home: Path, state: dict) -> None:
+    (home / "review.json").write_text(json.dumps(state, indent=1, sort_keys=True))
+
+
+def approve(home: Path, session_id: str) -> None:
+    state = _review_state(home)
+    if session_id not in state["approved"]:
+        state["approved"].append(session_id)
+    _save_review_state(home, state)
+
+
+def _request(client: httpx.Client, method: str, url: str, attempts: int = 6, **kwargs) -> httpx.Response:
+    """Retries connection failures (a cut network, a restarting server) with backoff."""
+    delay = 0.5
+    for attempt in range(attempts):
+        try:
+            reply = client.request(method, url, **kwargs)
+        except httpx.TransportError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 8.0)
+            continue
+        if reply.status_code == 507:
+            raise UploadError("the collector's disk is full; your data stays here, try again later")
+        return reply
+    raise AssertionError("unreachable")
+
+
+def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda _: None,
+           require_review: bool = True) -> list[str]:
+    """Upload sessions (default: all finished, reviewed ones not uploaded yet); returns their ids."""
+    config = load_enrolment(home)
+    state = _review_state(home)
+    try:
+        sessions = load_sessions(home, refs)
+    except ExportError as exc:
+        raise UploadError(str(exc)) from None
+    done = []
+    headers = {"Authorization": f"Bearer {config['token']}"}
+    with httpx.Client(base_url=config["url"], headers=headers, timeout=60) as client:
+        for session in sessions:
+            meta = session.reader.meta
+            started = meta.get("started_at", "")
+            reviewed = session.id in state["approved"]
+            if require_review and not reviewed and not _past_review_window(started):
+                if refs:
+                    raise UploadError(f"session {session.id} is not reviewed yet: look at it with `workprint report "
+                                      f"{session.id}` and approve it with `workprint review --approve {session.id}`")
+                continue
+            if state["uploaded"].get(session.id) == session.fingerprint:
+                continue
+            progress(f"{session.id}: redacting frames")
+            redactor = FrameRedactor()
+            frames: dict[str, str] = {}
+            payloads: dict[str, bytes] = {}
+            for action in session.actions:
+                for key in ("frame", "frame_after"):
+                    fid = action.get(key)
+                    if fid and fid not in frames:
+                        png, _ = redactor.redact_png(session.reader.frame(fid))
+                        digest = hashlib.sha256(png).hexdigest()
+                        frames[fid], payloads[digest] = digest, png
+            reply = _request(client, "POST", "/v1/blobs/missing", json={"digests": sorted(payloads)})
+            _check(reply, "ask which frames the collector lacks")
+            missing = reply.json()["missing"]
+            for i, digest in enumerate(missing, 1):
+                progress(f"{session.id}: frame {i}/{len(missing)}")
+                _check(_request(client, "PUT", f"/v1/blobs/{digest}", content=payloads[digest]), "upload a frame")
+            manifest = {"meta": {k: meta.get(k) for k in ("started_at", "screen", "settings", "platform", "workprint")},
+                        "actions": [{k: v for k, v in a.items() if k != "raw"} for a in session.actions],
+                        "frames": frames}
+            _check(_request(client, "PUT", f"/v1/sessions/{session.id}", json=manifest), "upload the session")
+            state["uploaded"][session.id] = session.fingerprint
+            _save_review_state(home, state)
+            done.append(session.id)
+    return done
+
+
+def _past_review_window(started_at: str) -> bool:
+    import datetime as dt
+
+    try:
+        started = dt.datetime.fromisoformat(started_at)
+    except ValueError:
+        return False
+    return (dt.datetime.now(dt.timezone.utc) - started).total_seconds() > REVIEW_WINDOW_S
+
+
+def _check(reply: httpx.Response, what: str) -> None:
+    if reply.status_code >= 400:
+        try:
+            detail = reply.json().get("detail")
+        except ValueError:
+            detail = reply.text[:200]
+        raise UploadError(f"could not {what}: the collector answered {reply.status_code}: {detail}")
