@@ -180,7 +180,19 @@ def cmd_review(args: argparse.Namespace) -> int:
         approve(home, session_id)
         print(f"workprint: {session_id} approved for upload")
         return 0
-    raise UserError("give --approve SESSION (look at it first with `workprint report SESSION --out r.html`)")
+    import uvicorn
+
+    from workprint.upload.review import create_review_app
+
+    app, token = create_review_app(home)
+    url = f"http://127.0.0.1:{args.port}/{token}/"
+    print(f"workprint review: {url}  (Ctrl-C to stop)", flush=True)
+    if not args.no_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    return 0
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
@@ -307,8 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code")
     p.set_defaults(func=cmd_enrol)
 
-    p = sub.add_parser("review", help="approve a session for upload after looking at it")
-    p.add_argument("--approve", metavar="SESSION")
+    p = sub.add_parser("review", help="look at sessions before upload: approve, delete, delete a time range",
+                       description="Opens a local page listing sessions not uploaded yet; each plays like the "
+                                   "replay report and can be approved for upload, deleted, or cut (a time range "
+                                   "removed from the store). --approve SESSION approves without the page.")
+    p.add_argument("--approve", metavar="SESSION", help="approve one session for upload and exit")
+    p.add_argument("--port", type=int, default=8766)
+    p.add_argument("--no-browser", action="store_true", help="print the page's address, do not open a browser")
     p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("upload", help="upload reviewed sessions (redacted) to the enrolled collector")

@@ -80,6 +80,9 @@ class Catalog:
             (events, frames, bytes, active_s, ended_at, status, dropped_snapshots, session_id),
         )
 
+    def remove(self, session_id: str) -> None:
+        self._db.execute("DELETE FROM sessions WHERE id=?", (session_id,))
+
     def list(self) -> list[SessionInfo]:
         rows = self._db.execute(
             "SELECT id, started_at, ended_at, status, pid, events, frames, bytes, active_s, dropped_snapshots "

@@ -205,3 +205,53 @@ class SessionReader:
             raise StoreError(f"frame {frame_id} is not in session {self.session_id}") from exc
         except DecryptError as exc:
             raise StoreError(f"frame {frame_id} of session {self.session_id} is damaged") from exc
+
+
+def delete_session(home: Path, session_id: str) -> None:
+    """Remove a session from the device: its key first (what remains is unreadable), then its files."""
+    import shutil
+
+    directory = session_dir(home, session_id)
+    if not directory.is_dir():
+        raise StoreError(f"no session {session_id}")
+    (directory / "key.wrapped").unlink(missing_ok=True)
+    shutil.rmtree(directory)
+
+
+def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
+    """Remove every event between ``start`` and ``end`` (seconds from session start), and the
+    frames nothing else refers to. The event log is rewritten; returns the events removed."""
+    import shutil
+
+    from workprint.store.framecodec import MAGIC
+
+    reader = SessionReader(home, session_id)
+    events = reader.events()
+
+    def inside(e: dict) -> bool:
+        return e["kind"] != "session" and (start <= e["t"] <= end or start <= e.get("t_end", -1) <= end)
+
+    kept = [e for e in events if not inside(e)]
+    removed = len(events) - len(kept)
+    kept.append({"id": (events[-1]["id"] + 1) if events else 0, "kind": "deleted_range", "t": start, "t_end": end,
+                 "events": removed})
+    new_dir = reader.dir / "events.new"
+    shutil.rmtree(new_dir, ignore_errors=True)
+    new_dir.mkdir(mode=0o700)
+    writer = SegmentWriter(new_dir / "000001.seg", reader._sealer, "events", 1)
+    for i in range(0, len(kept), 1000):
+        writer.append(b"\n".join(json.dumps(e, separators=(",", ":")).encode() for e in kept[i:i + 1000]))
+    writer.close()
+    old_dir = reader.dir / "events.old"
+    os.replace(reader.dir / "events", old_dir)
+    os.replace(new_dir, reader.dir / "events")
+    shutil.rmtree(old_dir)
+    referenced = {e["frame"] for e in kept if e["kind"] == "frame"}
+    for fid in list(referenced):  # patches keep their keyframe
+        blob = reader._blob(fid) if (reader.dir / "frames" / f"{fid}.frame").exists() else b""
+        if blob.startswith(MAGIC):
+            referenced.add(json.loads(blob[len(MAGIC):].partition(b"\n")[0])["ref"])
+    for path in (reader.dir / "frames").glob("*.frame"):
+        if path.stem not in referenced:
+            path.unlink()
+    return removed
