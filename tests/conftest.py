@@ -18,6 +18,14 @@ from workprint.demo.scenario import MousepadScript
 XTERM_SECRET = "XTERMSECRET4242"
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def workprint(*args: str, env: dict[str, str], check: bool = True, input: str | None = None
               ) -> subprocess.CompletedProcess:
     """Run the real `workprint` command line."""
@@ -49,6 +57,7 @@ class Recording:
 
     def __init__(self, desk: VirtualDesktop, home: Path, policy: Path | None = None):
         self.env = {**desk.env, "WORKPRINT_HOME": str(home)}
+        self.env.setdefault("WORKPRINT_BRIDGE_PORT", str(_free_port()))  # never clash with a real recorder
         argv = [sys.executable, "-m", "workprint", "record", "--quiet"]
         if policy is not None:
             argv += ["--policy", str(policy)]

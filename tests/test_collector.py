@@ -15,13 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import actions_json, workprint
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import _free_port, actions_json, workprint
 
 
 class Server:

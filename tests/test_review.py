@@ -9,8 +9,7 @@ import time
 
 import httpx
 
-from tests.conftest import Recording, actions_json, workprint
-from tests.test_collector import _free_port
+from tests.conftest import Recording, _free_port, actions_json, workprint
 from workprint.store import SessionReader
 
 

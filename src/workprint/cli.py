@@ -206,6 +206,13 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_extension(args: argparse.Namespace) -> int:  # noqa: ARG001
+    from workprint.capture.browser import extension_dir
+
+    print(extension_dir(_home()))
+    return 0
+
+
 def cmd_redact(args: argparse.Namespace) -> int:  # noqa: ARG001
     from workprint.privacy import redact
 
@@ -331,6 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("upload", help="upload reviewed sessions (redacted) to the enrolled collector")
     p.add_argument("sessions", nargs="*", metavar="SESSION")
     p.set_defaults(func=cmd_upload)
+
+    p = sub.add_parser("extension", help="the browser extension: `workprint extension path` prints its folder",
+                       description="Prints the folder of the unpacked Manifest V3 extension for this install "
+                                   "(with its loopback token). Load it in chrome://extensions (developer mode, "
+                                   "Load unpacked) or with --load-extension=FOLDER.")
+    p.add_argument("what", choices=["path"])
+    p.set_defaults(func=cmd_extension)
 
     p = sub.add_parser("redact", help="redact text lines from stdin to stdout")
     p.set_defaults(func=cmd_redact)

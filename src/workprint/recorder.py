@@ -28,6 +28,8 @@ from typing import Any
 from workprint import __version__
 from workprint.capture import Backend, CapturedFrame, Window
 from workprint.capture.atspi import AccessibilityWorker
+from workprint.capture.browser import BrowserBridge
+from workprint.process.browser import BROWSER_APPS
 from workprint.capture.frames import FrameEncoder, FrameRing, FrameSampler, mask_rects
 from workprint.capture.indicator import Indicator
 from workprint.capture.keys import MODIFIERS, describe
@@ -122,6 +124,8 @@ class Recorder:
         self._dropped_buttons: set[str] = set()
         self._in_secure_field = False
         self._task_open = False
+        self._dom_secure = False
+        self._browser_url_allowed: bool | None = None
         self._last_wheel_t = -1e9
         self._last_input_t: float | None = None
         self._after_t: float | None = None
@@ -143,6 +147,12 @@ class Recorder:
             self.a11y = AccessibilityWorker(self._store_target)
             self.a11y.start()
 
+        self.bridge = None
+        try:
+            self.bridge = BrowserBridge(self.home, lambda t, event: self._queue.put(("dom", t, event)))
+            self.bridge.start()
+        except OSError as exc:  # the port is taken (another recorder?): record the desktop anyway
+            self._problem(f"browser bridge not started ({exc}); browser pages are recorded as desktop only")
         hooks = self.backend.input_hooks(self._queue.put)
         hooks.start()
         gate = threading.Thread(target=self._run_gate, name="workprint-gate", daemon=True)
@@ -162,6 +172,8 @@ class Recorder:
         finally:
             self._stop.set()
             hooks.stop()
+            if self.bridge is not None:
+                self.bridge.stop()
             gate.join(timeout=10)
             self.sampler.stop()
             self.sampler.join(timeout=5)
@@ -205,6 +217,8 @@ class Recorder:
     def _allowed(self, window: Window | None) -> bool:
         if window is None:
             return self.policy.allow_apps is None
+        if self._browser_url_allowed is False and set(window.app_ids) & BROWSER_APPS:
+            return False  # the browser shows a page the policy does not allow
         return self.policy.app_allowed(window.app_ids, window.title)
 
     def _window_at(self, x: int, y: int, fresh: bool = False) -> Window | None:
@@ -365,6 +379,9 @@ class Recorder:
         if kind == "frame":
             self._on_frame(item[2])
             return
+        if kind == "dom":
+            self._on_dom(t, item[2])
+            return
         if kind in ("key_down", "key_up"):
             self._on_key(kind, t, item[2])
             return
@@ -445,7 +462,7 @@ class Recorder:
             if self._run is not None:
                 self._end_run()
             return
-        if self.a11y is not None and self.a11y.secure_focus:
+        if (self.a11y is not None and self.a11y.secure_focus) or self._dom_secure:
             # A password field has focus: no keystroke is kept, only that one was used.
             self._end_run()
             if not self._in_secure_field:
@@ -512,6 +529,56 @@ class Recorder:
             typed["redacted"] = result.kinds
         self._append(typed)
         self._request_after(run.t_last)
+
+    # ----------------------------------------------------------------- browser
+    def _redacted_target(self, target: dict | None) -> dict | None:
+        if not isinstance(target, dict):
+            return None
+        out = {k: target.get(k) for k in ("role", "tag", "bbox") if target.get(k) is not None}
+        for key in ("name", "selector"):
+            if target.get(key):
+                out[key] = redact(str(target[key])).text
+        return out
+
+    def _on_dom(self, t: float, event: dict) -> None:
+        """An event from the browser extension: URL policy, secure fields, redaction, then the log."""
+        kind = event.get("type")
+        url = str(event.get("url") or "")
+        allowed = self.policy.url_allowed(url) if url else True
+        if kind in ("navigate", "tab") and event.get("frame", "top") == "top":
+            self._browser_url_allowed = allowed
+        if kind == "secure":
+            self._dom_secure = event.get("state") == "focus"
+            if self._dom_secure:
+                self._end_run()
+            return
+        if self._paused or not allowed:
+            return
+        base = {"t": self._now(t), "url": redact(url).text}
+        target = self._redacted_target(event.get("target"))
+        if target:
+            base["target"] = target
+        if kind == "navigate":
+            self._append({"kind": "dom_navigate", **base, "how": event.get("how")})
+        elif kind == "click":
+            self._append({"kind": "dom_click", **base, "x": event.get("x"), "y": event.get("y")})
+        elif kind in ("choose", "select"):
+            label, value = redact(str(event.get("label") or "")), redact(str(event.get("value") or ""))
+            record = {"kind": f"dom_{kind}", **base, "label": label.text, "value": value.text}
+            if label.changed or value.changed:
+                record["redacted"] = sorted(set(label.kinds) | set(value.kinds))
+            self._append(record)
+        elif kind == "input":
+            text = redact(str(event.get("text") or ""))
+            start = t - max(0.0, (event.get("ts", 0) - event.get("ts_start", event.get("ts", 0))) / 1000.0)
+            record = {"kind": "dom_input", **base, "t": self._now(start), "t_end": self._now(t), "text": text.text}
+            if text.changed:
+                record["redacted"] = text.kinds
+            self._append(record)
+        elif kind == "scroll":
+            self._append({"kind": "dom_scroll", **base, "dy_px": int(event.get("dy_px") or 0)})
+        elif kind == "submit":
+            self._append({"kind": "dom_submit", **base})
 
     # ----------------------------------------------------------------- frames
     def _keep_before(self, t: float) -> None:

@@ -10,6 +10,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from workprint.process.browser import merge_browser_events
 from workprint.settings import Settings
 
 CLICK_TYPES = {"left": "click", "right": "right_click", "middle": "middle_click"}
@@ -182,6 +183,7 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
             last = {"id": e["raw"][1] if e.get("raw") else e["id"], "t": e["t_end"]}
             emit("type", first, last, e.get("app"), **fields)
 
+    actions = merge_browser_events(actions, ordered, screen)
     actions.sort(key=lambda a: a["t"])
     for i, action in enumerate(actions):
         action["id"] = i

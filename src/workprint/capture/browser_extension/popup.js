@@ -1,0 +1,7 @@
+chrome.runtime.sendMessage({status: true}).then((s) => {
+  const status = document.getElementById("status");
+  status.className = s.connected ? "on" : "off";
+  status.textContent = s.connected ? "Connected to the workprint recorder." :
+    "The workprint recorder is not running: events are kept here until it is (at most 500).";
+  document.getElementById("detail").textContent = `${s.sent} sent, ${s.buffered} waiting, ${s.dropped} dropped`;
+});
