@@ -1,14 +1,14 @@
 """How kept screens are stored: codecs behind one interface.
 
 * ``png``: every frame a full lossless PNG (what simple recorders do).
-* ``patch`` (default, chosen by ``bench/frames.py``): a keyframe PNG, then frames stored as the
-  changed rectangle against that keyframe. Reading any frame decodes at most two images (its
+* ``patch`` (default, chosen by ``bench/frames.py``): keyframes in lossless WebP, then frames
+  stored as the changed rectangle against the closest recent keyframe. Reading any frame decodes at most two images (its
   keyframe and its patch). Identical frames are stored once; a frame that differs from the
   previous one in only a handful of pixels (a blinking text cursor) is treated as the same.
   Both are lossless, so text stays exactly as legible as on screen.
 
-A stored blob is either a plain PNG (``png`` keyframes) or ``MAGIC`` + a JSON header line + a
-PNG of the patch region.
+A stored blob is either a plain image (PNG or lossless WebP) or ``MAGIC`` + a JSON header line +
+the patch region as an image.
 """
 
 from __future__ import annotations
@@ -43,6 +43,14 @@ def _png(rgb: np.ndarray, level: int) -> bytes:
     return buf.getvalue()
 
 
+def _webp_lossless(rgb: np.ndarray) -> bytes:
+    # Lossless WebP at effort 60/method 4: about a tenth of PNG's size on screen content for a
+    # comparable encode time (bench/frames.py); method 6 is 30x slower for 7% less.
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="WEBP", lossless=True, quality=60, method=4)
+    return buf.getvalue()
+
+
 class FrameCodec(Protocol):
     name: str
 
@@ -66,15 +74,20 @@ class PngCodec:
 
 
 class PatchCodec:
-    """Keyframe + changed-rectangle patches."""
+    """Keyframes + changed-rectangle patches against the closest of the recent keyframes.
+
+    Keeping several keyframes means switching back to a window costs a small patch, not a new
+    keyframe: the closest reference is found on a 1/16 sample of the pixels, then the patch
+    is cut against it at full resolution.
+    """
 
     name = "patch"
 
-    def __init__(self, max_patch_share: float = 0.35, near_identical_px: int = 40):
+    def __init__(self, max_patch_share: float = 0.35, near_identical_px: int = 40, references: int = 8):
         self.max_patch_share = max_patch_share
         self.near_identical_px = near_identical_px
-        self._key: np.ndarray | None = None
-        self._key_id = ""
+        self.references = references
+        self._keys: list[tuple[np.ndarray, np.ndarray, str]] = []  # (rgb, sample, id), most recent last
         self._last: np.ndarray | None = None
         self._last_id = ""
         self._seen: set[str] = set()
@@ -92,37 +105,48 @@ class PatchCodec:
         if frame_id in self._seen:
             return Encoded(frame_id, None, "same")
         self._seen.add(frame_id)
-        key = self._key
-        if key is not None and key.shape == rgb.shape:
-            mask = np.any(rgb != key, axis=2)
+        sample = rgb[::4, ::4]
+        candidates = [k for k in self._keys if k[0].shape == rgb.shape]
+        if candidates:
+            key = min(candidates, key=lambda k: int(np.count_nonzero(np.any(k[1] != sample, axis=2))))
+            mask = np.any(rgb != key[0], axis=2)
             rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
             if rows.size:
                 y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
                 if (y1 - y0) * (x1 - x0) <= self.max_patch_share * rgb.shape[0] * rgb.shape[1]:
-                    header = json.dumps({"ref": self._key_id, "box": [x0, y0, x1 - x0, y1 - y0]}).encode()
+                    self._keys = [k for k in self._keys if k is not key] + [key]  # useful references stay longest
+                    header = json.dumps({"ref": key[2], "box": [x0, y0, x1 - x0, y1 - y0]}).encode()
                     region = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-                    return Encoded(frame_id, MAGIC + header + b"\n" + _png(region, 6), "patch")
-        self._key, self._key_id = rgb, frame_id
-        return Encoded(frame_id, _png(rgb, 1), "key")
+                    return Encoded(frame_id, MAGIC + header + b"\n" + _webp_lossless(region), "patch")
+        self._keys.append((rgb, sample, frame_id))
+        del self._keys[:-self.references]
+        return Encoded(frame_id, _webp_lossless(rgb), "key")
 
 
 CODECS: dict[str, Callable[[], FrameCodec]] = {"png": PngCodec, "patch": PatchCodec}
+
+
+def _is_image(blob: bytes) -> bool:
+    return blob.startswith(PNG_MAGIC) or (blob[:4] == b"RIFF" and blob[8:12] == b"WEBP")
 
 
 def decode(blob: bytes, load: Callable[[str], bytes]) -> bytes:
     """PNG bytes of a stored frame; ``load`` reads another stored blob (a patch's keyframe)."""
     if blob.startswith(PNG_MAGIC):
         return blob
-    if not blob.startswith(MAGIC):
+    if _is_image(blob):
+        image = Image.open(io.BytesIO(blob)).convert("RGB")
+    elif blob.startswith(MAGIC):
+        header, _, region = blob[len(MAGIC):].partition(b"\n")
+        info = json.loads(header)
+        key = load(info["ref"])
+        if not _is_image(key):
+            raise ValueError("a patch must refer to a keyframe")
+        image = Image.open(io.BytesIO(key)).convert("RGB")
+        x, y, _, _ = info["box"]
+        image.paste(Image.open(io.BytesIO(region)).convert("RGB"), (x, y))
+    else:
         raise ValueError("not a workprint frame")
-    header, _, region = blob[len(MAGIC):].partition(b"\n")
-    info = json.loads(header)
-    key = load(info["ref"])
-    if not key.startswith(PNG_MAGIC):
-        raise ValueError("a patch must refer to a keyframe")
-    image = Image.open(io.BytesIO(key)).convert("RGB")
-    x, y, _, _ = info["box"]
-    image.paste(Image.open(io.BytesIO(region)).convert("RGB"), (x, y))
     buf = io.BytesIO()
     image.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
