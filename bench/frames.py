@@ -21,7 +21,6 @@ import io
 import json
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from workprint.demo.desktop import VirtualDesktop
+from workprint.demo.recording import Recording
 from workprint.process import derive_actions
 from workprint.store import SessionReader
 from workprint.store.framecodec import CODECS
@@ -107,13 +107,10 @@ def main() -> int:
                     "--window-position=100,60", "--window-size=1500,950", (work / "page.html").as_uri()])
         browser = desk.wait_window("chromium", timeout=60)
         time.sleep(3)
-        env = {**desk.env, "WORKPRINT_HOME": str(home)}
-        rec = subprocess.Popen([sys.executable, "-m", "workprint", "record", "--quiet"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2)
+        rec = Recording(desk, home)
+        env = rec.env
         workload(desk, args.minutes, pad, term, browser)
-        rec.send_signal(signal.SIGINT)
-        out, _ = rec.communicate(timeout=120)
+        _, out, _ = rec.stop()
     session = out.strip().splitlines()[-1]
     reader = SessionReader(home, session)
     events = reader.events()

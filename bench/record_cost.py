@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import time
 from pathlib import Path
 
 from workprint.demo.desktop import VirtualDesktop
+from workprint.demo.recording import Recording
 from workprint.process import derive_actions
 from workprint.store import SessionReader
 
@@ -77,15 +77,12 @@ def main() -> int:
         desk.xdotool("windowmove", wid, 200, 80)
         time.sleep(1.0)
         desk.activate(wid)
-        env = {**desk.env, "WORKPRINT_HOME": str(home)}
-        rec = subprocess.Popen([sys.executable, "-m", "workprint", "record", "--quiet"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.0)
+        rec = Recording(desk, home)
+        env = rec.env
         cpu0, wall0 = cpu_seconds(rec.pid), time.monotonic()
         workload(desk, wid, args.seconds, rng)
         cpu1, wall1 = cpu_seconds(rec.pid), time.monotonic()
-        rec.send_signal(signal.SIGINT)
-        out, err = rec.communicate(timeout=60)
+        _, out, err = rec.stop()
     session = out.strip().splitlines()[-1]
     reader = SessionReader(home, session)
     events = reader.events()

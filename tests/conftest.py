@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,17 +12,13 @@ from pathlib import Path
 import pytest
 
 from workprint.demo.desktop import VirtualDesktop
+from workprint.demo.recording import Recording, free_port
 from workprint.demo.scenario import MousepadScript
 
 XTERM_SECRET = "XTERMSECRET4242"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_free_port = free_port
 
 
 def workprint(*args: str, env: dict[str, str], check: bool = True, input: str | None = None
@@ -50,26 +45,6 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture
 def env(home: Path) -> dict[str, str]:
     return {**os.environ, "WORKPRINT_HOME": str(home)}
-
-
-class Recording:
-    """`workprint record` running as its own process on a desktop."""
-
-    def __init__(self, desk: VirtualDesktop, home: Path, policy: Path | None = None):
-        self.env = {**desk.env, "WORKPRINT_HOME": str(home)}
-        self.env.setdefault("WORKPRINT_BRIDGE_PORT", str(_free_port()))  # never clash with a real recorder
-        argv = [sys.executable, "-m", "workprint", "record", "--quiet"]
-        if policy is not None:
-            argv += ["--policy", str(policy)]
-        self.proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.0)  # hooks, sampler and accessibility listener are up
-        if self.proc.poll() is not None:
-            raise AssertionError(f"recorder exited early: {self.proc.stderr.read()}")
-
-    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str, str]:
-        self.proc.send_signal(sig)
-        out, err = self.proc.communicate(timeout=60)
-        return self.proc.returncode, out, err
 
 
 @pytest.fixture(scope="module")

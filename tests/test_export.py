@@ -7,7 +7,6 @@ import base64
 import filecmp
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

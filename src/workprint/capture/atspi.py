@@ -206,6 +206,7 @@ class AccessibilityWorker(threading.Thread):
         # Items selected recently, newest last: [time on, description, ref, time off or None].
         # A menu and its item can both be selected; the click point tells which was chosen.
         self._selected: deque[list] = deque(maxlen=16)
+        self._later: list = []  # requests set aside while waiting for late state events
         self._stopping = threading.Event()
 
     def pointer(self, event_id: int, t: float, x: int, y: int) -> None:
@@ -266,17 +267,10 @@ class AccessibilityWorker(threading.Thread):
             if item[0] != "state":
                 # State events can trail the click that follows them by a few milliseconds:
                 # let them arrive, and handle them first.
-                time.sleep(max(0.0, item[2] + STATE_GRACE_S - time.monotonic()))
-                while True:
-                    try:
-                        queued = self._requests.get_nowait()
-                    except queue.Empty:
-                        break
-                    if queued is not None and queued[0] == "state":
-                        self._safe_handle(client, queued)
-                    else:
-                        backlog.append(queued)
+                backlog.extend(self._drain_state(client, until=item[2] + STATE_GRACE_S))
             self._safe_handle(client, item)
+            backlog.extend(self._later)
+            self._later.clear()
         client.close()
 
     def _safe_handle(self, client: AtspiClient, item: tuple) -> None:
@@ -312,7 +306,7 @@ class AccessibilityWorker(threading.Thread):
         chosen = self._chosen_item(t, x, y)
         if chosen is None and self._selected and self._selected[-1][0] > t - MENU_ACTIVE_S:
             # Menus are in use: under load the item's "selected" event can trail the click.
-            self._drain_state(client, until=t + LATE_STATE_S)
+            self._later.extend(self._drain_state(client, until=t + LATE_STATE_S))
             chosen = self._chosen_item(t, x, y)
         if chosen is None:
             chosen = client.target_at(x, y)
@@ -334,17 +328,16 @@ class AccessibilityWorker(threading.Thread):
                 return target
         return None
 
-    def _drain_state(self, client: AtspiClient, until: float) -> None:
-        backlog = []
+    def _drain_state(self, client: AtspiClient, until: float) -> list:
+        """Handle state events arriving until ``until``; returns the other requests, in order."""
+        others = []
         while True:
             remaining = until - time.monotonic()
             try:
-                queued = self._requests.get(timeout=max(0.0, remaining)) if remaining > 0 else self._requests.get_nowait()
+                queued = self._requests.get(timeout=remaining) if remaining > 0 else self._requests.get_nowait()
             except queue.Empty:
-                break
+                return others
             if queued is not None and queued[0] == "state":
                 self._safe_handle(client, queued)
             else:
-                backlog.append(queued)
-        for queued in backlog:  # keep order for the main loop
-            self._requests.put(queued)
+                others.append(queued)

@@ -40,6 +40,7 @@ def _finish(env: dict[str, str], out: Path) -> None:
 
 def virtual_demo(out: Path) -> int:
     from workprint.demo.desktop import VirtualDesktop
+    from workprint.demo.recording import Recording
     from workprint.demo.scenario import MousepadScript
 
     policy = out / "policy.toml"
@@ -49,16 +50,14 @@ def virtual_demo(out: Path) -> int:
         desk.spawn(["mousepad"])
         wid = desk.wait_window("mousepad")
         time.sleep(1.0)
-        env = {**desk.env, "WORKPRINT_HOME": str(out / "home")}
-        recorder = subprocess.Popen([sys.executable, "-m", "workprint", "record", "--policy", str(policy)], env=env)
-        time.sleep(2.0)
+        recorder = Recording(desk, out / "home", policy, quiet=False, capture=False)
+        env = recorder.env
         print("workprint demo: playing a scripted demonstration (click, type, menu, hotkey, scroll, drag) ...")
         try:
             MousepadScript(desk, wid).play()
         finally:
             time.sleep(1.0)
-            recorder.send_signal(signal.SIGINT)
-            code = recorder.wait(timeout=60)
+            code, _, _ = recorder.stop()
         if code != 0:
             print(f"workprint demo: the recorder exited with {code}", file=sys.stderr)
             return code
