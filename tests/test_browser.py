@@ -21,6 +21,7 @@ EMAIL = "jane.doe@example.com"
 PASSWORD = "Hunter2-PLAYWRIGHT"
 XDOTOOL_PASSWORD = "XDOTOOLPW77"
 CARD = "4111 1111 1111 1111"
+URL_TOKEN = "Z9xQ7mKp2LwR8vT4nY6bH3jD5fG1sA0c"
 PRIVATE = "PRIVATE-SECRET-31"
 
 
@@ -53,7 +54,7 @@ def browsed(desk, site, tmp_path_factory):
                   "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--window-position=0,0"])
         page = context.new_page()
-        page.goto(f"{site}/form.html")
+        page.goto(f"{site}/form.html?session={URL_TOKEN}&contact={EMAIL}")
         time.sleep(1.0)
         page.click("#email")
         page.keyboard.type(EMAIL, delay=30)
@@ -65,6 +66,22 @@ def browsed(desk, site, tmp_path_factory):
         page.keyboard.type("leave at the door", delay=30)
         page.select_option("#size", "l")
         page.click("text=Place order")
+        # A real click from the X server on the same button: one action, with the page's target.
+        desk.activate(int(desk.xdotool("search", "--onlyvisible", "--class", "chromium").splitlines()[-1]))
+        page.evaluate("addEventListener('mousemove', e => window.__origin = [e.screenX - e.clientX, e.screenY - e.clientY])")
+        desk.xdotool("mousemove", 300, 300)
+        time.sleep(0.3)
+        desk.xdotool("mousemove", 320, 310)
+        time.sleep(0.3)
+        x, y = page.evaluate("""() => { const r = document.querySelector('button[type=submit]').getBoundingClientRect();
+            const [ox, oy] = window.__origin;
+            return [Math.round((ox + r.left + r.width / 2) * devicePixelRatio),
+                    Math.round((oy + r.top + r.height / 2) * devicePixelRatio)]; }""")
+        desk.xdotool("mousemove", x, y)
+        time.sleep(0.3)
+        real_click_t = time.monotonic()
+        desk.xdotool("click", 1)
+        time.sleep(0.8)
         # Real X keystrokes into the password field: the desktop hook must keep none of them.
         page.focus("#pw")
         time.sleep(0.5)
@@ -99,7 +116,8 @@ def browsed(desk, site, tmp_path_factory):
     code, out, err = rec.stop()
     assert code == 0, err
     session = out.strip().splitlines()[-1]
-    return {"env": env, "home": home, "session": session, "actions": actions_json(env, session), "site": site}
+    return {"env": env, "home": home, "session": session, "actions": actions_json(env, session), "site": site,
+            "real_click": (x, y)}
 
 
 def test_selects_from_every_kind_of_dropdown(browsed):
@@ -117,7 +135,7 @@ def test_clicks_name_their_target(browsed):
     assert ("button", "Place order") in names
     assert ("button", "Actions") in names
     order = next(a for a in clicks if a["target"]["name"] == "Place order")
-    assert order["target"]["selector"] and order["url"].endswith("/form.html")
+    assert order["target"]["selector"] and order["url"].split("?")[0].endswith("/form.html")
     assert order["x"] is not None and order["target"]["bbox"][2] > 0
 
 
@@ -130,9 +148,24 @@ def test_one_type_per_field_with_redacted_text(browsed):
     assert len([a for a in typed if a.get("target", {}).get("name") == "Delivery note"]) >= 1
 
 
+def test_a_real_click_is_joined_with_its_page_target(browsed):
+    x, y = browsed["real_click"]
+    near = [a for a in browsed["actions"] if a["type"] == "click" and a.get("x") is not None
+            and abs(a["x"] - x) <= 3 and abs(a["y"] - y) <= 3]
+    desktop = [a for a in near if a["app"] == "chromium"]
+    assert len(desktop) == 1, near
+    click = desktop[0]
+    twins = [a for a in near if a is not click and abs(a["t"] - click["t"]) <= 0.6]
+    assert not twins, "the page's event for the same click is joined, not a second action"
+    assert click["target"]["name"] == "Place order" and click["url"].split("?")[0].endswith("/form.html")
+    bx, by, bw, bh = click["target"]["bbox"]
+    assert bx - 3 <= x <= bx + bw + 3 and by - 3 <= y <= by + bh + 3, "page boxes are in screen pixels"
+
+
 def test_navigations_include_single_page_app_routes(browsed):
     urls = [a["url"] for a in browsed["actions"] if a["type"] == "navigate"]
     assert any(u.endswith("/form.html") for u in urls)
+    assert any("session=[SECRET]" in u and "contact=[EMAIL]" in u for u in urls), urls
     assert any(u.endswith("/app/settings") for u in urls), urls
 
 
@@ -142,7 +175,7 @@ def test_secrets_and_denied_pages_appear_nowhere(browsed, tmp_path):
     workprint("export", session, "--format", "chat", "--out", str(out), "--quiet", env=env)
     everything = "\n".join([json.dumps(SessionReader(home, session).events()), json.dumps(browsed["actions"])]
                            + [p.read_text() for p in out.rglob("*.jsonl")])
-    for secret in (EMAIL, PASSWORD, XDOTOOL_PASSWORD, CARD, CARD.replace(" ", ""), PRIVATE, "PRIVATEBUTTON",
+    for secret in (EMAIL, URL_TOKEN, PASSWORD, XDOTOOL_PASSWORD, CARD, CARD.replace(" ", ""), PRIVATE, "PRIVATEBUTTON",
                    "secret.html", "Payroll"):
         at = everything.find(secret)
         assert at < 0, f"{secret} found: ...{everything[max(0, at - 400):at + 100]}..."
@@ -171,3 +204,27 @@ def test_bridge_refuses_requests_without_the_token(home, monkeypatch):
     finally:
         bridge.stop()
     assert (home / "bridge.json").stat().st_mode & 0o077 == 0
+
+
+def test_headless_chromium_records_too(desk, site, home):
+    from playwright.sync_api import sync_playwright
+
+    env = {**desk.env, "WORKPRINT_HOME": str(home), "WORKPRINT_BRIDGE_PORT": str(_free_port())}
+    extension = workprint("extension", "path", env=env).stdout.strip()
+    desk.env["WORKPRINT_BRIDGE_PORT"] = env["WORKPRINT_BRIDGE_PORT"]
+    rec = Recording(desk, home)
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(home / "profile"), executable_path="/usr/bin/chromium", headless=True, env=desk.env,
+            args=["--headless=new", f"--disable-extensions-except={extension}", f"--load-extension={extension}",
+                  "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = context.new_page()
+        page.goto(f"{site}/form.html")
+        time.sleep(1.0)
+        page.select_option("#size", "m")
+        time.sleep(2.5)
+        context.close()
+    code, out, err = rec.stop()
+    assert code == 0, err
+    actions = actions_json(rec.env, out.strip().splitlines()[-1])
+    assert any(a["type"] == "select" and a["label"] == "Medium" for a in actions)

@@ -45,6 +45,9 @@ def test_kill_9_keeps_all_but_the_last_second(desk, pad, home):
     assert ("hotkey", ["ctrl", "s"]) in kinds
     assert ("key", ["esc"]) in kinds, f"an action 1.2 s before the kill was lost: {kinds}"
     assert all(a["frame"] for a in actions)
+    reader = SessionReader(home, rows[-1]["id"])
+    for action in actions:  # the frame store of a killed recorder reads back
+        assert reader.frame(action["frame"]).startswith(b"\x89PNG")
 
 
 def test_torn_tail_after_a_crash_is_reported_not_fatal(desk, pad, home):

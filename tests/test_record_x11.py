@@ -108,6 +108,8 @@ def test_denied_app_leaves_nothing(recorded, actions):
     assert XTERM_SECRET not in dump and "XTERMSECRET" not in dump
     assert "xterm" not in dump.lower() and "scratch terminal" not in dump
     assert all(a["app"] == "mousepad" for a in actions)
+    masked = [e for e in events if e["kind"] == "frame" and e.get("masks")]
+    assert masked, "the masks are recorded with the frame"
     tx, ty, tw, th = recorded["xterm_rect"]
     for frame_id in reader.frame_ids():
         image = Image.open(io.BytesIO(reader.frame(frame_id))).convert("RGB")

@@ -36,6 +36,7 @@ KEPT = [
     "order #100234887 total $1,249.99 (EUR 1.149,00)",
     "id 123e4567-e89b-12d3-a456-426614174000 version 1.2.3.4",
     "Untitled 1 - Mousepad",
+    "dev server on http://127.0.0.1:8000/ and [::1]:8080",
 ]
 
 

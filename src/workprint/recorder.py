@@ -125,6 +125,7 @@ class Recorder:
         self._in_secure_field = False
         self._task_open = False
         self._dom_secure = False
+        self._dom_secure_box: tuple[int, int, int, int] | None = None
         self._browser_url_allowed: bool | None = None
         self._last_wheel_t = -1e9
         self._last_input_t: float | None = None
@@ -549,6 +550,8 @@ class Recorder:
             self._browser_url_allowed = allowed
         if kind == "secure":
             self._dom_secure = event.get("state") == "focus"
+            bbox = (event.get("target") or {}).get("bbox")
+            self._dom_secure_box = tuple(bbox) if self._dom_secure and bbox else None
             if self._dom_secure:
                 self._end_run()
             return
@@ -594,6 +597,8 @@ class Recorder:
         masks = mask_rects(frame, self._allowed)
         if self.a11y is not None and self.a11y.secure_box is not None:
             masks.append(self.a11y.secure_box)  # the focused password field, from the accessibility tree
+        if self._dom_secure_box is not None:
+            masks.append(self._dom_secure_box)  # the focused password or card field, from the page
         frame.kept = True
         self._last_kept_t = self._now(frame.t)
         self.encoder.submit(frame, reason, masks)
@@ -608,13 +613,14 @@ class Recorder:
             self._want_window = False
             self._keep(frame, "window")
 
-    def _store_frame(self, frame: CapturedFrame, reason: str, encoded: Encoded, masked: int) -> None:
+    def _store_frame(self, frame: CapturedFrame, reason: str, encoded: Encoded,
+                     masked: list[tuple[int, int, int, int]]) -> None:
         if encoded.blob is not None:
             self.writer.put_frame(encoded.frame_id, encoded.blob)
         event = {"kind": "frame", "t": self._now(frame.t), "frame": encoded.frame_id, "stable": frame.stable,
                  "reason": reason, "w": frame.w, "h": frame.h, "stored": encoded.kind}
         if masked:
-            event["masked_windows"] = masked
+            event["masks"] = masked
         self._append(event)
 
     # ----------------------------------------------------------------- accessibility

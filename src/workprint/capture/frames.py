@@ -161,7 +161,7 @@ class FrameEncoder(threading.Thread):
 
     OPTIONAL = {"periodic", "window"}
 
-    def __init__(self, on_encoded: Callable[[CapturedFrame, str, Encoded, int], None], codec: str = "patch",
+    def __init__(self, on_encoded: Callable[[CapturedFrame, str, Encoded, list], None], codec: str = "patch",
                  size: int = 12):
         super().__init__(name="workprint-encoder", daemon=True)
         self._queue: queue.Queue = queue.Queue(maxsize=size)
@@ -192,7 +192,7 @@ class FrameEncoder(threading.Thread):
                 return
             frame, reason, masks = item
             try:
-                self._on_encoded(frame, reason, self._codec.encode(masked_rgb(frame, masks)), len(masks))
+                self._on_encoded(frame, reason, self._codec.encode(masked_rgb(frame, masks)), [list(m) for m in masks])
             except Exception as exc:
                 self.error = exc
 

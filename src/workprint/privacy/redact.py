@@ -169,7 +169,10 @@ _VERSION_CUE = re.compile(r"(?i)\b(?:version|release|build|ver\.?|rev\.?)\s*$")
 def _ipv4_ok(m: re.Match[str]) -> bool:
     if _VERSION_CUE.search(m.string[max(0, m.start() - 16):m.start()]):
         return False  # "version 1.2.3.4" is a version, not an address
-    return all(0 <= int(part) <= 255 for part in m.group(0).split("."))
+    parts = m.group(0).split(".")
+    if parts[0] == "127" or m.group(0) == "0.0.0.0":
+        return False  # loopback says nothing about anyone
+    return all(0 <= int(part) <= 255 for part in parts)
 
 
 _IPV4 = _regex("ip", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)", check=_ipv4_ok)
@@ -180,10 +183,10 @@ def _ipv6_ok(m: re.Match[str]) -> bool:
     if "::" not in s and s.count(":") != 7:
         return False
     try:
-        ipaddress.IPv6Address(s)
+        address = ipaddress.IPv6Address(s)
     except ValueError:
         return False
-    return True
+    return not address.is_loopback and not address.is_unspecified
 
 
 _IPV6 = _regex("ip", r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])", check=_ipv6_ok)

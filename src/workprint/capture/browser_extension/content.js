@@ -79,14 +79,27 @@
     return parts.join(" > ");
   }
 
-  // CSS pixels in the top window -> screen pixels: the window's screen position plus the
-  // browser's own toolbars, times devicePixelRatio. Sub-frames report CSS boxes only.
+  // CSS pixels in the top window -> screen pixels. A real pointer event gives the exact origin of
+  // the page on screen (screenX - clientX); until one arrives, estimate it from the window's
+  // position and the browser's toolbars. Times devicePixelRatio. Sub-frames report CSS boxes only.
+  let origin = null;
+  function learnOrigin(e) {
+    if (e.isTrusted && (e.screenX || e.screenY)) origin = [e.screenX - e.clientX, e.screenY - e.clientY];
+  }
+  addEventListener("mousemove", learnOrigin, {capture: true, passive: true});
+  addEventListener("mousedown", learnOrigin, {capture: true, passive: true});
   function toScreen(x, y) {
     if (window !== window.top) return null;
-    const border = Math.max(0, (window.outerWidth - window.innerWidth) / 2);
-    const top = Math.max(0, window.outerHeight - window.innerHeight - border);
+    let ox, oy;
+    if (origin) {
+      [ox, oy] = origin;
+    } else {
+      const border = Math.max(0, (window.outerWidth - window.innerWidth) / 2);
+      ox = window.screenX + border;
+      oy = window.screenY + Math.max(0, window.outerHeight - window.innerHeight - border);
+    }
     const dpr = window.devicePixelRatio || 1;
-    return [Math.round((window.screenX + border + x) * dpr), Math.round((window.screenY + top + y) * dpr)];
+    return [Math.round((ox + x) * dpr), Math.round((oy + y) * dpr)];
   }
 
   function describe(el) {
@@ -111,6 +124,7 @@
   addEventListener("click", (e) => {
     const el = e.target instanceof Element ? e.target.closest(INTERACTIVE) || e.target : null;
     if (!el) return;
+    learnOrigin(e);
     const at = toScreen(e.clientX, e.clientY);
     send({type: "click", target: describe(el), x: at && at[0], y: at && at[1], button: e.button});
     const r = role(el);
