@@ -215,3 +215,41 @@ def test_sessions_are_owned_deleted_and_bad_input_refused(server):
     assert httpx.put(f"{server.url}/v1/sessions/{sid}", json=manifest, headers=alice).status_code in (409, 410)
     assert "text/plain" in httpx.get(f"{server.url}/metrics").headers["content-type"]
     assert httpx.get(f"{server.url}/openapi.json").json()["info"]["title"] == "workprint collector"
+
+
+def test_tls(tmp_path):
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - dt.timedelta(minutes=1)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "workprint", "serve", "--port", str(port), "--data",
+                             str(tmp_path / "data"), "--tls-cert", str(tmp_path / "cert.pem"), "--tls-key",
+                             str(tmp_path / "key.pem")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                reply = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=str(tmp_path / "cert.pem"), timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert reply.status_code == 200
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    finally:
+        proc.kill()
+        proc.wait()

@@ -88,16 +88,17 @@ class SessionWriter:
             if not self._pending or self._segment is None:
                 return
             payload = b"\n".join(self._pending)
-            self._pending.clear()
             try:
                 self._segment.append(payload)
                 if sync:
                     self._segment.sync()
             except OSError as exc:
+                # The events stay queued in memory and are written by the next flush that succeeds.
                 raise StoreError(
-                    f"could not write to {self._segment.path}: {exc.strerror}. "
-                    "Free disk space; the session so far is intact and readable"
+                    f"could not write to {self._segment.path}: {exc.strerror}. Free disk space: "
+                    f"{len(self._pending)} events wait in memory; the session so far is intact and readable"
                 ) from exc
+            self._pending.clear()
             if self._segment.bytes_written > SEGMENT_BYTES:
                 self._open_segment()
 
