@@ -38,9 +38,16 @@ MEASURE = """() => new Promise((resolve) => {
   const button = document.getElementById('target');
   let ticks = 0; const timer = setInterval(() => ticks++, 1);
   const times = [];
+  const start = performance.now();
   for (let i = 0; i < 200; i++) { const t0 = performance.now(); button.click(); times.push(performance.now() - t0); }
-  setTimeout(() => { clearInterval(timer); resolve({times, ticks, nodes: document.getElementsByTagName('*').length}); }, 50);
+  const total = performance.now() - start;
+  setTimeout(() => { clearInterval(timer); resolve({times, total, ticks, nodes: document.getElementsByTagName('*').length}); }, 50);
 })"""
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
 
 
 def measure(desk: VirtualDesktop, page_url: str, extension: Path | None) -> dict:
@@ -69,8 +76,7 @@ def main() -> int:
     home.mkdir()
     extension = extension_dir(home)
     # Content scripts do not run on file:// pages: serve the page from 127.0.0.1.
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(work))
-    handler.log_message = lambda *a: None
+    handler = functools.partial(QuietHandler, directory=str(work))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/page.html"
@@ -80,7 +86,9 @@ def main() -> int:
     server.shutdown()
     med_plain, med_ext = statistics.median(plain["times"]), statistics.median(with_ext["times"])
     print(f"page: {with_ext['nodes']} DOM nodes, burst of {len(with_ext['times'])} clicks")
-    print(f"click dispatch median: {med_plain * 1000:.1f} µs without the extension, {med_ext * 1000:.1f} µs with it")
+    print(f"click dispatch median: {med_plain * 1000:.1f} µs without the extension, {med_ext * 1000:.1f} µs with it "
+          f"(the page's clock is coarsened to 100 µs); mean over the burst: {plain['total'] / 200 * 1000:.1f} µs "
+          f"without, {with_ext['total'] / 200 * 1000:.1f} µs with")
     print(f"content script adds {max(0.0, med_ext - med_plain) * 1000:.1f} µs per click (goal < 1000 µs); "
           f"p95 with it {sorted(with_ext['times'])[189] * 1000:.1f} µs")
     print(f"page timer kept firing during the burst: {with_ext['ticks']} ticks")

@@ -18,11 +18,11 @@ from workprint.privacy.corpus import TEMPLATES, Line, generate
 from workprint.privacy.redact import redact
 
 
-def presidio_redactor():
+def presidio_analyzer():
+    """Presidio's analyzer with its pattern recognizers on a blank spaCy pipeline (no download)."""
     import spacy
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
-    from presidio_anonymizer import AnonymizerEngine
 
     class BlankSpacy(SpacyNlpEngine):
         """Presidio's spaCy engine on a blank pipeline: its loader would download a model."""
@@ -32,7 +32,13 @@ def presidio_redactor():
 
     nlp = BlankSpacy(models=[{"lang_code": "en", "model_name": "blank"}])
     nlp.load()
-    analyzer = AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
+    return AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
+
+
+def presidio_redactor():
+    from presidio_anonymizer import AnonymizerEngine
+
+    analyzer = presidio_analyzer()
     anonymizer = AnonymizerEngine()
 
     def run(text: str) -> str:

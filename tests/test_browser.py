@@ -25,10 +25,14 @@ URL_TOKEN = "Z9xQ7mKp2LwR8vT4nY6bH3jD5fG1sA0c"
 PRIVATE = "PRIVATE-SECRET-31"
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
 def site():
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(PAGES))
-    handler.log_message = lambda *a: None
+    handler = functools.partial(QuietHandler, directory=str(PAGES))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
