@@ -10,16 +10,36 @@ with a margin), not the whole line, so the rest of the screen stays useful.
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from workprint.privacy.redact import find_spans
+from workprint.privacy.redact import _iban_ok, find_spans
 
-# Rows around a change that are read again, so a changed line is read whole.
-BAND_MARGIN_PX = 24
+# OCR drops the spaces between words ("replytojane@example.combefore") and splits long tokens,
+# so screen text gets a second, boundary-free look for what the text redactor anchors on words.
+_OCR_EMAIL = re.compile(r"[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}")
+_OCR_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
+_OCR_JWT = re.compile(r"eyJ[\w-]+ ?\. ?eyJ[\w-]+ ?\.[\w\- ]+")
+
+
+def ocr_spans(text: str) -> list[tuple[int, int, str]]:
+    """Spans the text redactor finds, plus what only shows up in OCR'd text."""
+    spans = list(find_spans(text))
+    spans += [(m.start(), m.end(), "email") for m in _OCR_EMAIL.finditer(text)]
+    spans += [(m.start(), m.end(), "jwt") for m in _OCR_JWT.finditer(text)]
+    for m in _OCR_IBAN.finditer(text):
+        for end in range(m.end(), m.start() + 14, -1):  # the longest prefix with a valid checksum
+            if _iban_ok(text[m.start():end]):
+                spans.append((m.start(), end, "iban"))
+                break
+    return spans
+
+# Rows around a change that are read again; the band then grows over every line it touches.
+BAND_MARGIN_PX = 6
 MASK_MARGIN_PX = 3
 
 
@@ -79,8 +99,17 @@ class FrameRedactor:
             else:
                 y0 = max(0, int(changed_rows[0]) - BAND_MARGIN_PX)
                 y1 = min(rgb.shape[0], int(changed_rows[-1]) + 1 + BAND_MARGIN_PX)
-                kept = [b for b in self._prev_boxes if b.y1 <= y0 or b.y0 >= y1]
-                boxes = kept + self._read(rgb[y0:y1], y0)
+                # Never cut a line of text in two: grow the band over the lines it touches (once:
+                # growing again would chain through every line of a dense page).
+                touched = [b for b in self._prev_boxes if b.y0 < y1 and b.y1 > y0]
+                if touched:
+                    y0 = max(0, min([y0] + [b.y0 - 2 for b in touched]))
+                    y1 = min(rgb.shape[0], max([y1] + [b.y1 + 2 for b in touched]))
+                # A line belongs to the band if its middle is inside it: slivers of neighbouring
+                # lines read at the band's edges are dropped, and those lines keep their old reading.
+                inside = lambda b: y0 <= (b.y0 + b.y1) / 2 < y1  # noqa: E731
+                kept = [b for b in self._prev_boxes if not inside(b)]
+                boxes = kept + [b for b in self._read(rgb[y0:y1], y0) if inside(b)]
         self._prev, self._prev_boxes = rgb, boxes
         return boxes
 
@@ -88,7 +117,7 @@ class FrameRedactor:
         out = []
         for box in self.text_boxes(rgb):
             n = max(len(box.text), 1)
-            for start, end, kind in find_spans(box.text):
+            for start, end, kind in ocr_spans(box.text):
                 # The span's share of the line's width, widened by a margin.
                 x0 = box.x0 + (box.x1 - box.x0) * start // n - MASK_MARGIN_PX
                 x1 = box.x0 + (box.x1 - box.x0) * end // n + MASK_MARGIN_PX
@@ -105,5 +134,5 @@ class FrameRedactor:
         for mask in masks:
             draw.rectangle(mask.box, fill=(0, 0, 0))
         buf = io.BytesIO()
-        image.save(buf, format="PNG", compress_level=6)
+        image.save(buf, format="PNG", compress_level=1)
         return buf.getvalue(), sorted({m.kind for m in masks})
