@@ -4,6 +4,7 @@ a server restart without losing or duplicating a byte, roles, audit, deletion, b
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import sqlite3
 import subprocess
@@ -172,6 +173,8 @@ def test_roles_refuse_and_audit(server):
     db.close()
     verdict = httpx.get(f"{server.url}/v1/audit/verify", headers=tokens["auditor"]).json()
     assert not verdict["intact"] and "does not follow" in verdict["problem"]
+    cli = workprint("audit", "verify", "--data", str(server.data), env=dict(os.environ), check=False)
+    assert cli.returncode == 1 and "BROKEN" in cli.stderr
     paths = [r.path for r in __import__("workprint.server", fromlist=["create_app"]).create_app(
         server.data.parent / "probe").routes]
     assert not [p for p in paths if any(w in p for w in ("rank", "score", "productivity", "person"))]

@@ -171,6 +171,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from workprint.server.storage import Catalog as CollectorCatalog
+
+    path = Path(args.data) / "catalog.sqlite"
+    if not path.exists():
+        raise UserError(f"no collector catalog at {path}; give the --data folder of `workprint serve`")
+    intact, count, problem = CollectorCatalog(path).verify_audit()
+    if intact:
+        print(f"workprint: audit log intact ({count} entries, hash chain verified)")
+        return 0
+    print(f"workprint: audit log BROKEN: {problem}", file=sys.stderr)
+    return 1
+
+
 def cmd_enrol(args: argparse.Namespace) -> int:
     from workprint.upload.client import UploadError, enrol
 
@@ -336,6 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-key", help="the certificate's private key (PEM)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("audit", help="verify the collector's hash-chained audit log")
+    p.add_argument("what", choices=["verify"])
+    p.add_argument("--data", default="collector-data", help="the collector's data folder")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("enrol", help="enrol this device with a collector, using a code from an admin")
     p.add_argument("url")

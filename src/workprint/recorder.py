@@ -561,8 +561,8 @@ class Recorder:
         target = self._redacted_target(event.get("target"))
         if target:
             base["target"] = target
-        if kind == "navigate":
-            self._append({"kind": "dom_navigate", **base, "how": event.get("how")})
+        if kind in ("navigate", "tab"):
+            self._append({"kind": "dom_navigate", **base, "how": event.get("how", "tab")})
         elif kind == "click":
             self._append({"kind": "dom_click", **base, "x": event.get("x"), "y": event.get("y")})
         elif kind in ("choose", "select"):

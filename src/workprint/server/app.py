@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ from workprint import __version__
 from workprint.server.storage import Catalog, LocalBlobStore
 
 MAX_BLOB = 16 * 1024 * 1024
+RETENTION_CHECK_S = 3600
 DIGEST = r"^[0-9a-f]{64}$"
 SESSION_ID = r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$"
 ROLES = ("contributor", "curator", "trainer", "auditor", "admin")
@@ -127,6 +129,16 @@ def create_app(data_dir: Path) -> FastAPI:
             blobs.delete(digest)
 
     app.state.enforce_retention = enforce_retention
+
+    def retention_loop() -> None:
+        while True:
+            try:
+                enforce_retention()
+            except Exception:  # a busy database: try again next round
+                pass
+            time.sleep(RETENTION_CHECK_S)
+
+    threading.Thread(target=retention_loop, name="workprint-retention", daemon=True).start()
 
     if not catalog.execute("SELECT 1 FROM tokens WHERE role='admin'"):
         token = secrets.token_urlsafe(32)
