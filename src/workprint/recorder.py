@@ -562,7 +562,8 @@ class Recorder:
         if target:
             base["target"] = target
         if kind in ("navigate", "tab"):
-            self._append({"kind": "dom_navigate", **base, "how": event.get("how", "tab")})
+            if url.startswith(("http:", "https:", "file:")):  # not the browser's own pages (new tab)
+                self._append({"kind": "dom_navigate", **base, "how": event.get("how", "tab")})
         elif kind == "click":
             self._append({"kind": "dom_click", **base, "x": event.get("x"), "y": event.get("y")})
         elif kind in ("choose", "select"):
