@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import ssl
 import sqlite3
 import subprocess
 import sys
@@ -246,7 +247,8 @@ def test_tls(tmp_path):
     try:
         for _ in range(100):
             try:
-                reply = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=str(tmp_path / "cert.pem"), timeout=1)
+                trust = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+                reply = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=trust, timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
