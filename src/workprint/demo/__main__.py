@@ -49,6 +49,8 @@ def virtual_demo(out: Path) -> int:
     with VirtualDesktop() as desk:
         desk.spawn(["mousepad"])
         wid = desk.wait_window("mousepad")
+        desk.xdotool("windowsize", wid, 1400, 900)  # a window worth looking at in the replay report
+        desk.xdotool("windowmove", wid, 260, 90)
         time.sleep(1.0)
         recorder = Recording(desk, out / "home", policy, quiet=False, capture=False)
         env = recorder.env

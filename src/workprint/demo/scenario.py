@@ -133,7 +133,8 @@ class MousepadScript:
         self.finish_typing()
         self.key("Return", ["enter"])
         for i in range(30):
-            self.desk.xdotool("type", "--delay", 5, f"line {i} of a long document\n")
+            self.desk.xdotool("type", "--delay", 5, f"line {i} of a long document")
+            self.desk.xdotool("key", "Return")
         self.expected.append(Expected("type", extra={"text": "line 0 of a long document"}, t=time.monotonic()))
         self.finish_typing()
         self.key("ctrl+Home", ["ctrl", "home"], kind="hotkey")
