@@ -134,8 +134,10 @@ class FrameSampler(threading.Thread):
                 now = time.monotonic()
                 stable = now - last_change >= s.settle_s
                 if stable or now - dirty_since >= s.max_unstable_s:
-                    dirty_since = None
                     self._grab(grabber, inspector, stable)
+                    # After a forced (unstable) grab, stay dirty: once the screen settles, the
+                    # stable frame follows even if nothing is drawn after that.
+                    dirty_since = None if stable else time.monotonic()
         except Exception as exc:
             self.error = exc
         finally:
