@@ -59,20 +59,21 @@ def enrol(home: Path, url: str, code: str) -> str:
     return body["pseudonym"]
 
 
-def _review_state(home: Path) -> dict:
+def review_state(home: Path) -> dict:
+    """Which sessions the contributor approved, and which were uploaded (with their fingerprint)."""
     path = home / "review.json"
     return json.loads(path.read_text()) if path.exists() else {"approved": [], "uploaded": {}}
 
 
-def _save_review_state(home: Path, state: dict) -> None:
+def save_review_state(home: Path, state: dict) -> None:
     (home / "review.json").write_text(json.dumps(state, indent=1, sort_keys=True))
 
 
 def approve(home: Path, session_id: str) -> None:
-    state = _review_state(home)
+    state = review_state(home)
     if session_id not in state["approved"]:
         state["approved"].append(session_id)
-    _save_review_state(home, state)
+    save_review_state(home, state)
 
 
 def _request(client: httpx.Client, method: str, url: str, attempts: int = 6, **kwargs) -> httpx.Response:
@@ -97,7 +98,7 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
            require_review: bool = True) -> list[str]:
     """Upload sessions (default: all finished, reviewed ones not uploaded yet); returns their ids."""
     config = load_enrolment(home)
-    state = _review_state(home)
+    state = review_state(home)
     try:
         sessions = load_sessions(home, refs)
     except ExportError as exc:
@@ -138,7 +139,7 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
                         "frames": frames}
             _check(_request(client, "PUT", f"/v1/sessions/{session.id}", json=manifest), "upload the session")
             state["uploaded"][session.id] = session.fingerprint
-            _save_review_state(home, state)
+            save_review_state(home, state)
             done.append(session.id)
     return done
 

@@ -19,7 +19,7 @@ from workprint.export.report import build_report
 from workprint.export.steps import load_sessions
 from workprint.store import Catalog, StoreError
 from workprint.store.session import SESSION_ID_RE, delete_range, delete_session
-from workprint.upload.client import _review_state, approve
+from workprint.upload.client import approve, review_state
 
 
 def create_review_app(home: Path, token: str | None = None) -> tuple[FastAPI, str]:
@@ -34,7 +34,7 @@ def create_review_app(home: Path, token: str | None = None) -> tuple[FastAPI, st
 
     @app.get(base + "/", response_class=HTMLResponse)
     def index() -> str:
-        state = _review_state(home)
+        state = review_state(home)
         rows = []
         for info in Catalog(home).list():
             if info.id in state["uploaded"]:
