@@ -83,7 +83,6 @@ def browsed(desk, site, tmp_path_factory):
                     Math.round((oy + r.top + r.height / 2) * devicePixelRatio)]; }""")
         desk.xdotool("mousemove", x, y)
         time.sleep(0.3)
-        real_click_t = time.monotonic()
         desk.xdotool("click", 1)
         time.sleep(0.8)
         # Real X keystrokes into the password field: the desktop hook must keep none of them.

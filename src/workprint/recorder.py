@@ -136,7 +136,6 @@ class Recorder:
         self._last_catalog = time.monotonic()
         self._paused = pause_flag(self.home).exists()
         self._active_s = 0.0
-        self.actions_hint = 0
 
         self.ring = FrameRing(s.ring_size)
         self.encoder = FrameEncoder(self._store_frame, codec=s.frame_codec)

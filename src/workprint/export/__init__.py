@@ -16,7 +16,8 @@ from tqdm import tqdm
 
 from workprint.export import chat, hf, opencua
 from workprint.export.card import write_card
-from workprint.export.steps import ExportError, SessionData, Step, iter_steps, load_sessions, parse_split
+from workprint.export.steps import (ExportError, RedactedFrames, SessionData, Step, iter_steps, load_sessions,
+                                    parse_split)
 from workprint.privacy.frames import FrameRedactor
 
 FORMATS: dict[str, Callable[..., list[str]]] = {"hf": hf.write_session, "opencua": opencua.write_session,
@@ -51,13 +52,13 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
-        steps = _counting(iter_steps(session, splits, seed, redactor), bar)
+        steps = _counting(iter_steps(session, splits, seed, RedactedFrames(session, redactor)), bar)
         files = FORMATS[fmt](session, steps, out, images=images)
         done[session.id] = {"fingerprint": session.fingerprint, "files": sorted(files)}
     bar.close()
     # Sessions no longer asked for stay in the export only if still in the store.
     manifest = {"format": fmt, "options": options, "sessions": dict(sorted(done.items()))}
-    write_card(out, fmt, sessions, splits, seed, redactor)
+    write_card(out, fmt, sessions, splits, seed)
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return {"sessions": len(sessions), "written": len(todo), "skipped": len(sessions) - len(todo),
             "steps": sum(len(s.actions) for s in sessions), "out": str(out)}

@@ -8,11 +8,9 @@ from pathlib import Path
 
 from workprint import __version__
 from workprint.export.steps import SessionData, assign_split
-from workprint.privacy.frames import FrameRedactor
 
 
-def write_card(out: Path, fmt: str, sessions: list[SessionData], splits, seed: int,
-               redactor: FrameRedactor) -> None:
+def write_card(out: Path, fmt: str, sessions: list[SessionData], splits, seed: int) -> None:
     types, apps, screens, redacted, split_steps = Counter(), Counter(), Counter(), Counter(), Counter()
     episodes = 0
     policies = set()

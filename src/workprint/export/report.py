@@ -17,8 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from workprint.export.steps import SessionData, iter_steps
-from workprint.privacy.frames import FrameRedactor
+from workprint.export.steps import RedactedFrames, SessionData, iter_steps
 
 COLORS = {"click": "#e6194b", "double_click": "#f58231", "right_click": "#911eb4", "middle_click": "#911eb4",
           "drag": "#4363d8", "scroll": "#3cb44b", "type": "#000075", "hotkey": "#9a6324", "key": "#9a6324",
@@ -33,16 +32,15 @@ def _webp(png: bytes) -> str:
 
 
 def build_report(session: SessionData, progress=None) -> str:
-    redactor = FrameRedactor()
+    redacted = RedactedFrames(session)
     frames: dict[str, str] = {}
     steps = []
-    for step in iter_steps(session, [("train", 1.0)], 0, redactor):
+    for step in iter_steps(session, [("train", 1.0)], 0, frames=None):
         a = step.action
         for key in ("frame", "frame_after"):
             fid = a.get(key)
             if fid and fid not in frames:
-                png = session.reader.frame(fid)
-                frames[fid] = _webp(redactor.redact_png(png)[0])
+                frames[fid] = _webp(redacted(fid)[0])
         steps.append({k: a.get(k) for k in ("id", "type", "x", "y", "x2", "y2", "dx", "dy", "text", "keys",
                                             "label", "target", "t", "t_end", "app", "window", "frame",
                                             "frame_after", "trace", "redacted", "screen")}

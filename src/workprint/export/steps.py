@@ -109,20 +109,32 @@ def assign_split(episode_id: str, splits: list[tuple[str, float]], seed: int) ->
     return splits[-1][0]
 
 
+class RedactedFrames:
+    """Each frame of a session OCR-redacted once, on first use: what exports, the replay report
+    and uploads show. Feed frames roughly in time order, so the redactor can reuse OCR work."""
+
+    def __init__(self, session: SessionData, redactor: FrameRedactor | None = None):
+        self._session = session
+        self._redactor = redactor or FrameRedactor()
+        self._cache: dict[str, tuple[bytes, list[str]]] = {}
+
+    def __call__(self, frame_id: str) -> tuple[bytes, list[str]]:
+        """(redacted PNG, kinds masked)."""
+        if frame_id not in self._cache:
+            self._cache[frame_id] = self._redactor.redact_png(self._session.reader.frame(frame_id))
+        return self._cache[frame_id]
+
+
 def iter_steps(session: SessionData, splits: list[tuple[str, float]], seed: int,
-               redactor: FrameRedactor | None, with_images: bool = True) -> Iterator[Step]:
-    """Steps of one session in order, each with its redacted frame (cached per frame)."""
-    cache: dict[str, tuple[bytes, list[str]]] = {}
+               frames: RedactedFrames | None) -> Iterator[Step]:
+    """Steps of one session in order, each with its redacted frame (none when ``frames`` is None)."""
     for episode in session.episodes:
         split = assign_split(episode.id, splits, seed)
         for index, action in enumerate(episode.actions):
             frame_id = action.get("frame")
             step = Step(episode, index, action, split, frame_id)
-            if with_images and frame_id:
-                if frame_id not in cache:
-                    png = session.reader.frame(frame_id)
-                    cache[frame_id] = redactor.redact_png(png) if redactor else (png, [])
-                step.image, step.image_redactions = cache[frame_id]
+            if frames is not None and frame_id:
+                step.image, step.image_redactions = frames(frame_id)
             yield step
 
 

@@ -16,9 +16,8 @@ from typing import Callable
 
 import httpx
 
-from workprint.export.steps import ExportError, load_sessions
+from workprint.export.steps import ExportError, RedactedFrames, load_sessions
 from workprint.home import contributor_id
-from workprint.privacy.frames import FrameRedactor
 from workprint.store.crypto import Sealer, device_key
 
 REVIEW_WINDOW_S = 24 * 3600
@@ -118,14 +117,14 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
             if state["uploaded"].get(session.id) == session.fingerprint:
                 continue
             progress(f"{session.id}: redacting frames")
-            redactor = FrameRedactor()
+            redacted = RedactedFrames(session)
             frames: dict[str, str] = {}
             payloads: dict[str, bytes] = {}
             for action in session.actions:
                 for key in ("frame", "frame_after"):
                     fid = action.get(key)
                     if fid and fid not in frames:
-                        png, _ = redactor.redact_png(session.reader.frame(fid))
+                        png, _ = redacted(fid)
                         digest = hashlib.sha256(png).hexdigest()
                         frames[fid], payloads[digest] = digest, png
             reply = _request(client, "POST", "/v1/blobs/missing", json={"digests": sorted(payloads)})
