@@ -57,6 +57,8 @@ def browsed(desk, site, tmp_path_factory):
             args=[f"--disable-extensions-except={extension}", f"--load-extension={extension}", "--no-sandbox",
                   "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--window-position=0,0"])
+        if not context.service_workers:  # the extension is loaded before the first page, as for a user
+            context.wait_for_event("serviceworker", timeout=15000)
         page = context.new_page()
         page.goto(f"{site}/form.html?session={URL_TOKEN}&contact={EMAIL}")
         time.sleep(1.0)
@@ -221,6 +223,8 @@ def test_headless_chromium_records_too(desk, site, home):
             str(home / "profile"), executable_path="/usr/bin/chromium", headless=True, env=desk.env,
             args=["--headless=new", f"--disable-extensions-except={extension}", f"--load-extension={extension}",
                   "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        if not context.service_workers:  # the extension is loaded before the first page, as for a user
+            context.wait_for_event("serviceworker", timeout=15000)
         page = context.new_page()
         page.goto(f"{site}/form.html")
         time.sleep(1.0)
