@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 from PIL import Image
@@ -77,3 +78,47 @@ def test_session_reader_applies_patches(tmp_path):
     reader = SessionReader(tmp_path, writer.session_id)
     got = np.asarray(Image.open(io.BytesIO(reader.frame(ids[1]))).convert("RGB"))
     assert np.array_equal(got, changed)
+
+
+def _page(seed: int, lines: int) -> np.ndarray:
+    """A window of distinct text lines (each line a different random pattern)."""
+    rng = np.random.default_rng(seed)
+    page = np.full((lines * 12, 400, 3), 250, dtype=np.uint8)
+    for i in range(lines):
+        page[i * 12 + 2:i * 12 + 10, 10:10 + rng.integers(100, 380)] = rng.integers(0, 200, (8, 1, 3), dtype=np.uint8)
+        page[i * 12 + 2:i * 12 + 10, 10:390:7] = 0
+    return page
+
+
+def test_a_scroll_is_a_small_patch_not_a_keyframe():
+    page = _page(3, 60)
+    screen = np.full((270, 480, 3), 200, dtype=np.uint8)
+    before, after = screen.copy(), screen.copy()
+    before[20:260, 40:440] = page[0:240]
+    after[20:260, 40:440] = page[36:276]  # scrolled by three lines
+    store, encoded = _roundtrip(PatchCodec(), [before, after])
+    assert [e.kind for e in encoded] == ["key", "patch"]
+    blob = store[encoded[1].frame_id]
+    assert b'"shift"' in blob.split(b"\n")[1]
+    assert len(blob) < len(store[encoded[0].frame_id]) / 3, "only the revealed lines are stored"
+    png = decode(blob, store.__getitem__)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), after)
+    # Scrolling back up decodes exactly too.
+    store, encoded = _roundtrip(PatchCodec(), [after, before])
+    png = decode(store[encoded[1].frame_id], store.__getitem__)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), before)
+
+
+def test_changes_far_apart_are_separate_rectangles():
+    """A typed line at the top and a scrollbar at the bottom: two small rectangles, not the screen."""
+    base = _screen()
+    base[240:250, 20:460] = 90  # a scrollbar
+    after = base.copy()
+    after[24:40, 30:300] = 0  # the line
+    after[240:250, 100:200] = 30  # the scrollbar's thumb moved
+    store, encoded = _roundtrip(PatchCodec(max_patch_share=0.2), [base, after])
+    assert [e.kind for e in encoded] == ["key", "patch"]
+    blob = store[encoded[1].frame_id]
+    assert len(json.loads(blob[len(MAGIC):].split(b"\n")[0])["boxes"]) == 2
+    png = decode(blob, store.__getitem__)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), after)

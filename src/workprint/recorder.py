@@ -46,6 +46,7 @@ PAUSE_HOTKEY = ("ctrl", "alt", "p")
 TASK_HOTKEY = ("ctrl", "alt", "t")
 WINDOW_CACHE_S = 0.5
 FLUSH_EVERY_S = 0.5
+TICK_S = 0.2
 
 
 def new_session_id() -> str:
@@ -246,16 +247,20 @@ class Recorder:
 
     # ----------------------------------------------------------------- the gate
     def _run_gate(self) -> None:
-        last_status = 0.0
+        last_status = last_tick = 0.0
         while not self._stop.is_set():
             try:
-                item = self._queue.get(timeout=0.2)
+                item = self._queue.get(timeout=TICK_S)
             except queue.Empty:
                 item = None
             try:
                 if item is not None:
                     self._handle(item)
-                self._tick()
+                # Housekeeping (pause flag, task commands, focus, flushes) on a clock, not after
+                # every event: a burst of keystrokes or pointer moves would repeat it for nothing.
+                if time.monotonic() - last_tick >= TICK_S:
+                    last_tick = time.monotonic()
+                    self._tick()
                 if time.monotonic() - last_status > 1.0:
                     last_status = time.monotonic()
                     self._status()

