@@ -462,7 +462,8 @@ class Recorder:
             return
         if self._paused or name is None:
             return
-        window = self._poll_focus(t)
+        # Focus is looked up on key down; its key up belongs to the same window.
+        window = self._poll_focus(t) if kind == "key_down" else self._focus
         if not self._allowed(window):
             if self._run is not None:
                 self._end_run()

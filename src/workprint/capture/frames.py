@@ -122,16 +122,16 @@ class FrameSampler(threading.Thread):
             last_change = 0.0
             while not self._stopping.is_set():
                 if dirty_since is None:
-                    timeout = 0.5
-                else:
-                    now = time.monotonic()
-                    timeout = max(0.0, min(last_change + s.settle_s - now, dirty_since + s.max_unstable_s - now))
-                if grabber.wait_change(timeout):
+                    if grabber.wait_change(0.5):
+                        last_change = dirty_since = time.monotonic()
+                    continue
+                # The screen is changing: sleep until it could have settled, then look at what
+                # was drawn meanwhile. One wake-up per settle period, not one per damage event
+                # (typing a character is several); a change seen now counts as happening now.
+                now = time.monotonic()
+                time.sleep(max(0.0, min(last_change + s.settle_s, dirty_since + s.max_unstable_s) - now))
+                if grabber.wait_change(0):
                     last_change = time.monotonic()
-                    dirty_since = dirty_since or last_change
-                    continue
-                if dirty_since is None:
-                    continue
                 now = time.monotonic()
                 stable = now - last_change >= s.settle_s
                 if stable or now - dirty_since >= s.max_unstable_s:

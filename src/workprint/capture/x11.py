@@ -10,6 +10,7 @@ import select
 import time
 from typing import Any
 
+import numpy as np
 from pynput import keyboard, mouse
 from Xlib import X, Xatom, display, error
 from Xlib.ext import damage
@@ -213,12 +214,12 @@ class X11ScreenGrabber:
     """mss grabs; X DAMAGE says when and where anything was drawn.
 
     Only the damaged bounding box is read from the server and patched into a full-screen
-    buffer: typing in an editor damages a few hundred pixels, not two million. Every
-    ``FULL_GRAB_EVERY`` grabs the whole screen is read again, in case a client drew without
+    buffer: typing in an editor damages a few hundred pixels, not two million. At least every
+    ``FULL_GRAB_S`` seconds the whole screen is read again, in case a client drew without
     damage being reported.
     """
 
-    FULL_GRAB_EVERY = 20
+    FULL_GRAB_S = 10.0
     BAND_ROWS = 16
 
     def __init__(self) -> None:
@@ -240,7 +241,7 @@ class X11ScreenGrabber:
         self._buffer: bytearray | None = None
         self._bands: list[bytes] = []  # the buffer cut into bands of BAND_ROWS rows, as handed out
         self._dirty: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1
-        self._grabs = 0
+        self._full_grab_at = -1e9
 
     def _add_dirty(self, x: int, y: int, w: int, h: int) -> None:
         box = (x, y, x + w, y + h)
@@ -256,14 +257,15 @@ class X11ScreenGrabber:
         changed = False
         deadline = time.monotonic() + timeout
         while True:
-            while self._d.pending_events():
-                event = self._d.next_event()
-                if event.type == self._damage_code:
-                    area = event.area
-                    self._add_dirty(area.x, area.y, area.width, area.height)
-                    changed = True
-                else:
-                    self.windows_changed = True
+            while pending := self._d.pending_events():
+                for _ in range(pending):  # one read of the socket per batch, not per event
+                    event = self._d.next_event()
+                    if event.type == self._damage_code:
+                        area = event.area
+                        self._add_dirty(area.x, area.y, area.width, area.height)
+                        changed = True
+                    else:
+                        self.windows_changed = True
             if changed:
                 self._d.damage_subtract(self._damage)
                 self._d.flush()
@@ -275,9 +277,10 @@ class X11ScreenGrabber:
 
     def _cut_bands(self, first_row: int, end_row: int) -> None:
         """Re-cut the bands holding rows [first_row, end_row) from the buffer, where they changed."""
-        stride = self._monitor["width"] * 4
+        size = self._monitor["width"] * 4 * self.BAND_ROWS
+        view = memoryview(self._buffer)  # slicing a bytearray would copy twice
         for i in range(first_row // self.BAND_ROWS, (end_row + self.BAND_ROWS - 1) // self.BAND_ROWS):
-            band = bytes(self._buffer[i * self.BAND_ROWS * stride:(i + 1) * self.BAND_ROWS * stride])
+            band = bytes(view[i * size:(i + 1) * size])
             if band != self._bands[i]:
                 self._bands[i] = band
 
@@ -285,8 +288,9 @@ class X11ScreenGrabber:
         mon = self._monitor
         width, height = mon["width"], mon["height"]
         dirty, self._dirty = self._dirty, None
-        self._grabs += 1
-        if self._buffer is None or dirty is None or self._grabs % self.FULL_GRAB_EVERY == 0:
+        now = time.monotonic()
+        if self._buffer is None or dirty is None or now - self._full_grab_at > self.FULL_GRAB_S:
+            self._full_grab_at = now
             raw = self._mss.grab(mon).raw
             self._buffer = raw if isinstance(raw, bytearray) else bytearray(raw)
             if len(self._bands) != (height + self.BAND_ROWS - 1) // self.BAND_ROWS:
@@ -298,11 +302,8 @@ class X11ScreenGrabber:
         if x1 > x0 and y1 > y0:
             shot = self._mss.grab({"left": mon["left"] + x0, "top": mon["top"] + y0,
                                    "width": x1 - x0, "height": y1 - y0})
-            raw, row, stride = shot.raw, (x1 - x0) * 4, width * 4
-            buf = self._buffer
-            for r in range(y1 - y0):
-                start = (y0 + r) * stride + x0 * 4
-                buf[start:start + row] = raw[r * row:(r + 1) * row]
+            screen = np.frombuffer(self._buffer, dtype=np.uint8).reshape(height, width, 4)
+            screen[y0:y1, x0:x1] = np.frombuffer(shot.raw, dtype=np.uint8).reshape(y1 - y0, x1 - x0, 4)
             self._cut_bands(y0, y1)
         return width, height, tuple(self._bands)
     def close(self) -> None:
