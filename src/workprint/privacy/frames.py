@@ -17,18 +17,39 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from workprint.privacy.redact import _iban_ok, find_spans
+from workprint.privacy.redact import _GIVEN_NAMES, _iban_ok, _names, find_spans
+from workprint.store.framecodec import changed_pixels
 
 # OCR drops the spaces between words ("replytojane@example.combefore") and splits long tokens,
 # so screen text gets a second, boundary-free look for what the text redactor anchors on words.
 _OCR_EMAIL = re.compile(r"[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}")
 _OCR_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
-_OCR_JWT = re.compile(r"eyJ[\w-]+ ?\. ?eyJ[\w-]+ ?\.[\w\- ]+")
+# A JWT whose segments OCR broke with spaces: header and payload run to their dots; the
+# signature's later pieces must look like base64 (an upper-case letter, digit, - or _), so the
+# plain words after a token are not swallowed.
+_OCR_JWT = re.compile(r"eyJ[\w\- ]+? ?\. ?eyJ[\w\- ]+? ?\. ?[\w-]+(?: [\w-]*[A-Z0-9_-][\w-]*)*")
+
+
+# OCR misreads a capital at a word's start: "Okafor" as "0kafor", "Olivia" as "olivia".
+_OCR_CAPITALS = {"0": "O", "1": "I", "5": "S"}
+
+
+def _restore_capitals(text: str) -> str:
+    """Undo those misreadings where a name could hide (same length, so offsets still hold)."""
+    def fix(m: re.Match) -> str:
+        word = m.group(0)
+        if word[0] in _OCR_CAPITALS and len(word) > 2 and word[1:].isalpha() and word[1:].islower():
+            return _OCR_CAPITALS[word[0]] + word[1:]
+        if word.islower() and word in _GIVEN_NAMES:
+            return word.capitalize()
+        return word
+    return re.sub(r"\b\w+\b", fix, text)
 
 
 def ocr_spans(text: str) -> list[tuple[int, int, str]]:
     """Spans the text redactor finds, plus what only shows up in OCR'd text."""
     spans = list(find_spans(text))
+    spans += list(_names(_restore_capitals(text)))
     spans += [(m.start(), m.end(), "email") for m in _OCR_EMAIL.finditer(text)]
     spans += [(m.start(), m.end(), "jwt") for m in _OCR_JWT.finditer(text)]
     for m in _OCR_IBAN.finditer(text):
@@ -36,11 +57,19 @@ def ocr_spans(text: str) -> list[tuple[int, int, str]]:
             if _iban_ok(text[m.start():end]):
                 spans.append((m.start(), end, "iban"))
                 break
-    return spans
+    return list(dict.fromkeys(spans))
 
 # Rows around a change that are read again; the band then grows over every line it touches.
 BAND_MARGIN_PX = 6
 MASK_MARGIN_PX = 3
+DETECT_PAD_PX = 16
+REC_MIN_HEIGHT_PX = 32
+# Where text can be: a row holds text only if it has this many sharp horizontal transitions
+# (colour steps above EDGE_CONTRAST); such rows closer than REGION_GAP_PX form one region.
+EDGE_CONTRAST = 16
+MIN_EDGES_PER_TEXT_ROW = 6
+REGION_GAP_PX = 8
+REGION_MARGIN_PX = 8
 
 
 @dataclass(frozen=True)
@@ -59,57 +88,131 @@ class FrameMask:
 
 
 def _engine():
+    import os
+
     from rapidocr_onnxruntime import RapidOCR
 
     # "max" keeps a narrow band at its size; the default ("min", 736) would blow a 60-pixel
-    # band up to 736 pixels high and make re-reading a changed band slower than a full frame.
-    return RapidOCR(det_limit_type="max", det_limit_side_len=1920)
+    # band up to 736 pixels high. width_height_ratio=-1 turns off rapidocr's letterbox, which
+    # pads any image wider than 8:1 to a quarter of its width in height: a 1920×60 band would
+    # be read as 1920×480, eight times the work. One thread per core this process may use.
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else -1
+    return RapidOCR(det_limit_type="max", det_limit_side_len=1920, width_height_ratio=-1,
+                    intra_op_num_threads=threads, inter_op_num_threads=1)
 
 
 class FrameRedactor:
-    """Redacts a sequence of frames; feed consecutive frames of a session in order."""
+    """Redacts a sequence of frames; feed consecutive frames of a session in order.
+
+    Between consecutive frames only what changed is read again: text detection runs on the
+    band of rows that changed (grown over the lines it touches, so a line is never cut in
+    two), and recognition only on the lines that overlap changed rows. Every other line keeps
+    its previous reading, because its pixels are the same.
+    """
 
     def __init__(self) -> None:
         self._ocr = _engine()
         self._prev: np.ndarray | None = None
         self._prev_boxes: list[TextBox] = []
-        self.ocr_pixels = 0  # pixels OCR actually read, to measure what reuse saves
+        self.ocr_pixels = 0  # pixels text detection actually read, to measure what reuse saves
 
-    def _read(self, image: np.ndarray, y_offset: int) -> list[TextBox]:
-        self.ocr_pixels += image.shape[0] * image.shape[1]
-        result, _ = self._ocr(image, use_cls=False)  # screen text is upright
+    def _detect(self, image: np.ndarray, y_offset: int) -> list[tuple[int, int, int, int]]:
+        """Boxes (x0, y0, x1, y1) of text lines in ``image``, shifted down by ``y_offset``."""
+        # Edge rows above and below: the detector misses text that touches the image's border.
+        padded = np.pad(image, ((DETECT_PAD_PX, DETECT_PAD_PX), (0, 0), (0, 0)), mode="edge")
+        self.ocr_pixels += padded.shape[0] * padded.shape[1]
+        found, _ = self._ocr(padded, use_det=True, use_cls=False, use_rec=False)
         boxes = []
-        for points, text, _score in result or []:
+        for points in found or []:
             xs = [p[0] for p in points]
-            ys = [p[1] for p in points]
-            # NFKC: OCR may return full-width punctuation ("，") that the text redactor does not expect.
-            boxes.append(TextBox(int(min(xs)), int(min(ys)) + y_offset, int(max(xs)) + 1, int(max(ys)) + 1 + y_offset,
-                                 unicodedata.normalize("NFKC", text)))
+            ys = [p[1] - DETECT_PAD_PX for p in points]
+            y0 = max(0, int(min(ys)))
+            y1 = min(image.shape[0], int(max(ys)) + 1)
+            if y1 > y0:
+                boxes.append((max(0, int(min(xs))), y0 + y_offset, int(max(xs)) + 1, y1 + y_offset))
         return boxes
+
+    def _detect_regions(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Text line boxes of a whole frame, detecting only where text can be.
+
+        Text is made of many sharp horizontal transitions; rows with almost none (empty space,
+        window borders, flat toolbars) cannot hold a line of text. The frame is cut into bands
+        of rows that can, each narrowed to its columns with transitions, and the detector reads
+        only those. A sparse screen (an empty editor) costs a fraction of a full read; a dense
+        one costs about the same as before.
+        """
+        edges = np.abs(np.diff(rgb.astype(np.int16), axis=1)).max(axis=2) > EDGE_CONTRAST
+        rows = np.flatnonzero(edges.sum(axis=1) >= MIN_EDGES_PER_TEXT_ROW)
+        if not rows.size:
+            return []
+        breaks = np.flatnonzero(np.diff(rows) > REGION_GAP_PX)
+        starts = np.concatenate(([rows[0]], rows[breaks + 1]))
+        ends = np.concatenate((rows[breaks], [rows[-1]])) + 1
+        boxes = []
+        for r0, r1 in zip(starts.tolist(), ends.tolist()):
+            y0, y1 = max(0, r0 - REGION_MARGIN_PX), min(rgb.shape[0], r1 + REGION_MARGIN_PX)
+            cols = np.flatnonzero(edges[r0:r1].any(axis=0))
+            x0, x1 = max(0, int(cols[0]) - REGION_MARGIN_PX), min(rgb.shape[1], int(cols[-1]) + 2 + REGION_MARGIN_PX)
+            boxes += [(bx0 + x0, by0, bx1 + x0, by1) for bx0, by0, bx1, by1 in self._detect(rgb[y0:y1, x0:x1], y0)]
+        return boxes
+
+    def _recognise(self, rgb: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[TextBox]:
+        """Read each line box (screen text is upright, so no angle classifier)."""
+        if not boxes:
+            return []
+        crops = []
+        for x0, y0, x1, y1 in boxes:
+            crop = rgb[y0:y1, x0:x1]
+            # The recogniser scales every line to 48 pixels high, and its cost grows with the
+            # scaled width. A tight 20-pixel line would be scaled 2.4×; padding it to
+            # REC_MIN_HEIGHT_PX rows of its own edge colour reads the same text for less.
+            pad = max(0, REC_MIN_HEIGHT_PX - crop.shape[0])
+            if pad:
+                crop = np.pad(crop, ((pad // 2, pad - pad // 2), (0, 0), (0, 0)), mode="edge")
+            crops.append(np.ascontiguousarray(crop))
+        results, _ = self._ocr.text_rec(crops)
+        # NFKC: OCR may return full-width punctuation ("，") that the text redactor does not expect.
+        return [TextBox(*box, unicodedata.normalize("NFKC", text))
+                for box, (text, *_rest) in zip(boxes, results) if text]
 
     def text_boxes(self, rgb: np.ndarray) -> list[TextBox]:
         """OCR text boxes of a frame, reusing the previous frame's where nothing changed."""
         prev = self._prev
         if prev is None or prev.shape != rgb.shape:
-            boxes = self._read(rgb, 0)
+            boxes = self._recognise(rgb, self._detect_regions(rgb))
         else:
-            changed_rows = np.flatnonzero(np.any(rgb != prev, axis=(1, 2)))
+            changed_rows = np.flatnonzero((rgb != prev).reshape(rgb.shape[0], -1).any(axis=1))
             if changed_rows.size == 0:
                 boxes = list(self._prev_boxes)
             else:
-                y0 = max(0, int(changed_rows[0]) - BAND_MARGIN_PX)
-                y1 = min(rgb.shape[0], int(changed_rows[-1]) + 1 + BAND_MARGIN_PX)
+                c0, c1 = int(changed_rows[0]), int(changed_rows[-1]) + 1
+                changed = lambda y_top, y_bottom: y_top < c1 and y_bottom > c0  # noqa: E731
+                y0 = max(0, c0 - BAND_MARGIN_PX)
+                y1 = min(rgb.shape[0], c1 + BAND_MARGIN_PX)
                 # Never cut a line of text in two: grow the band over the lines it touches (once:
                 # growing again would chain through every line of a dense page).
                 touched = [b for b in self._prev_boxes if b.y0 < y1 and b.y1 > y0]
                 if touched:
                     y0 = max(0, min([y0] + [b.y0 - 2 for b in touched]))
                     y1 = min(rgb.shape[0], max([y1] + [b.y1 + 2 for b in touched]))
-                # A line belongs to the band if its middle is inside it: slivers of neighbouring
-                # lines read at the band's edges are dropped, and those lines keep their old reading.
-                inside = lambda b: y0 <= (b.y0 + b.y1) / 2 < y1  # noqa: E731
-                kept = [b for b in self._prev_boxes if not inside(b)]
-                boxes = kept + [b for b in self._read(rgb[y0:y1], y0) if inside(b)]
+
+                def line_of_the_change(box: tuple[int, int, int, int]) -> bool:
+                    # A box cut by the band's edge is a sliver of a neighbouring line (which keeps
+                    # its reading) unless its middle lies in the changed rows.
+                    cut = (y0 > 0 and box[1] <= y0) or (y1 < rgb.shape[0] and box[3] >= y1)
+                    return changed(box[1], box[3]) and (not cut or c0 <= (box[1] + box[3]) // 2 < c1)
+
+                # Columns: the changed ones, widened to the whole of every line they touch (typing
+                # in the middle of a line changes only its end, but the line is read whole).
+                cols = np.flatnonzero(changed_pixels(rgb[c0:c1], prev[c0:c1]).any(axis=0))
+                edited = [b for b in touched if changed(b.y0, b.y1)]
+                x0 = min([int(cols[0])] + [b.x0 for b in edited]) - BAND_MARGIN_PX * 4
+                x1 = max([int(cols[-1]) + 1] + [b.x1 for b in edited]) + BAND_MARGIN_PX * 4
+                x0, x1 = max(0, x0), min(rgb.shape[1], x1)
+                fresh = [(bx0 + x0, by0, bx1 + x0, by1) for bx0, by0, bx1, by1 in self._detect(rgb[y0:y1, x0:x1], y0)]
+                fresh = [b for b in fresh if line_of_the_change(b)]
+                kept = [b for b in self._prev_boxes if not changed(b.y0, b.y1)]
+                boxes = kept + self._recognise(rgb, fresh)
         self._prev, self._prev_boxes = rgb, boxes
         return boxes
 
@@ -124,15 +227,23 @@ class FrameRedactor:
                 out.append(FrameMask((max(0, x0), max(0, box.y0 - MASK_MARGIN_PX), x1, box.y1 + MASK_MARGIN_PX), kind))
         return out
 
-    def redact_png(self, png: bytes) -> tuple[bytes, list[str]]:
-        """(PNG with sensitive text masked, kinds masked). Returns the input if nothing was found."""
-        image = Image.open(io.BytesIO(png)).convert("RGB")
+    def redact_image(self, image: Image.Image) -> tuple[Image.Image, list[str]]:
+        """(the image with sensitive text masked, kinds masked); the same image if nothing was found."""
+        image = image.convert("RGB")
         masks = self.masks(np.asarray(image))
         if not masks:
-            return png, []
+            return image, []
+        image = image.copy()
         draw = ImageDraw.Draw(image)
         for mask in masks:
             draw.rectangle(mask.box, fill=(0, 0, 0))
+        return image, sorted({m.kind for m in masks})
+
+    def redact_png(self, png: bytes) -> tuple[bytes, list[str]]:
+        """(PNG with sensitive text masked, kinds masked). Returns the input if nothing was found."""
+        image, kinds = self.redact_image(Image.open(io.BytesIO(png)))
+        if not kinds:
+            return png, []
         buf = io.BytesIO()
         image.save(buf, format="PNG", compress_level=1)
-        return buf.getvalue(), sorted({m.kind for m in masks})
+        return buf.getvalue(), kinds
