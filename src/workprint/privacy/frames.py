@@ -1,11 +1,11 @@
 """Screenshot redaction on the device: text that OCR finds and the text redactor flags is masked.
 
 OCR is rapidocr-onnxruntime, which ships its models (nothing is downloaded). OCR is the
-expensive part, so consecutive frames share work: only the band of rows that changed since
-the previous frame is read again, and the previous frame's results outside that band are
-kept. Masks are drawn over the sensitive span of a text line (its share of the line's box,
-with a margin), not the whole line, so the rest of the screen stays useful.
-"""
+expensive part, so only the needed work is done: a whole frame is read only where text can
+be (rows with many sharp transitions), and between consecutive frames only the lines that
+overlap changed rows are read again; every other line keeps its reading. Masks are drawn over
+the sensitive span of a text line (its share of the line's box, with a margin), not the whole
+line, so the rest of the screen stays useful."""
 
 from __future__ import annotations
 
@@ -17,13 +17,30 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from workprint.privacy.redact import _GIVEN_NAMES, _iban_ok, _names, find_spans
-from workprint.store.framecodec import changed_pixels
+from workprint.privacy.redact import _GIVEN_NAMES, _IPV4, _IPV6, _iban_ok, _luhn_ok, _names, find_spans
+from workprint.store.framecodec import changed_pixels, runs
 
 # OCR drops the spaces between words ("replytojane@example.combefore") and splits long tokens,
 # so screen text gets a second, boundary-free look for what the text redactor anchors on words.
-_OCR_EMAIL = re.compile(r"[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}")
-_OCR_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
+# It also puts spaces inside words ("examp le.com", "pas sword") and reads capitals as lower
+# case ("Es84 6738 ..."), so these patterns allow one stray space and either case.
+_OCR_EMAIL = re.compile(r"[^\s@]{1,64}@[^\s@]+(?: [^\s@.]+)?\.[^\s@]{2,}")
+_OCR_IBAN = re.compile(r"[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}")
+# A card number with a stray space next to a dash ("3774-232939 -43014"): Luhn decides.
+_OCR_CARD = re.compile(r"(?<!\d)\d(?:[ -]{0,2}\d){12,18}(?!\d)")
+# Hex groups of an IPv6 address with 1 read as l or I, 0 as O or o ("ade1" as "adel").
+_OCR_HEX_TOKEN = re.compile(r"[\w:]*:[\w:]*:[\w:]*")
+_OCR_HEX_DIGITS = str.maketrans("lIOo", "1100")
+# A key after its name, split by OCR ("API_KEY=glpat -9QLYz..."): the piece after the space
+# is taken when it is long and key-like.
+_OCR_SECRET = re.compile(r"(?i)\b(?:api[_-]?key|secret(?:[_-]?key)?|access[_-]?key|token)\s*[:=]\s*"
+                         r"(\S+(?: [-_]?[A-Za-z0-9][\w-]{7,})?)")
+# Countries that use IBANs: an IBAN-shaped run whose checksum OCR broke (a letter read as a
+# digit) is still masked when it starts with one of these in capitals.
+_IBAN_COUNTRIES = frozenset("AD AE AL AT AZ BA BE BG BH BR CH CR CY CZ DE DK DO EE EG ES FI FO FR GB GE GI GL GR "
+                            "GT HR HU IE IL IQ IS IT JO KW KZ LB LC LI LT LU LV MC MD ME MK MR MT MU NL NO PK "
+                            "PL PS PT QA RO RS SA SC SE SI SK SM TL TN TR UA VA VG XK".split())
+_OCR_PASSWORD = re.compile(r"(?i)p ?a ?s ?s ?(?:w ?o ?r ?d|w ?d|p ?h ?r ?a ?s ?e)(?: is)? ?[:=] *(\S{2,})")
 # A JWT whose segments OCR broke with spaces: header and payload run to their dots; the
 # signature's later pieces must look like base64 (an upper-case letter, digit, - or _), so the
 # plain words after a token are not swallowed.
@@ -52,11 +69,26 @@ def ocr_spans(text: str) -> list[tuple[int, int, str]]:
     spans += list(_names(_restore_capitals(text)))
     spans += [(m.start(), m.end(), "email") for m in _OCR_EMAIL.finditer(text)]
     spans += [(m.start(), m.end(), "jwt") for m in _OCR_JWT.finditer(text)]
+    spans += [(m.start(1), m.end(1), "password") for m in _OCR_PASSWORD.finditer(text)]
+    for m in _OCR_CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group(0))
+        if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1:
+            spans.append((m.start(), m.end(), "card"))
+    hex_fixed = _OCR_HEX_TOKEN.sub(lambda m: m.group(0).translate(_OCR_HEX_DIGITS), text)  # same length
+    if hex_fixed != text:
+        spans += list(_IPV6(hex_fixed)) + list(_IPV4(hex_fixed))
+    spans += [(m.start(1), m.end(1), "api_key") for m in _OCR_SECRET.finditer(text)]
     for m in _OCR_IBAN.finditer(text):
         for end in range(m.end(), m.start() + 14, -1):  # the longest prefix with a valid checksum
-            if _iban_ok(text[m.start():end]):
+            if text[end - 1] != " " and _iban_ok(text[m.start():end]):
                 spans.append((m.start(), end, "iban"))
                 break
+        else:
+            compact = m.group(0).replace(" ", "")
+            if m.group(0)[0].isupper() and compact[:2].upper() in _IBAN_COUNTRIES \
+                    and sum(c.isdigit() for c in compact) >= 10:
+                last_digit = max(i for i, c in enumerate(m.group(0)) if c.isdigit())
+                spans.append((m.start(), m.start() + last_digit + 1, "iban"))  # not the words after it
     return list(dict.fromkeys(spans))
 
 # Rows around a change that are read again; the band then grows over every line it touches.
@@ -119,13 +151,18 @@ class FrameRedactor:
     def _detect(self, image: np.ndarray, y_offset: int) -> list[tuple[int, int, int, int]]:
         """Boxes (x0, y0, x1, y1) of text lines in ``image``, shifted down by ``y_offset``."""
         # Edge rows above and below: the detector misses text that touches the image's border.
-        padded = np.pad(image, ((DETECT_PAD_PX, DETECT_PAD_PX), (0, 0), (0, 0)), mode="edge")
+        # Padded up to multiples of 32 too, which the detector would otherwise resize to,
+        # squashing a thin band's text (45 rows read as 32) and losing parts of its lines.
+        h, w = image.shape[:2]
+        extra_h = -(h + 2 * DETECT_PAD_PX) % 32
+        top = DETECT_PAD_PX + extra_h // 2
+        padded = np.pad(image, ((top, DETECT_PAD_PX + extra_h - extra_h // 2), (0, -w % 32), (0, 0)), mode="edge")
         self.ocr_pixels += padded.shape[0] * padded.shape[1]
         found, _ = self._ocr(padded, use_det=True, use_cls=False, use_rec=False)
         boxes = []
         for points in found or []:
-            xs = [p[0] for p in points]
-            ys = [p[1] - DETECT_PAD_PX for p in points]
+            xs = [min(p[0], w) for p in points]
+            ys = [p[1] - top for p in points]
             y0 = max(0, int(min(ys)))
             y1 = min(image.shape[0], int(max(ys)) + 1)
             if y1 > y0:
@@ -143,13 +180,8 @@ class FrameRedactor:
         """
         edges = np.abs(np.diff(rgb.astype(np.int16), axis=1)).max(axis=2) > EDGE_CONTRAST
         rows = np.flatnonzero(edges.sum(axis=1) >= MIN_EDGES_PER_TEXT_ROW)
-        if not rows.size:
-            return []
-        breaks = np.flatnonzero(np.diff(rows) > REGION_GAP_PX)
-        starts = np.concatenate(([rows[0]], rows[breaks + 1]))
-        ends = np.concatenate((rows[breaks], [rows[-1]])) + 1
         boxes = []
-        for r0, r1 in zip(starts.tolist(), ends.tolist()):
+        for r0, r1 in runs(rows, REGION_GAP_PX):
             y0, y1 = max(0, r0 - REGION_MARGIN_PX), min(rgb.shape[0], r1 + REGION_MARGIN_PX)
             cols = np.flatnonzero(edges[r0:r1].any(axis=0))
             x0, x1 = max(0, int(cols[0]) - REGION_MARGIN_PX), min(rgb.shape[1], int(cols[-1]) + 2 + REGION_MARGIN_PX)

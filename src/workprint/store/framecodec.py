@@ -102,6 +102,16 @@ class PngCodec:
         return Encoded(frame_id, _png(rgb, 1), "key")
 
 
+def runs(indices: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Sorted indices grouped into [start, end) runs; a jump of more than ``gap`` starts a new one."""
+    if not indices.size:
+        return []
+    breaks = np.flatnonzero(np.diff(indices) > gap)
+    starts = np.concatenate(([indices[0]], indices[breaks + 1]))
+    ends = np.concatenate((indices[breaks], [indices[-1]])) + 1
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
 def changed_boxes(a: np.ndarray, b: np.ndarray, gap: int = 24) -> list[tuple[int, int, int, int]]:
     """Rectangles (x0, y0, x1, y1) covering where two frames differ, one per band of changed rows.
 
@@ -109,13 +119,8 @@ def changed_boxes(a: np.ndarray, b: np.ndarray, gap: int = 24) -> list[tuple[int
     instead of one bounding box over everything between them.
     """
     rows = np.flatnonzero((a != b).reshape(a.shape[0], -1).any(axis=1))
-    if not rows.size:
-        return []
-    breaks = np.flatnonzero(np.diff(rows) > gap)
-    starts = np.concatenate(([rows[0]], rows[breaks + 1]))
-    ends = np.concatenate((rows[breaks], [rows[-1]])) + 1
     boxes = []
-    for y0, y1 in zip(starts.tolist(), ends.tolist()):
+    for y0, y1 in runs(rows, gap):
         cols = np.flatnonzero(changed_pixels(a[y0:y1], b[y0:y1]).any(axis=0))
         boxes.append((int(cols[0]), y0, int(cols[-1]) + 1, y1))
     return boxes
