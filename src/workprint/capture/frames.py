@@ -172,8 +172,29 @@ class FrameEncoder(threading.Thread):
         self._queue: queue.Queue = queue.Queue(maxsize=size)
         self._on_encoded = on_encoded
         self._codec = CODECS[codec]()
+        # Frames no different from the last one encoded (or by a few pixels, as the codec
+        # allows) are answered with its id before any conversion: a third of the frames kept
+        # around actions are such repeats.
+        self._near_px = getattr(self._codec, "near_identical_px", 0)
+        self._last: tuple[CapturedFrame, list, Encoded] | None = None
         self.dropped = 0
         self.error: Exception | None = None
+
+    def _repeat(self, frame: CapturedFrame, masks: list) -> Encoded | None:
+        """The last encoding again if ``frame`` shows (nearly) the same screen with the same masks."""
+        if self._last is None:
+            return None
+        last, last_masks, encoded = self._last
+        if last_masks != masks or (last.w, last.h) != (frame.w, frame.h) or len(last.pixels) != len(frame.pixels):
+            return None
+        changed = 0
+        for a, b in zip(last.pixels, frame.pixels):
+            if a is b or a == b:
+                continue
+            changed += int(np.count_nonzero(np.frombuffer(a, np.uint32) != np.frombuffer(b, np.uint32)))
+            if changed > self._near_px:
+                return None
+        return Encoded(encoded.frame_id, None, "same" if changed == 0 else "near")
 
     def submit(self, frame: CapturedFrame, reason: str, masks: list[tuple[int, int, int, int]]) -> bool:
         try:
@@ -197,7 +218,11 @@ class FrameEncoder(threading.Thread):
                 return
             frame, reason, masks = item
             try:
-                self._on_encoded(frame, reason, self._codec.encode(masked_rgb(frame, masks)), [list(m) for m in masks])
+                encoded = self._repeat(frame, masks)
+                if encoded is None:
+                    encoded = self._codec.encode(masked_rgb(frame, masks))
+                    self._last = (frame, masks, encoded)
+                self._on_encoded(frame, reason, encoded, [list(m) for m in masks])
             except Exception as exc:
                 self.error = exc
 
