@@ -9,7 +9,7 @@ its own process, then prints:
 * for each action, how old its frame is (action start - frame grab) and how long after the
   action the frame after it was grabbed.
 
-    .venv/bin/python bench/record_cost.py [--seconds 120]
+    .venv/bin/python bench/record_cost.py [--seconds 120] [--runs 1] [--idle 30]
 """
 
 from __future__ import annotations
@@ -68,19 +68,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--runs", type=int, default=1, help="repeat on fresh desktops; the CPU of each is printed")
+    parser.add_argument("--idle", type=float, default=0.0, metavar="SECONDS",
+                        help="first measure the recorder on the idle desktop (cursor blinking) this long")
     args = parser.parse_args()
     shares = []
     for run in range(args.runs):
         if args.runs > 1:
             print(f"--- run {run + 1} of {args.runs}")
-        shares.append(one_run(args.seconds))
+        shares.append(one_run(args.seconds, args.idle))
     if args.runs > 1:
         print(f"recorder CPU over {args.runs} runs: mean {statistics.mean(shares) * 100:.2f}%, "
               f"min {min(shares) * 100:.2f}%, max {max(shares) * 100:.2f}% of one core (goal <= 3%)")
     return 0
 
 
-def one_run(seconds: float) -> float:
+def one_run(seconds: float, idle: float = 0.0) -> float:
     """One recorded workload; prints its figures and returns the recorder's share of a core."""
     rng = random.Random(7)
     home = Path(tempfile.mkdtemp(prefix="workprint-bench-"))
@@ -93,6 +95,11 @@ def one_run(seconds: float) -> float:
         desk.activate(wid)
         rec = Recording(desk, home)
         env = rec.env
+        if idle > 0:
+            cpu0, wall0 = cpu_seconds(rec.pid), time.monotonic()
+            time.sleep(idle)
+            print(f"recorder CPU, idle desktop: {(cpu_seconds(rec.pid) - cpu0) / (time.monotonic() - wall0) * 100:.2f}% "
+                  f"of one core over {idle:.0f} s")
         cpu0, wall0 = cpu_seconds(rec.pid), time.monotonic()
         workload(desk, wid, seconds, rng)
         cpu1, wall1 = cpu_seconds(rec.pid), time.monotonic()
