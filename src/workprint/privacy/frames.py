@@ -40,6 +40,8 @@ _OCR_SECRET = re.compile(r"(?i)\b(?:api[_-]?key|secret(?:[_-]?key)?|access[_-]?k
 _IBAN_COUNTRIES = frozenset("AD AE AL AT AZ BA BE BG BH BR CH CR CY CZ DE DK DO EE EG ES FI FO FR GB GE GI GL GR "
                             "GT HR HU IE IL IQ IS IT JO KW KZ LB LC LI LT LU LV MC MD ME MK MR MT MU NL NO PK "
                             "PL PS PT QA RO RS SA SC SE SI SK SM TL TN TR UA VA VG XK".split())
+# user:password@host in a URL, with a space OCR put inside the password.
+_OCR_URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*: ?//[^\s/:@]+:([^\s/@]+(?: [^\s/@]+)?)@")
 _OCR_PASSWORD = re.compile(r"(?i)p ?a ?s ?s ?(?:w ?o ?r ?d|w ?d|p ?h ?r ?a ?s ?e)(?: is)? ?[:=] *(\S{2,})")
 # A JWT whose segments OCR broke with spaces: header and payload run to their dots; the
 # signature's later pieces must look like base64 (an upper-case letter, digit, - or _), so the
@@ -70,6 +72,7 @@ def ocr_spans(text: str) -> list[tuple[int, int, str]]:
     spans += [(m.start(), m.end(), "email") for m in _OCR_EMAIL.finditer(text)]
     spans += [(m.start(), m.end(), "jwt") for m in _OCR_JWT.finditer(text)]
     spans += [(m.start(1), m.end(1), "password") for m in _OCR_PASSWORD.finditer(text)]
+    spans += [(m.start(1), m.end(1), "password") for m in _OCR_URL_PASSWORD.finditer(text)]
     for m in _OCR_CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
         if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1:
