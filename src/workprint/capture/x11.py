@@ -293,8 +293,9 @@ class X11ScreenGrabber:
             self._full_grab_at = now
             raw = self._mss.grab(mon).raw
             self._buffer = raw if isinstance(raw, bytearray) else bytearray(raw)
-            if len(self._bands) != (height + self.BAND_ROWS - 1) // self.BAND_ROWS:
-                self._bands = [b""] * ((height + self.BAND_ROWS - 1) // self.BAND_ROWS)
+            bands = -(-height // self.BAND_ROWS)
+            if len(self._bands) != bands:
+                self._bands = [b""] * bands
             self._cut_bands(0, height)
             return width, height, tuple(self._bands)
         x0, y0 = max(0, dirty[0]), max(0, dirty[1])
@@ -306,6 +307,7 @@ class X11ScreenGrabber:
             screen[y0:y1, x0:x1] = np.frombuffer(shot.raw, dtype=np.uint8).reshape(y1 - y0, x1 - x0, 4)
             self._cut_bands(y0, y1)
         return width, height, tuple(self._bands)
+
     def close(self) -> None:
         self._mss.close()
         self._d.close()

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from workprint.privacy.redact import _GIVEN_NAMES, _IPV4, _IPV6, _iban_ok, _luhn_ok, _names, find_spans
-from workprint.store.framecodec import changed_pixels, runs
+from workprint.store.framecodec import changed_box, runs
 
 # OCR drops the spaces between words ("replytojane@example.combefore") and splits long tokens,
 # so screen text gets a second, boundary-free look for what the text redactor anchors on words.
@@ -216,11 +216,11 @@ class FrameRedactor:
         if prev is None or prev.shape != rgb.shape:
             boxes = self._recognise(rgb, self._detect_regions(rgb))
         else:
-            changed_rows = np.flatnonzero((rgb != prev).reshape(rgb.shape[0], -1).any(axis=1))
-            if changed_rows.size == 0:
+            change = changed_box(rgb, prev)
+            if change is None:
                 boxes = list(self._prev_boxes)
             else:
-                c0, c1 = int(changed_rows[0]), int(changed_rows[-1]) + 1
+                cx0, c0, cx1, c1, _ = change
                 changed = lambda y_top, y_bottom: y_top < c1 and y_bottom > c0  # noqa: E731
                 y0 = max(0, c0 - BAND_MARGIN_PX)
                 y1 = min(rgb.shape[0], c1 + BAND_MARGIN_PX)
@@ -239,10 +239,9 @@ class FrameRedactor:
 
                 # Columns: the changed ones, widened to the whole of every line they touch (typing
                 # in the middle of a line changes only its end, but the line is read whole).
-                cols = np.flatnonzero(changed_pixels(rgb[c0:c1], prev[c0:c1]).any(axis=0))
                 edited = [b for b in touched if changed(b.y0, b.y1)]
-                x0 = min([int(cols[0])] + [b.x0 for b in edited]) - BAND_MARGIN_PX * 4
-                x1 = max([int(cols[-1]) + 1] + [b.x1 for b in edited]) + BAND_MARGIN_PX * 4
+                x0 = min([cx0] + [b.x0 for b in edited]) - BAND_MARGIN_PX * 4
+                x1 = max([cx1] + [b.x1 for b in edited]) + BAND_MARGIN_PX * 4
                 x0, x1 = max(0, x0), min(rgb.shape[1], x1)
                 fresh = [(bx0 + x0, by0, bx1 + x0, by1) for bx0, by0, bx1, by1 in self._detect(rgb[y0:y1, x0:x1], y0)]
                 fresh = [b for b in fresh if line_of_the_change(b)]

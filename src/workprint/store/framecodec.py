@@ -51,12 +51,17 @@ def changed_pixels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return diff[..., 0] | diff[..., 1] | diff[..., 2]
 
 
+def changed_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Indices of the rows where two frames differ (each row compared as one flat run of bytes)."""
+    return np.flatnonzero((a != b).reshape(a.shape[0], -1).any(axis=1))
+
+
 def changed_box(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int, int, int] | None:
     """(x0, y0, x1, y1, changed pixel count) of where two frames differ; None if they are equal.
 
     Rows are found on the flat rows first, so only the changed band is reduced per pixel.
     """
-    rows = np.flatnonzero((a != b).reshape(a.shape[0], -1).any(axis=1))
+    rows = changed_rows(a, b)
     if not rows.size:
         return None
     y0, y1 = int(rows[0]), int(rows[-1]) + 1
@@ -118,9 +123,8 @@ def changed_boxes(a: np.ndarray, b: np.ndarray, gap: int = 24) -> list[tuple[int
     Changes far apart (a typed line at the top, a scrollbar at the bottom) get a rectangle each
     instead of one bounding box over everything between them.
     """
-    rows = np.flatnonzero((a != b).reshape(a.shape[0], -1).any(axis=1))
     boxes = []
-    for y0, y1 in runs(rows, gap):
+    for y0, y1 in runs(changed_rows(a, b), gap):
         cols = np.flatnonzero(changed_pixels(a[y0:y1], b[y0:y1]).any(axis=0))
         boxes.append((int(cols[0]), y0, int(cols[-1]) + 1, y1))
     return boxes
