@@ -1,0 +1,57 @@
+"""The ``workprint`` command line (contract: DESIGN.md, section Command line).
+
+One module per group of commands; each keeps its arguments next to its handler and
+registers them in ``add_commands``. To add a group, write a module and list it in GROUPS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from workprint import __version__
+from workprint.cli.common import UserError
+
+GROUPS = ["recording", "sessions", "collector"]
+
+EPILOG = """\
+examples:
+  workprint record --policy policy.toml      record until Ctrl-C (or SIGTERM)
+  workprint record --duration 60             record for one minute
+  workprint pause / workprint resume         stop and restart recording at any moment (or ctrl+alt+p)
+  workprint sessions                         list recorded sessions
+  workprint actions latest                   what you did, one action per line
+  workprint export latest --format hf --out ds   a dataset `datasets.load_dataset("parquet", ...)` reads
+  workprint report latest --out replay.html     step through a session in the browser
+  echo 'mail bob@example.com' | workprint redact
+
+Data lives in $WORKPRINT_HOME (default: the platform's user data dir), encrypted.
+"""
+
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workprint",
+        description="Record how you use your computer, with consent, only in allowed apps, "
+                    "with secrets removed on this machine; turn recordings into agent training data.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"workprint {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    for group in GROUPS:
+        importlib.import_module(f"workprint.cli.{group}").add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"workprint: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

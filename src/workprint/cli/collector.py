@@ -1,0 +1,134 @@
+"""`workprint serve`, `audit`, `enrol`, `review`, `upload` and `extension`: the collector and the way to it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from workprint.cli.common import UserError, home as _home
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from workprint.server import create_app
+
+    data = Path(args.data)
+    app = create_app(data)
+    print(f"workprint collector on http{'s' if args.tls_cert else ''}://{args.host}:{args.port} "
+          f"(data in {data}; the first admin token is in {data / 'admin.token'})", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from workprint.server.storage import Catalog as CollectorCatalog
+
+    path = Path(args.data) / "catalog.sqlite"
+    if not path.exists():
+        raise UserError(f"no collector catalog at {path}; give the --data folder of `workprint serve`")
+    intact, count, problem = CollectorCatalog(path).verify_audit()
+    if intact:
+        print(f"workprint: audit log intact ({count} entries, hash chain verified)")
+        return 0
+    print(f"workprint: audit log BROKEN: {problem}", file=sys.stderr)
+    return 1
+
+
+def cmd_enrol(args: argparse.Namespace) -> int:
+    from workprint.upload.client import UploadError, enrol
+
+    try:
+        who = enrol(_home(), args.url, args.code)
+    except UploadError as exc:
+        raise UserError(str(exc)) from None
+    print(f"workprint: enrolled with {args.url}; the collector knows you as {who}")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from workprint.upload.client import approve
+
+    home = _home()
+    if args.approve:
+        from workprint.store import Catalog, StoreError
+
+        try:
+            session_id = Catalog(home).resolve(args.approve)
+        except StoreError as exc:
+            raise UserError(str(exc)) from None
+        approve(home, session_id)
+        print(f"workprint: {session_id} approved for upload")
+        return 0
+    import uvicorn
+
+    from workprint.upload.review import create_review_app
+
+    app, token = create_review_app(home)
+    url = f"http://127.0.0.1:{args.port}/{token}/"
+    print(f"workprint review: {url}  (Ctrl-C to stop)", flush=True)
+    if not args.no_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from workprint.upload.client import UploadError, upload
+
+    try:
+        done = upload(_home(), args.sessions, progress=lambda m: print(f"workprint: {m}", file=sys.stderr))
+    except UploadError as exc:
+        raise UserError(str(exc)) from None
+    print(f"workprint: uploaded {len(done)} session(s): {' '.join(done) or '-'}")
+    return 0
+
+
+def cmd_extension(args: argparse.Namespace) -> int:  # noqa: ARG001
+    from workprint.capture.browser import extension_dir
+
+    print(extension_dir(_home()))
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the collector service")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--data", default="collector-data", help="blobs and catalog (default: ./collector-data)")
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key", help="the certificate's private key (PEM)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("audit", help="verify the collector's hash-chained audit log")
+    p.add_argument("what", choices=["verify"])
+    p.add_argument("--data", default="collector-data", help="the collector's data folder")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("enrol", help="enrol this device with a collector, using a code from an admin")
+    p.add_argument("url")
+    p.add_argument("code")
+    p.set_defaults(func=cmd_enrol)
+
+    p = sub.add_parser("review", help="look at sessions before upload: approve, delete, delete a time range",
+                       description="Opens a local page listing sessions not uploaded yet; each plays like the "
+                                   "replay report and can be approved for upload, deleted, or cut (a time range "
+                                   "removed from the store). --approve SESSION approves without the page.")
+    p.add_argument("--approve", metavar="SESSION", help="approve one session for upload and exit")
+    p.add_argument("--port", type=int, default=8766)
+    p.add_argument("--no-browser", action="store_true", help="print the page's address, do not open a browser")
+    p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("upload", help="upload reviewed sessions (redacted) to the enrolled collector")
+    p.add_argument("sessions", nargs="*", metavar="SESSION")
+    p.set_defaults(func=cmd_upload)
+
+    p = sub.add_parser("extension", help="the browser extension: `workprint extension path` prints its folder",
+                       description="Prints the folder of the unpacked Manifest V3 extension for this install "
+                                   "(with its loopback token). Load it in chrome://extensions (developer mode, "
+                                   "Load unpacked) or with --load-extension=FOLDER.")
+    p.add_argument("what", choices=["path"])
+    p.set_defaults(func=cmd_extension)

@@ -1,0 +1,129 @@
+"""`workprint sessions`, `actions`, `redact`, `export` and `report`: reading what was recorded."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from workprint.cli.common import UserError, home as _home
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from workprint.store import Catalog
+
+    sessions = Catalog(_home()).list()
+    if args.json:
+        for info in sessions:
+            row = info.to_dict()
+            minutes = info.active_s / 60
+            row["bytes_per_active_minute"] = round(info.bytes / minutes) if minutes > 0 else None
+            print(json.dumps(row))
+        return 0
+    if not sessions:
+        print("no sessions yet; record one with `workprint record`")
+        return 0
+    print(f"{'session':<24} {'started (UTC)':<26} {'status':<12} {'events':>7} {'frames':>7} {'MB':>7}")
+    for info in sessions:
+        print(f"{info.id:<24} {info.started_at:<26} {info.status:<12} {info.events:>7} {info.frames:>7} "
+              f"{info.bytes / 1e6:>7.1f}")
+    return 0
+
+
+def load_session(ref: str):
+    """(reader, actions) for a session id or `latest`; problems are printed as warnings."""
+    from workprint.process import derive_actions
+    from workprint.store import Catalog, SessionReader, StoreError
+
+    home = _home()
+    try:
+        session_id = Catalog(home).resolve(ref)
+        reader = SessionReader(home, session_id)
+        events = reader.events()
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    for problem in reader.problems:
+        print(f"workprint: warning: session {session_id}: {problem}", file=sys.stderr)
+    return reader, derive_actions(events)
+
+
+def cmd_actions(args: argparse.Namespace) -> int:
+    from workprint.process import describe
+
+    _, actions = load_session(args.session)
+    for action in actions:
+        print(json.dumps(action, ensure_ascii=False) if args.json else describe(action))
+    return 0
+
+
+def cmd_redact(args: argparse.Namespace) -> int:  # noqa: ARG001
+    from workprint.privacy import redact
+
+    for line in sys.stdin:
+        end = "\n" if line.endswith("\n") else ""
+        sys.stdout.write(redact(line[:-1] if end else line).text + end)
+        sys.stdout.flush()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from workprint.export import ExportError, run_export
+
+    try:
+        summary = run_export(_home(), args.sessions, args.format, Path(args.out), split=args.split,
+                             seed=args.seed, images=args.images, progress=not args.quiet)
+    except ExportError as exc:
+        raise UserError(str(exc)) from None
+    print(f"workprint: exported {summary['steps']} steps from {summary['sessions']} session(s) to "
+          f"{summary['out']} ({summary['written']} written, {summary['skipped']} unchanged)", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from workprint.export.report import write_report
+    from workprint.export.steps import ExportError, load_sessions
+
+    try:
+        (session,) = load_sessions(_home(), [args.session])
+    except ExportError as exc:
+        raise UserError(str(exc)) from None
+    with tqdm(total=len(session.actions), desc="report", unit="step", disable=args.quiet) as bar:
+        path = write_report(session, Path(args.out), progress=bar.update)
+    print(f"workprint: replay report written to {path}", file=sys.stderr)
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sessions", help="list recorded sessions")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_sessions)
+
+    p = sub.add_parser("actions", help="the actions of a session")
+    p.add_argument("session", metavar="SESSION", help="a session id (or unique prefix), or `latest`")
+    p.add_argument("--json", action="store_true", help="one JSON object per line (DESIGN.md vocabulary)")
+    p.set_defaults(func=cmd_actions)
+
+    p = sub.add_parser("export", help="export sessions as a training dataset",
+                       description="Export recorded sessions (all if none given) with redacted frames. "
+                                   "Formats: hf (Parquet for Hugging Face datasets), opencua (AgentNet-style "
+                                   "trajectories), chat (OpenAI-style chat JSONL). Exporting again to the same "
+                                   "--out rewrites only sessions that changed.")
+    p.add_argument("sessions", nargs="*", metavar="SESSION", help="session ids or `latest` (default: all)")
+    p.add_argument("--format", required=True, choices=["hf", "opencua", "chat"])
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--split", metavar="SHARES", help="train,validation,test shares by episode, e.g. 0.8,0.1,0.1")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    p.add_argument("--images", choices=["path", "inline"], default="path", help="chat: image files or data URLs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="write a replay page (HTML) of a session")
+    p.add_argument("session", metavar="SESSION", help="a session id or `latest`")
+    p.add_argument("--out", required=True, metavar="FILE.html")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("redact", help="redact text lines from stdin to stdout")
+    p.set_defaults(func=cmd_redact)
