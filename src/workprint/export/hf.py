@@ -24,6 +24,9 @@ FEATURES = Features({
     "x": Value("float32"), "y": Value("float32"), "x2": Value("float32"), "y2": Value("float32"),
     "app": Value("string"), "window": Value("string"), "url": Value("string"), "target": Value("string"),
     "t": Value("float64"), "image": Image(), "image_redactions": Value("string"),
+    # Written by a model (`workprint annotate`), never by the person; empty when not annotated.
+    "model_instruction": Value("string"), "annotation_model": Value("string"), "observation": Value("string"),
+    "thought": Value("string"), "description": Value("string"), "quality": Value("string"),
 })
 
 
@@ -38,7 +41,15 @@ def row(step: Step) -> dict:
         "target": json.dumps(a["target"], sort_keys=True) if a.get("target") else None, "t": a["t"],
         "image": {"bytes": step.image, "path": None} if step.image else None,
         "image_redactions": json.dumps(step.image_redactions),
+        "model_instruction": step.episode.model_instruction,
+        **annotation_columns(step),
     }
+
+
+def annotation_columns(step: Step) -> dict[str, str | None]:
+    note = step.annotation or {}
+    return {"annotation_model": note.get("model"), **{k: note.get(k) for k in
+                                                      ("observation", "thought", "description", "quality")}}
 
 
 def write_session(session: SessionData, steps: Iterable[Step], out: Path, images: str = "path") -> list[str]:

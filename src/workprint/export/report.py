@@ -44,7 +44,10 @@ def build_report(session: SessionData, progress=None) -> str:
         steps.append({k: a.get(k) for k in ("id", "type", "x", "y", "x2", "y2", "dx", "dy", "text", "keys",
                                             "label", "target", "t", "t_end", "app", "window", "frame",
                                             "frame_after", "trace", "redacted", "screen")}
-                     | {"episode": step.episode.id, "instruction": step.episode.instruction})
+                     | {"episode": step.episode.id, "instruction": step.episode.instruction,
+                        "instruction_source": step.episode.instruction_source,
+                        "model_instruction": step.episode.model_instruction,
+                        "instruction_model": step.episode.instruction_model, "annotation": step.annotation})
         if progress:
             progress(1)
     apps = Counter(s["app"] or "?" for s in steps)
@@ -87,6 +90,7 @@ _PAGE = r"""<!doctype html>
  table{border-collapse:collapse;width:100%} td{padding:2px 4px;border-bottom:1px solid #eee}
  .sw{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}
  #step{font-size:16px;font-weight:600} #detail{white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:12px}
+ .model{border-left:4px solid #7a5cff;background:#f7f5ff} #modeltext p{margin:4px 0} .q{font-weight:600}
  kbd{border:1px solid #aaa;border-radius:3px;padding:0 3px;font-size:11px}
 </style></head><body>
 <header><h1>Replay of session %%SESSION%%</h1><div class="sum">%%SUMMARY%% · <kbd>←</kbd><kbd>→</kbd> step · <kbd>a</kbd> frame after</div></header>
@@ -97,6 +101,7 @@ _PAGE = r"""<!doctype html>
  </div>
  <aside>
   <div class="card"><div id="step"></div><div id="which"></div><div id="detail"></div></div>
+  <div class="card model" id="model" hidden><b>Written by a model</b> <span id="modelname"></span><div id="modeltext"></div></div>
   <div class="card"><b>By app</b><table>%%APPS%%</table></div>
   <div class="card"><b>By action</b><table>%%TYPES%%</table></div>
   <div class="card">Redactions are shown as black boxes: text a detector flagged, and windows outside the policy.</div>
@@ -137,6 +142,13 @@ function show(k){
   document.getElementById('step').textContent = `Step ${i+1} / ${S.length}: ${s.type}`;
   document.getElementById('which').textContent = after ? 'showing the frame after the action' : 'showing the frame the person acted on';
   document.getElementById('detail').textContent = JSON.stringify({t: s.t, app: s.app, window: s.window, episode: s.episode, instruction: s.instruction, redacted: s.redacted, target: s.target}, null, 1);
+  const m = s.annotation, box = document.getElementById('model'), mt = document.getElementById('modeltext');
+  mt.innerHTML = ''; box.hidden = !(m || s.model_instruction);
+  const para = (name, text) => { if (!text) return; const p = document.createElement('p'); const b = document.createElement('span');
+    b.className = 'q'; b.textContent = name + ': '; p.appendChild(b); p.appendChild(document.createTextNode(text)); mt.appendChild(p); };
+  document.getElementById('modelname').textContent = '(' + ((m && m.model) || s.instruction_model || '?') + ')';
+  if (s.model_instruction) para(s.instruction_source === 'model' ? 'Task (model-written, no instruction from the person)' : 'Task as the model reads it (the person\'s own is kept)', s.model_instruction);
+  if (m) { para('Step', m.description); para('Observation', m.observation); para('Thought', m.thought); para('Quality', m.quality); }
   [...tl.children].forEach((d, k) => d.classList.toggle('on', k === i));
   document.body.dataset.step = i;
 }

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from workprint import __version__
 from workprint.export.pyautogui_code import to_code
 from workprint.privacy.frames import FrameRedactor
-from workprint.process import derive_actions
+from workprint.process import annotate, derive_actions
 from workprint.process.episodes import Episode, split_episodes
 from workprint.store import Catalog, SessionReader, StoreError
 
@@ -33,6 +33,8 @@ class Step:
     frame_id: str | None
     image: bytes | None = None  # PNG, redacted
     image_redactions: list[str] = field(default_factory=list)
+    # observation, thought, description, quality and model, when `workprint annotate` wrote them
+    annotation: dict[str, Any] | None = None
 
     @property
     def code(self) -> str:
@@ -56,12 +58,14 @@ class SessionData:
     events: list[dict[str, Any]]
     actions: list[dict[str, Any]]
     episodes: list[Episode]
+    annotations: dict[str, Any] = field(default_factory=lambda: {"steps": {}, "episodes": {}})
 
     @property
     def fingerprint(self) -> str:
         """Changes when anything an export is built from changes."""
         last = self.events[-1]["id"] if self.events else -1
-        basis = json.dumps([self.id, last, len(self.events), self.reader.frame_ids(), __version__])
+        basis = json.dumps([self.id, last, len(self.events), self.reader.frame_ids(), __version__,
+                            self.annotations], sort_keys=True)
         return hashlib.blake2b(basis.encode(), digest_size=12).hexdigest()
 
 
@@ -81,7 +85,10 @@ def load_sessions(home: Path, refs: list[str]) -> list[SessionData]:
         except StoreError as exc:
             raise ExportError(str(exc)) from None
         actions = derive_actions(events)
-        out.append(SessionData(sid, reader, events, actions, split_episodes(sid, events, actions)))
+        episodes = split_episodes(sid, events, actions)
+        annotations = annotate.load(reader)
+        annotate.apply_to_episodes(episodes, annotations)
+        out.append(SessionData(sid, reader, events, actions, episodes, annotations))
     return out
 
 
@@ -132,7 +139,8 @@ def iter_steps(session: SessionData, splits: list[tuple[str, float]], seed: int,
         split = assign_split(episode.id, splits, seed)
         for index, action in enumerate(episode.actions):
             frame_id = action.get("frame")
-            step = Step(episode, index, action, split, frame_id)
+            step = Step(episode, index, action, split, frame_id,
+                        annotation=session.annotations["steps"].get(annotate.step_key(episode.id, index)))
             if frames is not None and frame_id:
                 step.image, step.image_redactions = frames(frame_id)
             yield step

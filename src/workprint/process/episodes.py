@@ -20,8 +20,12 @@ class Episode:
     id: str
     session: str
     instruction: str
-    instruction_source: str  # contributor | none
+    instruction_source: str  # contributor | model | none
     actions: list[dict[str, Any]] = field(default_factory=list)
+    # What a model wrote (``workprint annotate``): the instruction itself where the person wrote
+    # none, else kept beside the person's, never over it.
+    model_instruction: str | None = None
+    instruction_model: str | None = None
 
     @property
     def t(self) -> float:

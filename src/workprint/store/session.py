@@ -196,6 +196,33 @@ class SessionReader:
         except ValueError as exc:
             raise StoreError(f"frame {frame_id} of session {self.session_id} is damaged: {exc}") from exc
 
+    def read_sidecar(self, name: str) -> dict[str, Any] | None:
+        """A sealed JSON document kept beside the event log (e.g. model annotations), or None.
+
+        Sidecars hold what is derived later; they are sealed with the session key, so deleting
+        the session makes them unreadable with it.
+        """
+        path = self.dir / f"{name}.sealed"
+        try:
+            return json.loads(self._sealer.open(path.read_bytes(), f"sidecar:{name}".encode()))
+        except FileNotFoundError:
+            return None
+        except (DecryptError, ValueError):
+            self.problems.append(f"{path.name} is damaged; it is ignored and will be written afresh")
+            return None
+
+    def write_sidecar(self, name: str, document: dict[str, Any]) -> None:
+        """Replace a sidecar atomically (a crash leaves the old one or the new one, never half)."""
+        path = self.dir / f"{name}.sealed"
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, self._sealer.seal(json.dumps(document, sort_keys=True).encode(), f"sidecar:{name}".encode()))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+
     def _blob(self, frame_id: str) -> bytes:
         if not FRAME_ID_RE.match(frame_id):
             raise StoreError(f"{frame_id!r} is not a frame id")

@@ -1,0 +1,141 @@
+"""`workprint annotate` against a real scripted OpenAI-compatible server on 127.0.0.1, on a real recording."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import Recording, workprint
+from workprint.demo.model_server import Scripted, ScriptedModelServer, request_images
+
+EMAIL = "marta.kowalski@example.org"
+PERSON_TASK = "Write the order note"
+
+
+def _step_answer(n: int) -> dict:
+    return {"observation": f"A text editor is open (step {n}).", "thought": "Typing continues the note.",
+            "description": f"Type line {n}", "quality": "redundant" if n == 2 else "good"}
+
+
+class Script:
+    """Step answers in JSON; the first one malformed (told back once), one timing out, episodes summarised."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.lock = threading.Lock()
+        self.timeout_key: str | None = None
+
+    def __call__(self, request: dict):
+        system = request["messages"][0]["content"]
+        if "write the task" in system:
+            return json.dumps({"instruction": "Note down how an order was placed"})
+        text = request["messages"][1]["content"][0]["text"]
+        with self.lock:
+            self.steps += 1
+            n = self.steps
+            if n == 3 and self.timeout_key is None:
+                self.timeout_key = text
+        if self.timeout_key == text:
+            return Scripted(content="{}", delay=4.0)
+        if n == 1:
+            return "Sure! Here is what I see: an editor."
+        return "```json\n" + json.dumps(_step_answer(n)) + "\n```"
+
+
+@pytest.fixture(scope="module")
+def annotated_recording(tmp_path_factory):
+    from workprint.demo.desktop import VirtualDesktop
+
+    home = tmp_path_factory.mktemp("home")
+    with VirtualDesktop() as desk:
+        desk.spawn(["mousepad"])
+        wid = desk.wait_window("mousepad")
+        time.sleep(1.0)
+        rec = Recording(desk, home)
+        desk.activate(wid)
+        workprint("task", "start", PERSON_TASK, env=rec.env)
+        time.sleep(0.6)
+        desk.xdotool("type", "--delay", 40, f"Order via {EMAIL}")
+        time.sleep(1.0)
+        desk.xdotool("key", "Return")
+        time.sleep(0.8)
+        workprint("task", "end", env=rec.env)
+        time.sleep(0.6)
+        desk.xdotool("type", "--delay", 40, "second line")
+        time.sleep(1.0)
+        desk.xdotool("key", "ctrl+Home")
+        time.sleep(1.0)
+        code, out, err = rec.stop()
+        assert code == 0, err
+    return rec.env, out.strip().splitlines()[-1]
+
+
+def test_annotate_stores_flags_and_exports_model_text_and_sends_only_redacted_content(annotated_recording, tmp_path):
+    from datasets import load_dataset
+
+    from workprint.privacy.frames import FrameRedactor
+
+    env, session = annotated_recording
+    script = Script()
+    with ScriptedModelServer(script, model_name="annotator-1") as server:
+        run = workprint("annotate", session, "--model", server.url, "--concurrency", "4", "--timeout", "2",
+                        "--retries", "0", "--quiet", env=env)
+        requests = list(server.requests)
+    assert "1 failed" in run.stderr and "could not be used" not in run.stderr.split("annotated")[-1]
+    assert "timed out" in run.stderr or "no answer" in run.stderr, run.stderr
+
+    # Only redacted content went out: no e-mail in any text, none in any image (OCR on every image).
+    assert requests, "the server was asked"
+    assert all(EMAIL not in json.dumps(r) and "kowalski" not in json.dumps(r).lower() for r in requests)
+    images = [img for r in requests for img in request_images(r)]
+    assert images, "steps were sent with their frames"
+    ocr = FrameRedactor()
+    for png in dict.fromkeys(images):
+        seen = " ".join(b.text for b in ocr.text_boxes(np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))))
+        assert "kowalski" not in seen.replace(" ", "").lower(), "a frame sent to the model shows the e-mail"
+
+    out = tmp_path / "ds"
+    workprint("export", session, "--format", "hf", "--out", str(out), "--quiet", env=env)
+    ds = load_dataset("parquet", data_files={"train": str(out / "data" / "train" / "*.parquet")})["train"]
+    rows = ds.remove_columns("image").to_list()
+    person = [r for r in rows if r["instruction_source"] == "contributor"]
+    model = [r for r in rows if r["instruction_source"] == "model"]
+    assert person and model, [(r["instruction"], r["instruction_source"]) for r in rows]
+    # The person's task text is kept; the model's sits beside it, never over it.
+    assert {r["instruction"] for r in person} == {"Write the order note"}
+    assert {r["model_instruction"] for r in person} == {"Note down how an order was placed"}
+    assert {r["instruction"] for r in model} == {"Note down how an order was placed"}
+    annotated = [r for r in rows if r["description"]]
+    assert len(annotated) == len(rows) - 1, "every step but the timed-out one is annotated"
+    assert {r["annotation_model"] for r in annotated} == {"annotator-1"}
+    assert "redundant" in {r["quality"] for r in annotated}, "quality labels are kept, steps are not deleted"
+    assert all(r["observation"] and r["thought"] for r in annotated)
+
+    # Cached by content: a second run asks only the step that failed (and the episode it belongs to).
+    script.timeout_key = "none any more"
+    with ScriptedModelServer(script, model_name="annotator-1") as server:
+        again = workprint("annotate", session, "--model", server.url, "--quiet", env=env)
+        second = list(server.requests)
+    step_requests = [r for r in second if "write the task" not in r["messages"][0]["content"]]
+    assert len(step_requests) == 1, again.stderr
+    assert "0 failed" in again.stderr
+
+
+def test_dry_run_prices_the_run_and_sends_nothing(annotated_recording):
+    env, session = annotated_recording
+    out = workprint("annotate", session, "--dry-run", "--json", env=env)
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert lines and all(line["estimated_tokens"] > 85 for line in lines if line["kind"] == "step")
+    assert "nothing was sent" in out.stderr
+
+
+def test_annotate_without_a_model_says_what_to_give(annotated_recording):
+    env, session = annotated_recording
+    out = workprint("annotate", session, env=env, check=False)
+    assert out.returncode == 2 and "--model http" in out.stderr
