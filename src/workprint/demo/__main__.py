@@ -53,6 +53,8 @@ def virtual_demo(out: Path) -> int:
         desk.xdotool("windowmove", wid, 260, 90)
         time.sleep(1.0)
         recorder = Recording(desk, out / "home", policy, quiet=False, capture=False)
+        print(f"workprint demo: consent accepted explicitly (workprint consent accept --yes --policy {policy.name}): "
+              f"{recorder.consent_line.removeprefix('workprint: ')}")
         env = recorder.env
         print("workprint demo: playing a scripted demonstration (click, type, menu, hotkey, scroll, drag) ...")
         try:
@@ -68,7 +70,12 @@ def virtual_demo(out: Path) -> int:
 
 
 def desktop_demo(out: Path) -> int:
+    from workprint.demo.recording import accept_consent
+
     env = {**os.environ, "WORKPRINT_HOME": str(out / "home")}
+    subprocess.run([sys.executable, "-m", "workprint", "consent", "show"], env=env, check=True)
+    print(f"workprint demo: consent accepted explicitly (workprint consent accept --yes): "
+          f"{accept_consent(env).removeprefix('workprint: ')}")
     print("workprint demo: recording your real screen; work a little, then press Ctrl-C.")
     recorder = subprocess.Popen([sys.executable, "-m", "workprint", "record"], env=env)
     try:
