@@ -14,7 +14,7 @@ import secrets
 import time
 from typing import Callable
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
 from workprint.server.storage import Catalog
@@ -94,7 +94,7 @@ class ConsentRecords:
 def add_consent_routes(app: FastAPI, records: ConsentRecords, actor: Callable, require: Callable,
                        erase: Callable[[str, str], tuple[int, int]], retention_days: Callable[[], int]) -> None:
     """``erase(pseudonym, reason)`` is the admin's erasure; it returns (sessions, frames) deleted."""
-    router = APIRouter()
+    router = app  # routes on the app itself, so `app.routes` lists them like the others
     catalog = records.catalog
 
     @router.get("/v1/consent/terms")
@@ -131,7 +131,6 @@ def add_consent_routes(app: FastAPI, records: ConsentRecords, actor: Callable, r
         catalog.audit(who.subject, who.role, "list consent per session", "-", "ok")
         return {"sessions": records.by_session()}
 
-    app.include_router(router)
 
 
 def require_current(records: ConsentRecords, who, action: str, target: str) -> str:

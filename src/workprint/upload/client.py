@@ -110,6 +110,8 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
     done = []
     headers = {"Authorization": f"Bearer {config['token']}"}
     with httpx.Client(base_url=config["url"], headers=headers, timeout=60) as client:
+        if sessions:  # a refusal (no consent on record there) before any frame is redacted for nothing
+            _check(_request(client, "POST", "/v1/blobs/missing", json={"digests": []}), "start uploading")
         for session in sessions:
             meta = session.reader.meta
             started = meta.get("started_at", "")
