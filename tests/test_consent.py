@@ -158,6 +158,19 @@ def test_widening_needs_a_new_agreement_and_narrowing_does_not(desk, tmp_path):
                      check=False).returncode == 0, "agreeing again to the wider policy lets it record"
 
 
+def test_withdraw_stops_a_running_recording_for_good(desk, tmp_path):
+    home = tmp_path / "home"
+    rec = Recording(desk, home)
+    out = workprint("consent", "withdraw", env=rec.env)
+    assert "stopped 1 running recording(s)" in out.stdout and "nothing was uploaded" not in out.stdout
+    assert rec.proc.wait(timeout=60) == 0, "the recorder ended cleanly, keeping what it had"
+    again = workprint("record", "--duration", "1", env=rec.env, check=False)
+    assert again.returncode == 3 and "withdrawn" in again.stderr and "workprint consent accept" in again.stderr
+    assert "no current agreement" in workprint("consent", "show", env=rec.env).stdout
+    page = workprint("consent", "show", "--html", env=rec.env).stdout
+    assert page.startswith("<!doctype html>") and "Never to assess" in page
+
+
 # ---------------------------------------------------------------- the collector
 
 def _device(server: Server) -> dict:

@@ -32,10 +32,11 @@ def _enrolled(home: Path) -> bool:
 def _destination(home: Path):
     """Where data would go; asks an enrolled collector for its retention (a notice must not guess)."""
     from workprint.privacy.consent import Destination
-    from workprint.upload.client import UploadError, collector_terms, load_enrolment
 
     if not _enrolled(home):
         return Destination()
+    from workprint.upload.client import UploadError, collector_terms, load_enrolment  # httpx and friends: only when enrolled
+
     try:
         config = load_enrolment(home)
     except Exception as exc:  # a damaged or foreign sealed file
@@ -80,7 +81,6 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_accept(args: argparse.Namespace) -> int:
     from workprint.home import workprint_home
     from workprint.privacy import consent
-    from workprint.upload.client import UploadError, send_consent
 
     policy = _load(args)
     home = workprint_home()
@@ -103,6 +103,8 @@ def cmd_accept(args: argparse.Namespace) -> int:
           f"(sha256 {agreement.notice_hash[:16]}), policy {policy.source} (sha256 {agreement.policy_hash[:16]}), "
           f"{agreement.accepted_at}")
     if destination.url is not None:
+        from workprint.upload.client import UploadError, send_consent
+
         try:
             cid = send_consent(home, agreement.to_dict())
         except UploadError as exc:
@@ -136,6 +138,15 @@ def _running_recorders(home: Path) -> list[int]:
     return pids
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a finished child its parent has not reaped yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
 def _stop_recorders(home: Path) -> int:
     pids = _running_recorders(home)
     for pid in pids:
@@ -144,7 +155,7 @@ def _stop_recorders(home: Path) -> int:
         except ProcessLookupError:
             continue
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
+    while time.monotonic() < deadline and any(_running(pid) for pid in pids):
         time.sleep(0.2)
     return len(pids)
 
@@ -153,7 +164,6 @@ def _erase_here(home: Path) -> tuple[int, int]:
     """Deletes every session on this device; returns (sessions, bytes)."""
     from workprint.store import Catalog
     from workprint.store.session import SESSION_ID_RE, delete_session, sessions_dir
-    from workprint.upload.client import save_review_state
 
     folder = sessions_dir(home)
     count = size = 0
@@ -167,14 +177,13 @@ def _erase_here(home: Path) -> tuple[int, int]:
             catalog.remove(path.name)
             count += 1
     if (home / "review.json").exists():
-        save_review_state(home, {"approved": [], "uploaded": {}})
+        (home / "review.json").unlink()  # which sessions were approved and uploaded: nothing left to say
     return count, size
 
 
 def cmd_withdraw(args: argparse.Namespace) -> int:
     from workprint.home import workprint_home
     from workprint.privacy import consent
-    from workprint.upload.client import UploadError, load_enrolment, withdraw_at_collector
 
     home = workprint_home()
     consent.withdraw(home, args.erase)  # first: a recorder started from now on is refused
@@ -183,6 +192,8 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
     enrolled = _enrolled(home)
     remote_problem = None
     if enrolled:
+        from workprint.upload.client import UploadError, load_enrolment, withdraw_at_collector
+
         url = load_enrolment(home)["url"]
         if args.erase:
             consent.mark_erasure_pending(home, True)

@@ -53,9 +53,7 @@ class ConsentRecords:
             catalog.execute(statement)
 
     def accept(self, owner: str, body: ConsentBody) -> str:
-        cid = "k-" + secrets.token_hex(8)
-        self.catalog.execute("UPDATE consents SET withdrawn=? WHERE owner=? AND withdrawn IS NULL",
-                             (time.time(), owner))  # superseded by the new agreement
+        cid = "k-" + secrets.token_hex(8)  # an earlier agreement stays in force for what was sent under it
         self.catalog.execute("INSERT INTO consents VALUES (?,?,?,?,?,?,?,NULL)",
                              (cid, owner, body.notice_version, body.notice_hash, body.policy_hash,
                               body.accepted_at, time.time()))
