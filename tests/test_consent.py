@@ -253,6 +253,8 @@ def test_withdraw_with_erase_removes_everything_on_both_sides(desk, server, tmp_
     entries = httpx.get(f"{server.url}/v1/audit", headers=auditor).json()["entries"]
     pseudonym = next(e["actor"] for e in entries if e["action"] == "enrol device")
     assert {"withdraw consent", "erasure request"} <= {e["action"] for e in entries if e["actor"] == pseudonym}
+    assert any(e["action"] == "erasure" and e["outcome"] == f"1 sessions, {len(frames)} frames deleted"
+               for e in entries), "the audit says what the erasure removed"
     assert httpx.get(f"{server.url}/v1/audit/verify", headers=auditor).json()["intact"]
     # and afterwards: nothing is recorded, nothing is accepted
     again = workprint("record", "--policy", str(policy), "--duration", "1", env=env, check=False)

@@ -120,6 +120,8 @@ def add_consent_routes(app: FastAPI, records: ConsentRecords, actor: Callable, r
             catalog.audit(who.subject, who.role, "erasure request", who.subject, "received")
             sessions, frames = erase(who.subject, "erasure requested by the contributor")
             records.forget(who.subject)
+            catalog.audit(who.subject, who.role, "erasure", who.subject,
+                          f"{sessions} sessions, {frames} frames deleted")
         return {"withdrawn": withdrawn, "erased": body.erase, "deleted_sessions": sessions, "deleted_frames": frames}
 
     @router.get("/v1/consent/sessions")
