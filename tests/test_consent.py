@@ -230,8 +230,9 @@ def test_withdraw_with_erase_removes_everything_on_both_sides(desk, server, tmp_
     refused = workprint("upload", session, env=env, check=False)
     assert refused.returncode == 2 and "workprint consent accept" in refused.stderr, \
         "enrolling is not agreeing to send: the collector refuses until the person agrees again"
+    assert httpx.put(f"{server.url}/v1/retention", json={"days": 30}, headers=server.admin).status_code == 200
     notice = workprint("consent", "show", "--policy", str(policy), env=env).stdout
-    assert server.url in notice and "Who can read it" in notice
+    assert server.url in notice and "curator:" in notice and "deleted automatically 30 days after upload" in notice
     workprint("consent", "accept", "--yes", "--policy", str(policy), env=env)
     workprint("upload", env=env)
     curator = server.token("curator")
