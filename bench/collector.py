@@ -51,6 +51,9 @@ def main() -> int:
             code = httpx.post(f"{url}/v1/enrolment-codes", headers=admin).json()["code"]
             reply = httpx.post(f"{url}/v1/devices", json={"code": code, "contributor": f"c-{i:012x}"}).json()
             tokens.append(reply["device_token"])
+            consent = {"notice_version": 1, "notice_hash": "a" * 64, "policy_hash": "b" * 64,
+                       "accepted_at": "2026-01-01T00:00:00+00:00"}  # uploads need an agreement on record
+            httpx.post(f"{url}/v1/consent", json=consent, headers={"Authorization": f"Bearer {reply['device_token']}"})
         sent: dict[str, int] = {}
         lock = threading.Lock()
         errors: list[str] = []

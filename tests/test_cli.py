@@ -16,6 +16,7 @@ def test_help_teaches_the_commands(env):
 
 def test_record_without_a_display_says_what_to_do(env):
     no_display = {k: v for k, v in env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    workprint("consent", "accept", "--yes", env=no_display)
     out = workprint("record", "--duration", "1", env=no_display, check=False)
     assert out.returncode == 2
     assert "DISPLAY is not set" in out.stderr and "make demo" in out.stderr

@@ -55,6 +55,13 @@ class Server:
     def code(self) -> str:
         return httpx.post(f"{self.url}/v1/enrolment-codes", headers=self.admin).json()["code"]
 
+    def agree(self, device: dict) -> None:
+        """What `workprint consent accept` sends for an enrolled device (uploads need it)."""
+        body = {"notice_version": 1, "notice_hash": "a" * 64, "policy_hash": "b" * 64,
+                "accepted_at": "2026-11-23T10:00:00+00:00"}
+        reply = httpx.post(f"{self.url}/v1/consent", json=body, headers=device)
+        assert reply.status_code == 201, reply.text
+
 
 @pytest.fixture
 def server(tmp_path):
@@ -121,6 +128,7 @@ def test_upload_survives_a_network_cut_and_a_server_restart(recorded, server, tm
     proxy = CuttingProxy(server.port, cut_after=300_000)
     proxy.start()
     workprint("enrol", f"http://127.0.0.1:{proxy.port}", server.code(), env=env)
+    workprint("consent", "accept", "--yes", "--policy", str(recorded["home"] / "policy.toml"), env=env)
     refused = workprint("upload", recorded["session"], env=env, check=False)
     assert refused.returncode == 2 and "not reviewed" in refused.stderr, "nothing leaves before review"
     workprint("review", "--approve", recorded["session"], env=env)
@@ -150,6 +158,7 @@ def test_roles_refuse_and_audit(server):
     tokens = {role: server.token(role) for role in ("curator", "trainer", "auditor")}
     device = httpx.post(f"{server.url}/v1/devices", json={"code": server.code(), "contributor": "c-0123456789ab"}).json()
     tokens["contributor"] = {"Authorization": "Bearer " + device["device_token"]}
+    server.agree(tokens["contributor"])
     tokens["admin"] = server.admin
     assert device["pseudonym"].startswith("p-") and "0123456789ab" not in device["pseudonym"]
     endpoints = {
@@ -184,7 +193,9 @@ def test_roles_refuse_and_audit(server):
 def test_sessions_are_owned_deleted_and_bad_input_refused(server):
     def device(contributor):
         reply = httpx.post(f"{server.url}/v1/devices", json={"code": server.code(), "contributor": contributor})
-        return {"Authorization": "Bearer " + reply.json()["device_token"]}
+        headers = {"Authorization": "Bearer " + reply.json()["device_token"]}
+        server.agree(headers)
+        return headers
 
     alice, bob = device("c-aaaaaaaaaaaa"), device("c-bbbbbbbbbbbb")
     png = b"\x89PNG fake frame bytes"

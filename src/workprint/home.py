@@ -14,10 +14,15 @@ from pathlib import Path
 import platformdirs
 
 
+def home_path() -> Path:
+    """Where the folder is, without creating it (a refused `workprint record` writes nothing)."""
+    env = os.environ.get("WORKPRINT_HOME")
+    return Path(env) if env else Path(platformdirs.user_data_dir("workprint", appauthor=False))
+
+
 def workprint_home() -> Path:
     """The folder holding sessions, keys and config; created (mode 0700) if missing."""
-    env = os.environ.get("WORKPRINT_HOME")
-    home = Path(env) if env else Path(platformdirs.user_data_dir("workprint", appauthor=False))
+    home = home_path()
     home.mkdir(parents=True, exist_ok=True)
     try:
         home.chmod(0o700)

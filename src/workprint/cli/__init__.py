@@ -13,10 +13,12 @@ import sys
 from workprint import __version__
 from workprint.cli.common import UserError
 
-GROUPS = ["recording", "sessions", "collector", "annotate"]
+GROUPS = ["recording", "consent", "sessions", "collector", "annotate"]
 
 EPILOG = """\
 examples:
+  workprint consent show --policy policy.toml    what would be recorded, where it goes, who reads it
+  workprint consent accept --policy policy.toml  agree (recording needs it); `consent withdraw --erase` undoes it
   workprint record --policy policy.toml      record until Ctrl-C (or SIGTERM)
   workprint record --duration 60             record for one minute
   workprint pause / workprint resume         stop and restart recording at any moment (or ctrl+alt+p)
@@ -52,6 +54,6 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except UserError as exc:
         print(f"workprint: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except BrokenPipeError:
         return 0

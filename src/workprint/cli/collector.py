@@ -44,6 +44,8 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     except UploadError as exc:
         raise UserError(str(exc)) from None
     print(f"workprint: enrolled with {args.url}; the collector knows you as {who}")
+    print("workprint: nothing is uploaded until you agree to send to this collector: read "
+          "`workprint consent show` and agree with `workprint consent accept`")
     return 0
 
 

@@ -11,6 +11,14 @@ class UserError(Exception):
     Say what happened and what to do next: the message is all the person sees.
     """
 
+    exit_code = 2
+
+
+class ConsentRequired(UserError):
+    """No current agreement for what would be recorded (exit code 3, DESIGN.md: Consent)."""
+
+    exit_code = 3
+
 
 def home() -> Path:
     """$WORKPRINT_HOME, or the platform's user data dir."""

@@ -7,7 +7,25 @@ import signal
 import sys
 from pathlib import Path
 
-from workprint.cli.common import UserError, home as _home
+from workprint.cli.common import ConsentRequired, UserError, home as _home
+
+
+def _require_consent(policy, policy_arg: str | None) -> None:
+    """Before anything touches the screen or the disk: is there a current agreement for this policy?"""
+    from workprint.home import home_path
+    from workprint.privacy.consent import ConsentError, status
+
+    try:
+        state = status(home_path(), policy)
+    except ConsentError as exc:
+        raise ConsentRequired(f"not recording: {exc}") from None
+    if state.current:
+        return
+    flag = f" --policy {policy_arg}" if policy_arg else ""
+    raise ConsentRequired(f"not recording: {'; '.join(state.reasons)}. Read what would be recorded with "
+                          f"`workprint consent show{flag}`, and agree with `workprint consent accept{flag}`. "
+                          "Nothing was written.")
+
 
 def cmd_record(args: argparse.Namespace) -> int:
     from workprint.capture import BackendUnavailable, open_backend
@@ -16,6 +34,10 @@ def cmd_record(args: argparse.Namespace) -> int:
 
     try:
         policy = Policy.load(args.policy)
+    except PolicyError as exc:
+        raise UserError(str(exc)) from None
+    _require_consent(policy, args.policy)
+    try:
         backend = open_backend()
     except (PolicyError, BackendUnavailable) as exc:
         raise UserError(str(exc)) from None

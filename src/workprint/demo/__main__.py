@@ -40,7 +40,7 @@ def _finish(env: dict[str, str], out: Path) -> None:
 
 def virtual_demo(out: Path) -> int:
     from workprint.demo.desktop import VirtualDesktop
-    from workprint.demo.recording import Recording
+    from workprint.demo.recording import Recording, accept_consent
     from workprint.demo.scenario import MousepadScript
 
     policy = out / "policy.toml"
@@ -52,7 +52,10 @@ def virtual_demo(out: Path) -> int:
         desk.xdotool("windowsize", wid, 1400, 900)  # a window worth looking at in the replay report
         desk.xdotool("windowmove", wid, 260, 90)
         time.sleep(1.0)
-        recorder = Recording(desk, out / "home", policy, quiet=False, capture=False)
+        line = accept_consent({**desk.env, "WORKPRINT_HOME": str(out / "home")}, policy)
+        print(f"workprint demo: consent accepted explicitly (workprint consent accept --yes --policy {policy.name}): "
+              f"{line.removeprefix('workprint: ')}")
+        recorder = Recording(desk, out / "home", policy, quiet=False, capture=False, consent=False)
         env = recorder.env
         print("workprint demo: playing a scripted demonstration (click, type, menu, hotkey, scroll, drag) ...")
         try:
@@ -68,7 +71,12 @@ def virtual_demo(out: Path) -> int:
 
 
 def desktop_demo(out: Path) -> int:
+    from workprint.demo.recording import accept_consent
+
     env = {**os.environ, "WORKPRINT_HOME": str(out / "home")}
+    subprocess.run([sys.executable, "-m", "workprint", "consent", "show"], env=env, check=True)
+    print(f"workprint demo: consent accepted explicitly (workprint consent accept --yes): "
+          f"{accept_consent(env).removeprefix('workprint: ')}")
     print("workprint demo: recording your real screen; work a little, then press Ctrl-C.")
     recorder = subprocess.Popen([sys.executable, "-m", "workprint", "record"], env=env)
     try:

@@ -18,13 +18,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def accept_consent(env: dict[str, str], policy: Path | None = None) -> str:
+    """`workprint consent accept --yes` for this home and policy (recording refuses without it);
+    returns the command's one-line confirmation."""
+    argv = [sys.executable, "-m", "workprint", "consent", "accept", "--yes"]
+    if policy is not None:
+        argv += ["--policy", str(policy)]
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"workprint consent accept failed ({out.returncode}): {out.stderr}")
+    return out.stdout.strip().splitlines()[0]
+
+
 class Recording:
-    """Starts the real recorder and waits until its hooks are up; ``stop`` ends it with a signal."""
+    """Starts the real recorder and waits until its hooks are up; ``stop`` ends it with a signal.
+
+    With ``consent`` (the default) it first agrees to the notice for this policy with ``--yes``,
+    as the person being recorded would; ``consent_line`` keeps what that printed.
+    """
 
     def __init__(self, desk: VirtualDesktop, home: Path, policy: Path | None = None, quiet: bool = True,
-                 capture: bool = True):
+                 capture: bool = True, consent: bool = True):
         self.env = {**desk.env, "WORKPRINT_HOME": str(home)}
         self.env.setdefault("WORKPRINT_BRIDGE_PORT", str(free_port()))  # never clash with another recorder
+        self.consent_line = accept_consent(self.env, policy) if consent else ""
         argv = [sys.executable, "-m", "workprint", "record"] + (["--quiet"] if quiet else [])
         if policy is not None:
             argv += ["--policy", str(policy)]

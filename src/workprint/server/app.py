@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from pydantic import BaseModel, Field
 
 from workprint import __version__
+from workprint.server import consent as consent_gate
 from workprint.server.storage import Catalog, LocalBlobStore
 
 MAX_BLOB = 16 * 1024 * 1024
@@ -85,6 +86,7 @@ def create_app(data_dir: Path) -> FastAPI:
     app = FastAPI(title="workprint collector", version=__version__,
                   description="Receives redacted recordings from enrolled devices. No per-person analytics.")
     app.state.catalog = catalog
+    consents = consent_gate.ConsentRecords(catalog)
 
     def pseudonym(contributor: str) -> str:
         return "p-" + hmac.new(secret.encode(), contributor.encode(), hashlib.sha256).hexdigest()[:24]
@@ -114,10 +116,11 @@ def create_app(data_dir: Path) -> FastAPI:
             catalog.audit("system", "system", "expire session", sid, "deleted")
         return len(old)
 
-    def _delete(sid: str, owner: str, reason: str) -> None:
+    def _delete(sid: str, owner: str, reason: str) -> int:
+        """Deletes a session and the frames no other session uses; returns how many frames went."""
         row = catalog.execute("SELECT manifest FROM sessions WHERE id=?", (sid,))
         if not row:
-            return
+            return 0
         digests = set(json.loads(row[0][0])["frames"].values())
         catalog.execute("DELETE FROM sessions WHERE id=?", (sid,))
         catalog.execute("INSERT INTO tombstones (id, owner, deleted, reason) VALUES (?,?,?,?)",
@@ -127,6 +130,14 @@ def create_app(data_dir: Path) -> FastAPI:
             still_used |= set(json.loads(manifest)["frames"].values())
         for digest in digests - still_used:
             blobs.delete(digest)
+        return len(digests - still_used)
+
+    def erase_person(pseudonym: str, reason: str) -> tuple[int, int]:
+        """Everything uploaded under a pseudonym: (sessions, frames) deleted. The admin's erasure
+        and a contributor's withdrawal with erasure both come here."""
+        rows = catalog.execute("SELECT id FROM sessions WHERE owner=?", (pseudonym,))
+        frames = sum(_delete(sid, pseudonym, reason) for (sid,) in rows)
+        return len(rows), frames
 
     app.state.enforce_retention = enforce_retention
 
@@ -187,12 +198,14 @@ def create_app(data_dir: Path) -> FastAPI:
     @app.post("/v1/blobs/missing")
     def missing(body: MissingRequest, who: Actor = Depends(actor)) -> dict:
         require(who, "upload", "blobs", "contributor")
+        consent_gate.require_current(consents, who, "upload", "blobs")
         return {"missing": [d for d in dict.fromkeys(body.digests) if not blobs.has(d)]}
 
     @app.put("/v1/blobs/{digest}")
     async def put_blob(request: Request, response: Response,
                        digest: Annotated[str, PathParam(pattern=DIGEST)], who: Actor = Depends(actor)) -> dict:
         require(who, "upload", digest, "contributor")
+        consent_gate.require_current(consents, who, "upload", digest)
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BLOB):
             raise HTTPException(413, f"a blob is at most {MAX_BLOB} bytes; split it")
@@ -219,6 +232,7 @@ def create_app(data_dir: Path) -> FastAPI:
     def put_session(body: Manifest, session_id: Annotated[str, PathParam(pattern=SESSION_ID)],
                     who: Actor = Depends(actor)) -> dict:
         require(who, "upload sessions", session_id, "contributor")
+        consent_id = consent_gate.require_current(consents, who, "upload sessions", session_id)
         rows = catalog.execute("SELECT owner FROM sessions WHERE id=?", (session_id,))
         if rows and rows[0][0] != who.subject:
             refused.inc()
@@ -233,6 +247,7 @@ def create_app(data_dir: Path) -> FastAPI:
         catalog.execute("INSERT INTO sessions (id, owner, manifest, received) VALUES (?,?,?,?) "
                         "ON CONFLICT(id) DO UPDATE SET manifest=excluded.manifest",
                         (session_id, who.subject, manifest, time.time()))
+        consents.link(session_id, consent_id)
         sessions_received.inc()
         catalog.audit(who.subject, who.role, "upload session", session_id, "ok")
         return {"session": session_id, "frames": len(body.frames), "actions": len(body.actions)}
@@ -326,10 +341,11 @@ def create_app(data_dir: Path) -> FastAPI:
     @app.post("/v1/erasure")
     def erasure(body: ErasureRequest, who: Actor = Depends(actor)) -> dict:
         require(who, "erase a person's data", body.pseudonym, "admin")
-        rows = catalog.execute("SELECT id FROM sessions WHERE owner=?", (body.pseudonym,))
-        for (sid,) in rows:
-            _delete(sid, body.pseudonym, "erasure request")
-        catalog.audit(who.subject, who.role, "erasure", body.pseudonym, f"{len(rows)} sessions deleted")
-        return {"deleted_sessions": len(rows)}
+        sessions, frames = erase_person(body.pseudonym, "erasure request")
+        catalog.audit(who.subject, who.role, "erasure", body.pseudonym, f"{sessions} sessions deleted")
+        return {"deleted_sessions": sessions, "deleted_frames": frames}
+
+    consent_gate.add_consent_routes(app, consents, actor, require, erase_person,
+                                    lambda: int(catalog.setting("retention_days", "0") or 0))
 
     return app

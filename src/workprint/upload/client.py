@@ -97,6 +97,11 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
            require_review: bool = True) -> list[str]:
     """Upload sessions (default: all finished, reviewed ones not uploaded yet); returns their ids."""
     config = load_enrolment(home)
+    from workprint.privacy.consent import agreed
+
+    if not agreed(home):
+        raise UploadError("there is no consent in force on this device (never given, or withdrawn); nothing is "
+                          "uploaded. Read `workprint consent show` and agree with `workprint consent accept`")
     state = review_state(home)
     try:
         sessions = load_sessions(home, refs)
@@ -105,6 +110,8 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
     done = []
     headers = {"Authorization": f"Bearer {config['token']}"}
     with httpx.Client(base_url=config["url"], headers=headers, timeout=60) as client:
+        if sessions:  # a refusal (no consent on record there) before any frame is redacted for nothing
+            _check(_request(client, "POST", "/v1/blobs/missing", json={"digests": []}), "start uploading")
         for session in sessions:
             meta = session.reader.meta
             started = meta.get("started_at", "")
@@ -160,3 +167,35 @@ def _check(reply: httpx.Response, what: str) -> None:
         except ValueError:
             detail = reply.text[:200]
         raise UploadError(f"could not {what}: the collector answered {reply.status_code}: {detail}")
+
+
+# ---------------------------------------------------------------------------- consent at the collector
+
+def _contributor_call(home: Path, method: str, path: str, what: str, **kwargs) -> dict:
+    config = load_enrolment(home)
+    headers = {"Authorization": f"Bearer {config['token']}"}
+    try:
+        with httpx.Client(base_url=config["url"], headers=headers, timeout=30) as client:
+            reply = _request(client, method, path, attempts=3, **kwargs)
+    except httpx.HTTPError as exc:
+        raise UploadError(f"cannot reach the collector at {config['url']} to {what}: {exc}") from None
+    _check(reply, what)
+    return reply.json()
+
+
+def collector_terms(home: Path) -> dict:
+    """What the collector says about keeping data (``retention_days``: None when unlimited)."""
+    return _contributor_call(home, "GET", "/v1/consent/terms", "ask the collector how long it keeps data")
+
+
+def send_consent(home: Path, agreement: dict) -> str:
+    """Puts the device's agreement on record at the collector; returns its id there."""
+    body = {k: agreement[k] for k in ("notice_version", "notice_hash", "policy_hash", "accepted_at")}
+    return _contributor_call(home, "POST", "/v1/consent", "record your consent at the collector", json=body)["consent"]
+
+
+def withdraw_at_collector(home: Path, erase: bool) -> dict:
+    """Withdraws consent at the collector; with ``erase`` it deletes everything from this pseudonym.
+    Returns ``deleted_sessions`` and ``deleted_frames``."""
+    return _contributor_call(home, "POST", "/v1/consent/withdraw", "withdraw your consent at the collector",
+                             json={"erase": erase})
