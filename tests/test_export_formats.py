@@ -75,6 +75,13 @@ def test_opencua_is_agentnet_jsonl_with_relative_keyword_code(opencua_dir, actio
     assert "gen_cot.py" in card and "| click |" in card
 
 
+def test_opencua_reexport_is_incremental_and_keeps_the_combined_file(recorded, opencua_dir):
+    before = (opencua_dir / "train.jsonl").read_bytes()
+    again = _export(recorded, "opencua", opencua_dir, "--allow-empty-instruction")
+    assert "0 written, 1 unchanged" in again.stderr
+    assert (opencua_dir / "train.jsonl").read_bytes() == before
+
+
 def test_opencua_leaves_out_episodes_without_instruction_and_says_so(recorded, tmp_path):
     run = _export(recorded, "opencua", tmp_path / "cua")
     assert run.returncode == 0
