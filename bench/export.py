@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from workprint.export import run_export
+from workprint.export import ExportOptions, run_export
 from workprint.store import Catalog, SessionReader, SessionWriter
 
 
@@ -71,7 +71,8 @@ def main() -> int:
     for fmt in ("hf", "opencua", "chat"):
         out = work / fmt
         start = time.perf_counter()
-        summary = run_export(home, [session], fmt, out, progress=False)
+        summary = run_export(home, [session], fmt, out, options=ExportOptions(allow_empty_instruction=True),
+                             progress=False)
         elapsed = time.perf_counter() - start
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
         print(f"{fmt:<8} {summary['steps']:>7} {summary['steps'] / elapsed:>9.1f} {size / summary['steps']:>11.0f} "

@@ -117,6 +117,18 @@ def test_annotate_stores_flags_and_exports_model_text_and_sends_only_redacted_co
     assert "redundant" in {r["quality"] for r in annotated}, "quality labels are kept, steps are not deleted"
     assert all(r["observation"] and r["thought"] for r in annotated)
 
+    # The formats that carry reasoning: opencua fills its CoT fields, chat --reasoning puts the thought first.
+    workprint("export", session, "--format", "opencua", "--out", str(tmp_path / "oc"), "--quiet", env=env)
+    trajectories = [json.loads(line) for line in (tmp_path / "oc" / "train.jsonl").read_text().splitlines()]
+    values = [step["value"] for t in trajectories for step in t["traj"]]
+    assert sum("thought" in v and "observation" in v and "action" in v for v in values) == len(annotated)
+    workprint("export", session, "--format", "chat", "--reasoning", "--out", str(tmp_path / "chat"), "--quiet",
+              env=env)
+    answers = [json.loads(line)["messages"][-1]["content"]
+               for path in (tmp_path / "chat").glob("train/*.jsonl") for line in path.read_text().splitlines()]
+    assert sum(a.startswith("Thought: Typing continues the note.\nAction:\npyautogui.") for a in answers) \
+        == len(annotated)
+
     # Cached by content: a second run asks only the step that failed (and the episode it belongs to).
     script.timeout_key = "none any more"
     with ScriptedModelServer(script, model_name="annotator-1") as server:

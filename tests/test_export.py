@@ -110,36 +110,6 @@ def test_split_by_episode_with_a_seed(recorded, tmp_path):
     assert bad.returncode == 2 and "add up to 1" in bad.stderr
 
 
-def test_chat_jsonl_with_paths_and_inline_images(recorded, actions, tmp_path):
-    _export(recorded, "chat", tmp_path / "chat")
-    lines = [json.loads(l) for l in (tmp_path / "chat" / f"{recorded['session']}.jsonl").read_text().splitlines()]
-    assert len(lines) == len(actions)
-    first = lines[0]["messages"]
-    assert [m["role"] for m in first] == ["system", "user", "assistant"]
-    assert first[2]["content"].startswith("pyautogui.click(")
-    url = first[1]["content"][1]["image_url"]["url"]
-    assert Image.open(tmp_path / "chat" / url).size == (1920, 1080)
-    assert "Previous actions:\n(none)" in first[1]["content"][0]["text"]
-    assert first[2]["content"] in lines[1]["messages"][1]["content"][0]["text"]
-    _export(recorded, "chat", tmp_path / "inline", "--images", "inline")
-    line = json.loads((tmp_path / "inline" / f"{recorded['session']}.jsonl").read_text().splitlines()[0])
-    data_url = line["messages"][1]["content"][1]["image_url"]["url"]
-    assert data_url.startswith("data:image/png;base64,")
-    assert Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))).size == (1920, 1080)
-    assert not any(s in (tmp_path / "chat" / f"{recorded['session']}.jsonl").read_text() for s in SECRET_FRAGMENTS)
-
-
-def test_opencua_trajectories(recorded, actions, tmp_path):
-    _export(recorded, "opencua", tmp_path / "cua")
-    trajs = [json.loads(p.read_text()) for p in (tmp_path / "cua" / "trajectories").glob("*.json")]
-    steps = [s for t in trajs for s in t["traj"]]
-    assert len(steps) == len(actions)
-    menu = next(s for s in steps if "Select All" in s["value"]["action"])
-    assert menu["value"]["action"] == "Click the menu item 'Select All'."
-    assert menu["value"]["code"].startswith("pyautogui.click(")
-    assert Image.open(tmp_path / "cua" / menu["image"]).size == (1920, 1080)
-
-
 def test_replay_report_draws_the_action_where_it_happened(recorded, actions, tmp_path):
     from playwright.sync_api import sync_playwright
 

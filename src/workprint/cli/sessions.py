@@ -67,13 +67,24 @@ def cmd_redact(args: argparse.Namespace) -> int:  # noqa: ARG001
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from workprint.export import ExportError, run_export
+    from workprint.export import ExportError, ExportOptions, run_export
 
+    options = ExportOptions(image_base_url=args.image_base_url, allow_empty_instruction=args.allow_empty_instruction,
+                            reasoning=args.reasoning)
     try:
         summary = run_export(_home(), args.sessions, args.format, Path(args.out), split=args.split,
-                             seed=args.seed, images=args.images, progress=not args.quiet)
+                             seed=args.seed, options=options, progress=not args.quiet)
     except ExportError as exc:
         raise UserError(str(exc)) from None
+    skipped = summary["episodes_without_instruction"]
+    if skipped:
+        print(f"workprint: left out {len(skipped)} episode(s) without an instruction "
+              f"({', '.join(skipped[:5])}{', ...' if len(skipped) > 5 else ''}): {args.format} needs a task per "
+              "episode. Mark tasks while recording (`workprint task start \"...\"`), let `workprint annotate` "
+              "write them, or pass --allow-empty-instruction to keep them.", file=sys.stderr)
+    for reason, n in summary["left_out"].items():
+        if not reason.endswith("without an instruction"):
+            print(f"workprint: left out {n} step(s): {reason}", file=sys.stderr)
     print(f"workprint: exported {summary['steps']} steps from {summary['sessions']} session(s) to "
           f"{summary['out']} ({summary['written']} written, {summary['skipped']} unchanged)", file=sys.stderr)
     return 0
@@ -105,17 +116,28 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per line (DESIGN.md vocabulary)")
     p.set_defaults(func=cmd_actions)
 
-    p = sub.add_parser("export", help="export sessions as a training dataset",
-                       description="Export recorded sessions (all if none given) with redacted frames. "
-                                   "Formats: hf (Parquet for Hugging Face datasets), opencua (AgentNet-style "
-                                   "trajectories), chat (OpenAI-style chat JSONL). Exporting again to the same "
-                                   "--out rewrites only sessions that changed.")
+    from workprint.export.formats import REGISTRY
+
+    p = sub.add_parser("export", help="export sessions as a training dataset or benchmark",
+                       description="Export recorded sessions (all if none given) with redacted frames. Formats: "
+                                   "hf (Parquet for Hugging Face datasets), opencua (AgentNet JSONL for OpenCUA's "
+                                   "tools), agentnetbench (OpenCUA's offline benchmark), chat (OpenAI fine-tuning "
+                                   "JSONL), chat-preference (OpenAI preference/DPO JSONL), trl (TRL SFTTrainer "
+                                   "Parquet), sharegpt (LLaMA-Factory). Exporting again to the same --out "
+                                   "rewrites only sessions that changed.")
     p.add_argument("sessions", nargs="*", metavar="SESSION", help="session ids or `latest` (default: all)")
-    p.add_argument("--format", required=True, choices=["hf", "opencua", "chat"])
+    p.add_argument("--format", required=True, choices=list(REGISTRY))
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--split", metavar="SHARES", help="train,validation,test shares by episode, e.g. 0.8,0.1,0.1")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
-    p.add_argument("--images", choices=["path", "inline"], default="path", help="chat: image files or data URLs")
+    p.add_argument("--image-base-url", metavar="URL",
+                   help="chat formats: image URLs under URL (the PNGs go to DIR/images/ for you to host there) "
+                        "instead of inline base64 data URLs")
+    p.add_argument("--allow-empty-instruction", action="store_true",
+                   help="opencua, agentnetbench: keep episodes without an instruction (left out by default)")
+    p.add_argument("--reasoning", action="store_true",
+                   help="chat, trl, sharegpt: answer with the step's thought, then the action, where "
+                        "`workprint annotate` wrote one")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_export)
 

@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 
 
+TASK = "Write a short note in Mousepad with a ticket number and a contact line, then select and edit its text"
+
+
 def _workprint(*args: str, env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "workprint", *args], env=env, text=True, **kwargs)
 
@@ -59,7 +62,13 @@ def virtual_demo(out: Path) -> int:
         env = recorder.env
         print("workprint demo: playing a scripted demonstration (click, type, menu, hotkey, scroll, drag) ...")
         try:
+            # A marked task makes the demonstration an episode with an instruction, ending in `done`,
+            # as the exports for OpenCUA's tools and trainers expect.
+            _workprint("task", "start", TASK, env=env, check=True, stdout=subprocess.DEVNULL)
+            time.sleep(0.5)
             MousepadScript(desk, wid).play()
+            time.sleep(1.0)
+            _workprint("task", "end", env=env, check=True, stdout=subprocess.DEVNULL)
         finally:
             time.sleep(1.0)
             code, _, _ = recorder.stop()

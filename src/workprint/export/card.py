@@ -5,18 +5,24 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Callable
 
 from workprint import __version__
+from workprint.export.formats import Format
 from workprint.export.steps import SessionData, assign_split
 
 
-def write_card(out: Path, fmt: str, sessions: list[SessionData], splits, seed: int) -> None:
+def write_card(out: Path, format_: Format, sessions: list[SessionData], splits, seed: int,
+               left_out: dict[str, int] | None = None, keep: Callable = lambda episode: True) -> None:
+    """Counts describe what the export holds: episodes the format left out are not counted."""
     types, apps, screens, redacted, split_steps = Counter(), Counter(), Counter(), Counter(), Counter()
     episodes = 0
     policies = set()
     for s in sessions:
         policies.add(json.dumps(s.reader.meta.get("policy", {}).get("apps", {}), sort_keys=True))
         for ep in s.episodes:
+            if not keep(ep):
+                continue
             episodes += 1
             split = assign_split(ep.id, splits, seed)
             for a in ep.actions:
@@ -32,24 +38,21 @@ def write_card(out: Path, fmt: str, sessions: list[SessionData], splits, seed: i
         rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
         return f"| {head} | steps |\n|---|---|\n{rows or '| (none) | 0 |'}\n"
 
-    loading = {
-        "hf": "```python\nfrom datasets import load_dataset\nds = load_dataset(\"parquet\", data_files={\"train\": "
-              "\"data/train/*.parquet\"})\n```\nThe `image` column is a `datasets.Image`; `action` is the "
-              "workprint action as JSON, `code` the same as pyautogui, `x`/`y` normalised to 0..1.",
-        "chat": "One JSON object per line (`*.jsonl`) with OpenAI-style `messages`; images are paths "
-                "under `images/` or data URLs.",
-        "opencua": "One JSON file per trajectory under `trajectories/`, images under `images/`. "
-                   "`observation`, `thought` and `reflection` are empty and the correctness labels null: "
-                   "a recording cannot know them.",
-    }[fmt]
+    fmt = format_.name
+    loading = format_.loading
+    skipped = "".join(f"- {n} step(s) {reason}\n" for reason, n in sorted((left_out or {}).items())) or "- none\n"
     card = f"""# workprint export ({fmt})
 
 Recorded with workprint {__version__}: {len(sessions)} session(s), {episodes} episode(s),
 {sum(types.values())} step(s). Splits by episode (seed {seed}): {dict(split_steps)}.
 
+{format_.summary}.
+
 ## Loading
 {loading}
 
+## Left out of this format
+{skipped}
 ## Steps by action type
 {table(types, "action")}
 ## Steps by app

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import Features, Image, Value
 
+from workprint.export.formats import ExportOptions, Format, Written
 from workprint.export.steps import SessionData, Step, action_record
 
 FEATURES = Features({
@@ -52,7 +53,7 @@ def annotation_columns(step: Step) -> dict[str, str | None]:
                                                       ("observation", "thought", "description", "quality")}}
 
 
-def write_session(session: SessionData, steps: Iterable[Step], out: Path, images: str = "path") -> list[str]:
+def write_session(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:
     by_split: dict[str, list[dict]] = {}
     for step in steps:
         by_split.setdefault(step.split, []).append(row(step))
@@ -63,9 +64,19 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path, images
         table = pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema)
         pq.write_table(table, path, compression="zstd", row_group_size=256)
         files.append(str(path.relative_to(out)))
-    return files
+    return Written(files)
 
 
 def data_files(out: Path) -> dict[str, str]:
     """The `data_files` argument for `datasets.load_dataset("parquet", data_files=...)`."""
     return {split.name: str(split / "*.parquet") for split in sorted((out / "data").iterdir()) if split.is_dir()}
+
+
+FORMAT = Format(
+    name="hf",
+    summary="Hugging Face `datasets` Parquet, one row per step (action as JSON and pyautogui code, image column)",
+    loading="```python\nfrom datasets import load_dataset\nds = load_dataset(\"parquet\", data_files={\"train\": "
+            "\"data/train/*.parquet\"})\n```\nThe `image` column is a `datasets.Image`; `action` is the "
+            "workprint action as JSON, `code` the same as pyautogui (screen pixels), `x`/`y` normalised to 0..1.",
+    write_session=write_session,
+)

@@ -37,6 +37,15 @@ class Step:
     annotation: dict[str, Any] | None = None
 
     @property
+    def notes(self) -> dict[str, Any]:
+        """The step's model-written reasoning (observation, thought, description, quality), or {}:
+        from ``workprint annotate``, or carried on the action by whoever built the step."""
+        if self.annotation:
+            return self.annotation
+        return {k: self.action[k] for k in ("observation", "thought", "description", "reflection", "quality")
+                if k in self.action}
+
+    @property
     def code(self) -> str:
         return to_code(self.action)
 
