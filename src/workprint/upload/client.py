@@ -21,6 +21,7 @@ from workprint.home import contributor_id
 from workprint.store.crypto import Sealer, device_key
 
 REVIEW_WINDOW_S = 24 * 3600
+MISSING_BATCH = 10_000  # digests per "which frames do you lack" request (the collector takes at most 50 000)
 
 
 class UploadError(Exception):
@@ -127,9 +128,13 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
                         png, _ = redacted(fid)
                         digest = hashlib.sha256(png).hexdigest()
                         frames[fid], payloads[digest] = digest, png
-            reply = _request(client, "POST", "/v1/blobs/missing", json={"digests": sorted(payloads)})
-            _check(reply, "ask which frames the collector lacks")
-            missing = reply.json()["missing"]
+            missing = []
+            wanted = sorted(payloads)
+            for start in range(0, len(wanted), MISSING_BATCH):
+                reply = _request(client, "POST", "/v1/blobs/missing",
+                                 json={"digests": wanted[start:start + MISSING_BATCH]})
+                _check(reply, "ask which frames the collector lacks")
+                missing += reply.json()["missing"]
             for i, digest in enumerate(missing, 1):
                 progress(f"{session.id}: frame {i}/{len(missing)}")
                 _check(_request(client, "PUT", f"/v1/blobs/{digest}", content=payloads[digest]), "upload a frame")
