@@ -446,3 +446,77 @@ def test_codes_expire_and_tokens_can_be_revoked(server):
     db.close()
     assert httpx.get(f"{url}/v1/audit", headers=auditor).status_code == 401, "role tokens expire"
     assert httpx.delete(f"{url}/v1/tokens/admin-1", headers=server.admin).status_code == 409, "never lock admins out"
+
+
+# -- upgrading a collector that ran before these fixes ---------------------------------------------
+
+_OLD_SCHEMA = """
+CREATE TABLE tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL, subject TEXT NOT NULL, created REAL);
+CREATE TABLE enrolment_codes (hash TEXT PRIMARY KEY, created REAL, used REAL);
+CREATE TABLE sessions (id TEXT PRIMARY KEY, owner TEXT NOT NULL, manifest TEXT NOT NULL, received REAL NOT NULL,
+    quarantined INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE tombstones (id TEXT NOT NULL, owner TEXT NOT NULL, deleted REAL, reason TEXT);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
+    action TEXT NOT NULL, target TEXT NOT NULL, outcome TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);
+"""
+
+
+def _unkeyed(prev: str, fields: dict) -> str:
+    return hashlib.sha256((prev + json.dumps(fields, sort_keys=True)).encode()).hexdigest()
+
+
+def test_an_old_collector_folder_keeps_its_frames_pseudonyms_and_verifiable_log(tmp_path):
+    import hmac
+
+    data = tmp_path / "old"
+    (data / "blobs" / "ab").mkdir(parents=True)
+    png = b"\x89PNG uploaded before the upgrade"
+    digest = hashlib.sha256(png).hexdigest()
+    (data / "blobs" / digest[:2]).mkdir(exist_ok=True)
+    (data / "blobs" / digest[:2] / digest).write_bytes(png)
+    secret = "11" * 32
+    owner = "p-" + hmac.new(secret.encode(), b"c-aaaaaaaaaaaa", hashlib.sha256).hexdigest()[:24]
+    admin = "old-admin-token"
+    db = sqlite3.connect(data / "catalog.sqlite")
+    db.executescript(_OLD_SCHEMA)
+    db.execute("INSERT INTO settings VALUES ('pseudonym_secret', ?)", (secret,))
+    db.execute("INSERT INTO tokens VALUES (?, 'admin', 'admin-1', 0)", (hashlib.sha256(admin.encode()).hexdigest(),))
+    db.execute("INSERT INTO sessions (id, owner, manifest, received) VALUES (?,?,?,?)",
+               ("20261101-090000-aaaaaa", owner, json.dumps(manifest(digest)), time.time()))
+    prev = "0" * 64
+    for n in range(3):
+        fields = {"ts": 1.0 + n, "actor": "admin-1", "role": "admin", "action": "create token", "target": "-",
+                  "outcome": "ok"}
+        db.execute("INSERT INTO audit (ts, actor, role, action, target, outcome, prev, hash) VALUES (?,?,?,?,?,?,?,?)",
+                   (*fields.values(), prev, _unkeyed(prev, fields)))
+        prev = _unkeyed(prev, fields)
+    db.commit()
+    db.close()
+
+    srv = Server(data)
+    srv.start()
+    try:
+        (data / "admin.token").write_text(admin)
+        assert httpx.get(f"{srv.url}/v1/blobs/{digest}", headers=srv.token("trainer")).content == png
+        again = httpx.post(f"{srv.url}/v1/devices", json={"code": srv.code(), "contributor": "c-aaaaaaaaaaaa"})
+        assert again.json()["pseudonym"] == owner, "the same person keeps the same pseudonym"
+        assert httpx.post(f"{srv.url}/v1/blobs/missing", json={"digests": [digest]},
+                          headers=bearer(again.json()["device_token"])).json()["missing"] == []
+    finally:
+        srv.kill()
+    assert (data / "pseudonym.key").read_text().strip() == secret
+    assert secret.encode() not in (data / "catalog.sqlite").read_bytes(), "the secret left the catalog"
+    assert verify(data).returncode == 0, verify(data).stderr
+    db = sqlite3.connect(data / "catalog.sqlite")  # edit an old entry and recompute the old, unkeyed links
+    prev = "0" * 64
+    for seq, ts, actor, role, action, target, outcome in db.execute(
+            "SELECT seq, ts, actor, role, action, target, outcome FROM audit WHERE seq <= 3 ORDER BY seq").fetchall():
+        actor = "someone-else" if seq == 2 else actor
+        fields = {"ts": ts, "actor": actor, "role": role, "action": action, "target": target, "outcome": outcome}
+        db.execute("UPDATE audit SET actor=?, prev=?, hash=? WHERE seq=?", (actor, prev, _unkeyed(prev, fields), seq))
+        prev = _unkeyed(prev, fields)
+    db.commit()
+    db.close()
+    broken = verify(data)
+    assert broken.returncode == 1, "the old entries are chained into the keyed ones: rewriting them is caught"

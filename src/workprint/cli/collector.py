@@ -30,8 +30,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if not path.exists():
         raise UserError(f"no collector catalog at {path}; give the --data folder of `workprint serve`")
     if not key.exists():
-        raise UserError(f"no audit key at {key}: the chain cannot be verified without it; restore the --data "
-                        "folder from a backup")
+        raise UserError(f"no audit key at {key}: if this collector last ran a version without a keyed audit log, "
+                        f"start `workprint serve --data {data}` once; otherwise restore the folder from a backup")
     catalog = CollectorCatalog(path, key.read_text().strip(), data / "audit.anchor")
     intact, count, problem = catalog.verify_audit()
     # the verification is itself an audited event

@@ -106,6 +106,7 @@ def create_app(data_dir: Path) -> FastAPI:
         with catalog.transaction() as tx:
             tx.delete_setting("pseudonym_secret")
             tx.audit(Entry("system", "system", "move the pseudonym key out of the catalog", "pseudonym.key", "ok"))
+        catalog.checkpoint()  # so the old copy does not linger in the database file's pages
     registry = CollectorRegistry()
     uploads = Counter("workprint_blob_uploads", "blobs stored", registry=registry)
     upload_bytes = Counter("workprint_blob_upload_bytes", "bytes of blobs stored", registry=registry)

@@ -306,6 +306,25 @@ class Catalog:
                 with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         self._lock = threading.Lock()
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """A catalog from before blob ownership and the keyed chain: each session's frames are
+        credited to its owner (the device that must have sent them), and an existing unkeyed
+        audit log is pinned as it is: its head goes to the anchor file marked ``legacy``, it is
+        verified the old way, and the keyed chain continues from it."""
+        with self.transaction() as tx:
+            if tx.setting("schema") == "2":
+                return
+            for sid, owner, manifest in tx._q("SELECT id, owner, manifest FROM sessions"):
+                for digest in set(json.loads(manifest).get("frames", {}).values()):
+                    tx._db.execute("INSERT OR IGNORE INTO session_blobs (session, digest) VALUES (?,?)", (sid, digest))
+                    tx._db.execute("INSERT OR IGNORE INTO blobs (digest, owner, size, received) VALUES (?,?,NULL,?)",
+                                   (digest, owner, time.time()))
+            head = tx._q("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            if head and not any(legacy for _, _, legacy in read_anchor_lines(self.anchor)):
+                self._append_anchor(head[0][0], head[0][1], legacy=True)
+            tx.set_setting("schema", "2")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -341,8 +360,11 @@ class Catalog:
         linger in ``catalog.sqlite-wal``."""
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def _append_anchor(self, seq: int, mac: str) -> None:
-        line = json.dumps({"seq": seq, "hash": mac, "ts": round(time.time(), 3)}) + "\n"
+    def _append_anchor(self, seq: int, mac: str, legacy: bool = False) -> None:
+        item = {"seq": seq, "hash": mac, "ts": round(time.time(), 3)}
+        if legacy:
+            item["legacy"] = True
+        line = json.dumps(item) + "\n"
         fd = os.open(self.anchor, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         try:
             os.write(fd, line.encode())
@@ -359,7 +381,9 @@ class Catalog:
     def verify_audit(self) -> tuple[bool, int, str]:
         """(intact, entries checked, first problem): MACs, no gaps in sequence numbers, and every head
         recorded in the anchor file still present."""
-        anchored = read_anchor(self.anchor)  # before the rows: every head it holds was committed already
+        lines = read_anchor_lines(self.anchor)  # before the rows: every head it holds was committed already
+        anchored = [(seq, mac) for seq, mac, _ in lines]
+        legacy_until = max((seq for seq, _, legacy in lines if legacy), default=0)
         with self._lock:
             rows = self._db.execute("SELECT seq, ts, actor, role, action, target, outcome, prev, hash "
                                     "FROM audit ORDER BY seq").fetchall()
@@ -368,7 +392,8 @@ class Catalog:
             if seq != expected:
                 return False, expected - 1, f"entry {expected} is missing (the next one is {seq}): entries were deleted"
             fields = {"ts": ts, "actor": actor, "role": role, "action": action, "target": target, "outcome": outcome}
-            if stored_prev != prev or not hmac.compare_digest(entry_mac(self._key, prev, seq, fields), stored):
+            expected_mac = legacy_hash(prev, fields) if seq <= legacy_until else entry_mac(self._key, prev, seq, fields)
+            if stored_prev != prev or not hmac.compare_digest(expected_mac, stored):
                 return False, seq, f"entry {seq} does not follow from the one before it (edited, inserted or forged)"
             prev = macs[seq] = stored
         if rows and not anchored:
@@ -382,16 +407,21 @@ class Catalog:
         return True, len(rows), ""
 
 
-def read_anchor(path: Path) -> list[tuple[int, str]]:
-    """(seq, MAC) pairs; a torn last line (a crash mid-append) is skipped."""
+def legacy_hash(prev: str, fields: dict) -> str:
+    """The unkeyed chain of catalogs from before the audit key (verified up to the anchored legacy head)."""
+    return hashlib.sha256((prev + json.dumps(fields, sort_keys=True)).encode()).hexdigest()
+
+
+def read_anchor_lines(path: Path) -> list[tuple[int, str, bool]]:
+    """(seq, MAC, legacy) per anchored head; a torn line (a crash mid-append) is skipped."""
     if not path.exists():
         return []
     out = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(errors="replace").splitlines():
         try:
             item = json.loads(line)
-            out.append((int(item["seq"]), str(item["hash"])))
-        except (ValueError, KeyError, TypeError):
+            out.append((int(item["seq"]), str(item["hash"]), bool(item.get("legacy"))))
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
     return out
 
@@ -404,4 +434,4 @@ def open_catalog(data_dir: Path) -> Catalog:
     return Catalog(data_dir / "catalog.sqlite", secret_file(data_dir / "audit.key"), data_dir / "audit.anchor")
 
 
-__all__ = ["BlobStore", "Catalog", "Entry", "LocalBlobStore", "Tx", "open_catalog", "read_anchor", "write_private"]
+__all__ = ["BlobStore", "Catalog", "Entry", "LocalBlobStore", "Tx", "open_catalog", "read_anchor_lines", "write_private"]
