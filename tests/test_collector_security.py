@@ -520,3 +520,18 @@ def test_an_old_collector_folder_keeps_its_frames_pseudonyms_and_verifiable_log(
     db.close()
     broken = verify(data)
     assert broken.returncode == 1, "the old entries are chained into the keyed ones: rewriting them is caught"
+
+
+def test_frames_of_an_upload_abandoned_halfway_are_deleted_after_a_week(server):
+    alice, _ = enrol(server, "c-aaaaaaaaaaaa")
+    kept = put_blob(server, alice, b"\x89PNG named")
+    abandoned = put_blob(server, alice, b"\x89PNG never named")
+    assert httpx.put(f"{server.url}/v1/sessions/20261123-101500-000001", json=manifest(kept),
+                     headers=alice).status_code == 201
+    db = sqlite3.connect(server.data / "catalog.sqlite")
+    db.execute("UPDATE blobs SET received = ?", (time.time() - 8 * 86400,))  # a week has passed
+    db.commit()
+    db.close()
+    assert httpx.put(f"{server.url}/v1/retention", json={"days": 365}, headers=server.admin).status_code == 200
+    files = {p.name for p in (server.data / "blobs").rglob("*") if p.is_file()}
+    assert kept in files and abandoned not in files

@@ -37,6 +37,7 @@ MAX_BLOB = 16 * 1024 * 1024
 MAX_MANIFEST = 16 * 1024 * 1024
 MAX_BODY = 4 * 1024 * 1024
 RETENTION_CHECK_S = 3600
+ABANDONED_UPLOAD_S = 7 * 86400  # frames no session of their device names are deleted after this
 ROLES = ("contributor", "curator", "trainer", "auditor", "admin")
 ANONYMOUS = Actor(role="-", subject="anonymous")
 
@@ -180,6 +181,11 @@ def create_app(data_dir: Path) -> FastAPI:
             with catalog.transaction() as tx:
                 unlink(tx.delete_session(sid, "retention"))
                 tx.audit(Entry("system", "system", "expire session", sid, "deleted"))
+        with catalog.transaction() as tx:  # frames sent for a session that never arrived
+            stale = tx.release_stale_blobs(time.time() - ABANDONED_UPLOAD_S)
+            unlink(stale)
+            if stale:
+                tx.audit(Entry("system", "system", "delete frames no session names", f"{len(stale)} frames", "deleted"))
         return len(old)
 
     app.state.enforce_retention = enforce_retention

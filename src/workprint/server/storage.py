@@ -260,6 +260,16 @@ class Tx:
                          (session_id, owner, time.time(), reason))
         return self._release_blobs(owner, digests)
 
+    def release_stale_blobs(self, cutoff: float) -> list[str]:
+        """Blobs sent before ``cutoff`` that no session of their device names (an upload abandoned
+        halfway): the claim is dropped; returns the digests whose files must go."""
+        gone = []
+        for digest, owner in self._q("SELECT b.digest, b.owner FROM blobs b WHERE b.received < ? AND NOT EXISTS "
+                                     "(SELECT 1 FROM session_blobs sb JOIN sessions s ON s.id=sb.session "
+                                     "WHERE sb.digest=b.digest AND s.owner=b.owner)", (cutoff,)):
+            gone += self._release_blobs(owner, [digest])
+        return gone
+
     def sessions_received_before(self, cutoff: float) -> list[str]:
         return [r[0] for r in self._q("SELECT id FROM sessions WHERE received < ?", (cutoff,))]
 

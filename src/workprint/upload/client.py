@@ -141,7 +141,15 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
             manifest = {"meta": {k: meta.get(k) for k in ("started_at", "screen", "settings", "platform", "workprint")},
                         "actions": [{k: v for k, v in a.items() if k != "raw"} for a in session.actions],
                         "frames": frames}
-            _check(_request(client, "PUT", f"/v1/sessions/{session.id}", json=manifest), "upload the session")
+            reply = _request(client, "PUT", f"/v1/sessions/{session.id}", json=manifest)
+            if reply.status_code == 409:  # frames the collector dropped meanwhile (a deletion): send them, retry
+                detail = reply.json().get("detail")
+                again = [d for d in (detail.get("missing", []) if isinstance(detail, dict) else []) if d in payloads]
+                for digest in again:
+                    _check(_request(client, "PUT", f"/v1/blobs/{digest}", content=payloads[digest]), "upload a frame")
+                if again:
+                    reply = _request(client, "PUT", f"/v1/sessions/{session.id}", json=manifest)
+            _check(reply, "upload the session")
             state["uploaded"][session.id] = session.fingerprint
             save_review_state(home, state)
             done.append(session.id)
