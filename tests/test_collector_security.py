@@ -370,7 +370,8 @@ def test_malformed_manifests_get_4xx_and_cannot_break_training_data(server):
     surrogate_key = json.dumps(good).replace('"screen"', '"\\udfff"')
     bad_type = json.loads(json.dumps(good))
     bad_type["actions"][0]["type"] = {"nested": True}
-    bodies = [json.dumps(bad_frame), surrogate, surrogate_key, json.dumps(bad_type)]
+    not_finite = json.dumps(good).replace('"x": 1', '"x": Infinity')
+    bodies = [json.dumps(bad_frame), surrogate, surrogate_key, json.dumps(bad_type), not_finite]
     for n, body in enumerate(bodies, 2):
         reply = httpx.put(f"{server.url}/v1/sessions/20261123-101500-00000{n}", content=body.encode(),
                           headers={**alice, "Content-Type": "application/json"})

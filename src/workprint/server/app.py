@@ -145,8 +145,11 @@ def create_app(data_dir: Path) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         """422 without echoing the input back (it may hold what could not be encoded, or a secret)."""
-        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type", "")}
-                  for e in exc.errors()[:20]]
+        def text(value: object) -> str:
+            return str(value).encode("utf-8", "backslashreplace").decode("utf-8")[:200]
+
+        errors = [{"loc": [text(part) for part in e.get("loc", ())], "msg": text(e.get("msg", "")),
+                   "type": text(e.get("type", ""))} for e in exc.errors()[:20]]
         who = await run_in_threadpool(identify, request.headers.get("authorization")) or ANONYMOUS
         await run_in_threadpool(catalog.audit, Entry(who.subject, who.role, f"{request.method} {request.url.path}",
                                                      "body", "refused: invalid request"))

@@ -4,6 +4,7 @@ reader for everyone else; what fails is answered 422 and nothing is stored."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -25,8 +26,8 @@ Text = Annotated[str, Field(max_length=1_000_000)]
 
 
 def check_json(value: Any, depth: int = 0) -> None:
-    """Raises ValueError on what JSON parsed but SQLite, UTF-8 and readers cannot take: lone
-    surrogates (in keys too) and nesting deeper than any action needs."""
+    """Raises ValueError on what Python's JSON parser takes but UTF-8, JSON and readers cannot:
+    lone surrogates (in keys too), NaN and infinities, and nesting deeper than any action needs."""
     if depth > MAX_DEPTH:
         raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, str):
@@ -34,6 +35,8 @@ def check_json(value: Any, depth: int = 0) -> None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise ValueError("a string holds a lone UTF-16 surrogate (not valid Unicode text)") from None
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("a number is NaN or infinite (not valid JSON)")
     elif isinstance(value, dict):
         for key, item in value.items():
             check_json(key, depth + 1)
