@@ -31,7 +31,7 @@ from workprint.server.models import (
     MissingRequest, RetentionRequest, TokenRequest,
 )
 from workprint.server.private import private_dir, secret_file, write_private
-from workprint.server.storage import Entry, LocalBlobStore, open_catalog
+from workprint.server.storage import Entry, LocalBlobStore, Refused, open_catalog
 
 MAX_BLOB = 16 * 1024 * 1024
 MAX_MANIFEST = 16 * 1024 * 1024
@@ -112,7 +112,8 @@ def create_app(data_dir: Path) -> FastAPI:
     uploads = Counter("workprint_blob_uploads", "blobs stored", registry=registry)
     upload_bytes = Counter("workprint_blob_upload_bytes", "bytes of blobs stored", registry=registry)
     sessions_received = Counter("workprint_sessions_received", "session manifests stored", registry=registry)
-    refused = Counter("workprint_refused_requests", "requests refused for lack of permission", registry=registry)
+    refused = Counter("workprint_refused_requests", "requests refused (token, role, ownership, code, missing blobs)",
+                      registry=registry)
 
     app = FastAPI(title="workprint collector", version=__version__,
                   description="Receives redacted recordings from enrolled devices. No per-person analytics.")
@@ -141,6 +142,11 @@ def create_app(data_dir: Path) -> FastAPI:
         await run_in_threadpool(refuse_body, request.headers.get("authorization", "").encode("latin-1"),
                                 request.method, request.url.path)
         return JSONResponse({"detail": exc.detail}, status_code=413, headers={"connection": "close"})
+
+    @app.exception_handler(Refused)
+    async def refusal(request: Request, exc: Refused) -> JSONResponse:  # noqa: ARG001
+        refused.inc()
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -235,13 +241,11 @@ def create_app(data_dir: Path) -> FastAPI:
         who = pseudonym(body.contributor)
         with catalog.transaction() as tx:
             outcome = tx.redeem_enrolment_code(_hash_token(body.code), time.time())
-            if outcome == "ok":
-                tx.add_token(_hash_token(token), "contributor", who, None)
-            tx.audit(Entry(who if outcome == "ok" else "anonymous", "contributor" if outcome == "ok" else "-",
-                           "enrol device", who, "ok" if outcome == "ok" else f"refused: {outcome} code"))
-        if outcome != "ok":
-            refused.inc()
-            raise HTTPException(403, f"{outcome} enrolment code; ask an admin for a new one")
+            if outcome != "ok":
+                tx.audit(Entry("anonymous", "-", "enrol device", who, f"refused: {outcome} code"))
+                raise Refused(403, f"{outcome} enrolment code; ask an admin for a new one")
+            tx.add_token(_hash_token(token), "contributor", who, None)
+            tx.audit(Entry(who, "contributor", "enrol device", who, "ok"))
         return {"device_token": token, "pseudonym": who}
 
     @app.delete("/v1/devices/{device}")
@@ -270,12 +274,11 @@ def create_app(data_dir: Path) -> FastAPI:
     def revoke_token(subject: Annotated[str, PathParam(pattern=ROLE_SUBJECT)], who: Actor = Depends(actor)) -> dict:
         require(who, "revoke tokens", subject, "admin")
         with catalog.transaction() as tx:
-            last_admin = subject.startswith("admin-") and not tx.admins_left_without(subject)
-            count = 0 if last_admin else tx.revoke_tokens(subject, ("curator", "trainer", "auditor", "admin"))
-            tx.audit(Entry(who.subject, who.role, "revoke token", subject,
-                           "refused: the last admin" if last_admin else f"{count} revoked"))
-        if last_admin:
-            raise HTTPException(409, "this is the last admin token; create another admin token first")
+            if subject.startswith("admin-") and not tx.admins_left_without(subject):
+                tx.audit(Entry(who.subject, who.role, "revoke token", subject, "refused: the last admin"))
+                raise Refused(409, "this is the last admin token; create another admin token first")
+            count = tx.revoke_tokens(subject, ("curator", "trainer", "auditor", "admin"))
+            tx.audit(Entry(who.subject, who.role, "revoke token", subject, f"{count} revoked"))
         if not count:
             raise HTTPException(404, "no live token with this subject")
         return {"revoked": count}
@@ -296,7 +299,8 @@ def create_app(data_dir: Path) -> FastAPI:
         require(who, "upload", digest, "contributor")
         data = await request.body()  # BodyLimit caps it at MAX_BLOB
         if hashlib.sha256(data).hexdigest() != digest:
-            catalog.audit(Entry(who.subject, who.role, "upload blob", digest, "refused: body does not match digest"))
+            await run_in_threadpool(catalog.audit, Entry(who.subject, who.role, "upload blob", digest,
+                                                         "refused: body does not match digest"))
             raise HTTPException(422, "the body does not hash to the digest in the URL (truncated or corrupted); send it again")
         try:
             created, stored = await run_in_threadpool(store_blob, who, digest, data)
@@ -323,22 +327,22 @@ def create_app(data_dir: Path) -> FastAPI:
         require(who, "upload sessions", session_id, "contributor")
         manifest = body.model_dump_json(exclude_unset=True)
         digests = set(body.frames.values())
+
+        def refuse(status: int, detail: object, why: str) -> None:
+            tx.audit(Entry(who.subject, who.role, "upload session", session_id, f"refused: {why}"))
+            raise Refused(status, detail)
+
         with catalog.transaction() as tx:  # ownership check and write in one transaction: no id race
             existing = tx.session(session_id)
             if existing and existing[0] != who.subject:
-                problem = (403, "this session belongs to another device", "refused: another device's session")
-            elif tx.is_tombstoned(session_id):
-                problem = (410, "this session was deleted and cannot be uploaded again", "refused: deleted")
-            elif absent := tx.missing_blobs(who.subject, digests):
-                problem = (409, {"message": "upload these blobs first", "missing": sorted(absent)},
-                           f"refused: {len(absent)} blobs not uploaded by this device")
-            else:
-                problem = None
-                unlink(tx.put_session(session_id, who.subject, manifest, digests))
-            tx.audit(Entry(who.subject, who.role, "upload session", session_id, problem[2] if problem else "ok"))
-        if problem:
-            refused.inc()
-            raise HTTPException(problem[0], problem[1])
+                refuse(403, "this session belongs to another device", "another device's session")
+            if tx.is_tombstoned(session_id):
+                refuse(410, "this session was deleted and cannot be uploaded again", "deleted")
+            if absent := tx.missing_blobs(who.subject, digests):
+                refuse(409, {"message": "upload these blobs first", "missing": sorted(absent)},
+                       f"{len(absent)} blobs not uploaded by this device")
+            unlink(tx.put_session(session_id, who.subject, manifest, digests))
+            tx.audit(Entry(who.subject, who.role, "upload session", session_id, "ok"))
         sessions_received.inc()
         return {"session": session_id, "frames": len(body.frames), "actions": len(body.actions)}
 
@@ -352,27 +356,23 @@ def create_app(data_dir: Path) -> FastAPI:
                               "actions": len(json.loads(manifest)["actions"])}
                              for sid, received, quarantined, manifest in rows]}
 
-    def owned(tx, who: Actor, session_id: str, action: str) -> tuple[str, str] | tuple[int, str]:
-        """(owner, manifest), or (status, message) of the refusal, audited in ``tx``."""
+    def owned(tx, who: Actor, session_id: str, action: str) -> tuple[str, str]:
+        """(owner, manifest) of a session this actor may act on; otherwise the refusal, audited in ``tx``."""
         row = tx.session(session_id)
         if row is None:
             tx.audit(Entry(who.subject, who.role, action, session_id, "not found"))
-            return 404, "no such session"
+            raise Refused(404, "no such session")
         if who.role == "contributor" and row[0] != who.subject:
-            refused.inc()
             tx.audit(Entry(who.subject, who.role, action, session_id, "refused"))
-            return 403, "contributors see only their own sessions"
+            raise Refused(403, "contributors see only their own sessions")
         return row[0], row[1]
 
     @app.get("/v1/sessions/{session_id}")
     def get_session(session_id: Annotated[str, PathParam(pattern=SESSION_ID)], who: Actor = Depends(actor)) -> dict:
         require(who, "read sessions", session_id, "contributor", "curator")
         with catalog.transaction() as tx:
-            owner, manifest = owned(tx, who, session_id, "read session")
-            if isinstance(owner, str):
-                tx.audit(Entry(who.subject, who.role, "read session", session_id, "ok"))
-        if isinstance(owner, int):
-            raise HTTPException(owner, manifest)
+            _, manifest = owned(tx, who, session_id, "read session")
+            tx.audit(Entry(who.subject, who.role, "read session", session_id, "ok"))
         return json.loads(manifest)
 
     @app.get("/v1/blobs/{digest}")
@@ -380,35 +380,29 @@ def create_app(data_dir: Path) -> FastAPI:
         """Curators read any frame a session names; trainers only frames of sessions not quarantined."""
         require(who, "read frames", digest, "curator", "trainer")
         with catalog.transaction() as tx:
-            readable = tx.blob_readable(digest, who.role) and blobs.has(digest)
-            data = blobs.get(digest) if readable else b""
-            tx.audit(Entry(who.subject, who.role, "read blob", digest, "ok" if readable else "not found"))
-        if not readable:
-            raise HTTPException(404, "no such frame (or not in a session your role may read)")
+            if not (tx.blob_readable(digest, who.role) and blobs.has(digest)):
+                tx.audit(Entry(who.subject, who.role, "read blob", digest, "not found"))
+                raise Refused(404, "no such frame (or not in a session your role may read)")
+            data = blobs.get(digest)
+            tx.audit(Entry(who.subject, who.role, "read blob", digest, "ok"))
         return Response(data, media_type="image/png")
 
     @app.delete("/v1/sessions/{session_id}")
     def delete_session(session_id: Annotated[str, PathParam(pattern=SESSION_ID)], who: Actor = Depends(actor)) -> dict:
         require(who, "delete sessions", session_id, "contributor", "admin")
         with catalog.transaction() as tx:
-            owner, message = owned(tx, who, session_id, "delete session")
-            if isinstance(owner, str):
-                unlink(tx.delete_session(session_id, f"deleted by {who.role}"))
-                tx.audit(Entry(who.subject, who.role, "delete session", session_id, "deleted"))
-        if isinstance(owner, int):
-            raise HTTPException(owner, message)
+            owned(tx, who, session_id, "delete session")
+            unlink(tx.delete_session(session_id, f"deleted by {who.role}"))
+            tx.audit(Entry(who.subject, who.role, "delete session", session_id, "deleted"))
         return {"deleted": session_id}
 
     @app.post("/v1/sessions/{session_id}/quarantine")
     def quarantine(session_id: Annotated[str, PathParam(pattern=SESSION_ID)], who: Actor = Depends(actor)) -> dict:
         require(who, "quarantine sessions", session_id, "curator")
         with catalog.transaction() as tx:
-            owner, message = owned(tx, who, session_id, "quarantine session")
-            if isinstance(owner, str):
-                tx.quarantine(session_id)
-                tx.audit(Entry(who.subject, who.role, "quarantine session", session_id, "ok"))
-        if isinstance(owner, int):
-            raise HTTPException(owner, message)
+            owned(tx, who, session_id, "quarantine session")
+            tx.quarantine(session_id)
+            tx.audit(Entry(who.subject, who.role, "quarantine session", session_id, "ok"))
         return {"quarantined": session_id}
 
     @app.get("/v1/datasets/steps")

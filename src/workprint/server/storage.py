@@ -89,6 +89,16 @@ CREATE INDEX IF NOT EXISTS session_blobs_digest ON session_blobs (digest);
 _COLUMNS = (("tokens", "expires", "REAL"), ("tokens", "revoked", "REAL"), ("enrolment_codes", "expires", "REAL"))
 
 
+class Refused(Exception):
+    """An expected refusal, raised inside ``Catalog.transaction()`` after its audit entry was
+    written: the transaction is committed (the entry kept), then the refusal propagates."""
+
+    def __init__(self, status: int, detail: object):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
 @dataclass(frozen=True)
 class Entry:
     """One audit entry: who (pseudonym or role subject), in which role, did what to what, and how it ended."""
@@ -345,14 +355,20 @@ class Catalog:
             tx = Tx(self._db, self._key)
             try:
                 yield tx
+            except Refused:
+                self._commit(tx)
+                raise
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
-            if tx.head is not None:
-                self._append_anchor(*tx.head)
-            if tx.erased:
-                self.checkpoint()
+            self._commit(tx)
+
+    def _commit(self, tx: Tx) -> None:
+        self._db.execute("COMMIT")
+        if tx.head is not None:
+            self._append_anchor(*tx.head)
+        if tx.erased:
+            self.checkpoint()
 
     def audit(self, entry: Entry) -> None:
         """An entry on its own (a refusal, a read with nothing else to write)."""
@@ -444,4 +460,4 @@ def open_catalog(data_dir: Path) -> Catalog:
     return Catalog(data_dir / "catalog.sqlite", secret_file(data_dir / "audit.key"), data_dir / "audit.anchor")
 
 
-__all__ = ["BlobStore", "Catalog", "Entry", "LocalBlobStore", "Tx", "open_catalog", "read_anchor_lines", "write_private"]
+__all__ = ["BlobStore", "Catalog", "Entry", "Refused", "LocalBlobStore", "Tx", "open_catalog", "read_anchor_lines", "write_private"]
