@@ -536,3 +536,32 @@ def test_frames_of_an_upload_abandoned_halfway_are_deleted_after_a_week(server):
     assert httpx.put(f"{server.url}/v1/retention", json={"days": 365}, headers=server.admin).status_code == 200
     files = {p.name for p in (server.data / "blobs").rglob("*") if p.is_file()}
     assert kept in files and abandoned not in files
+
+
+def test_a_killed_collector_never_keeps_an_action_without_its_audit_entry(server):
+    """kill -9 in the middle of a burst of uploads: every stored session has its audit entry and
+    every "upload session ok" entry its session (one transaction each)."""
+    alice, _ = enrol(server, "c-aaaaaaaaaaaa")
+    frame = put_blob(server, alice, b"\x89PNG burst")
+    ids = [f"20261123-12{i // 60:02d}{i % 60:02d}-dddddd" for i in range(120)]
+
+    def put(sid):
+        try:
+            return httpx.put(f"{server.url}/v1/sessions/{sid}", json=manifest(frame), headers=alice,
+                             timeout=30).status_code
+        except httpx.HTTPError:
+            return 0
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(put, sid) for sid in ids]
+        while sum(f.done() for f in futures) < 40:
+            time.sleep(0.01)
+        server.kill()
+        done = [f.result() for f in futures]
+    assert 40 <= done.count(201) < len(ids), "killed mid-burst"
+    db = sqlite3.connect(server.data / "catalog.sqlite")
+    stored = {r[0] for r in db.execute("SELECT id FROM sessions")}
+    audited = {r[0] for r in db.execute("SELECT target FROM audit WHERE action='upload session' AND outcome='ok'")}
+    db.close()
+    assert stored == audited
+    assert verify(server.data).returncode == 0
