@@ -23,14 +23,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from workprint.server.storage import Catalog as CollectorCatalog
+    from workprint.server.storage import Catalog as CollectorCatalog, Entry
 
-    path = Path(args.data) / "catalog.sqlite"
+    data = Path(args.data)
+    path, key = data / "catalog.sqlite", data / "audit.key"
     if not path.exists():
         raise UserError(f"no collector catalog at {path}; give the --data folder of `workprint serve`")
-    intact, count, problem = CollectorCatalog(path).verify_audit()
+    if not key.exists():
+        raise UserError(f"no audit key at {key}: if this collector last ran a version without a keyed audit log, "
+                        f"start `workprint serve --data {data}` once; otherwise restore the folder from a backup")
+    catalog = CollectorCatalog(path, key.read_text().strip(), data / "audit.anchor")
+    intact, count, problem = catalog.verify_audit()
+    # the verification is itself an audited event
+    catalog.audit(Entry("operator", "local", "verify audit log", "audit",
+                        f"intact ({count} entries)" if intact else f"BROKEN: {problem}"))
     if intact:
-        print(f"workprint: audit log intact ({count} entries, hash chain verified)")
+        print(f"workprint: audit log intact ({count} entries; keyed chain, no gaps, anchor matches)")
         return 0
     print(f"workprint: audit log BROKEN: {problem}", file=sys.stderr)
     return 1
@@ -105,7 +113,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tls-key", help="the certificate's private key (PEM)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("audit", help="verify the collector's hash-chained audit log")
+    p = sub.add_parser("audit", help="verify the collector's audit log (keyed chain, no gaps, anchor)")
     p.add_argument("what", choices=["verify"])
     p.add_argument("--data", default="collector-data", help="the collector's data folder")
     p.set_defaults(func=cmd_audit)

@@ -21,6 +21,7 @@ from workprint.home import contributor_id
 from workprint.store.crypto import Sealer, device_key
 
 REVIEW_WINDOW_S = 24 * 3600
+MISSING_BATCH = 10_000  # digests per "which frames do you lack" request (the collector takes at most 50 000)
 
 
 class UploadError(Exception):
@@ -134,16 +135,28 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
                         png, _ = redacted(fid)
                         digest = hashlib.sha256(png).hexdigest()
                         frames[fid], payloads[digest] = digest, png
-            reply = _request(client, "POST", "/v1/blobs/missing", json={"digests": sorted(payloads)})
-            _check(reply, "ask which frames the collector lacks")
-            missing = reply.json()["missing"]
+            missing = []
+            wanted = sorted(payloads)
+            for start in range(0, len(wanted), MISSING_BATCH):
+                reply = _request(client, "POST", "/v1/blobs/missing",
+                                 json={"digests": wanted[start:start + MISSING_BATCH]})
+                _check(reply, "ask which frames the collector lacks")
+                missing += reply.json()["missing"]
             for i, digest in enumerate(missing, 1):
                 progress(f"{session.id}: frame {i}/{len(missing)}")
                 _check(_request(client, "PUT", f"/v1/blobs/{digest}", content=payloads[digest]), "upload a frame")
             manifest = {"meta": {k: meta.get(k) for k in ("started_at", "screen", "settings", "platform", "workprint")},
                         "actions": [{k: v for k, v in a.items() if k != "raw"} for a in session.actions],
                         "frames": frames}
-            _check(_request(client, "PUT", f"/v1/sessions/{session.id}", json=manifest), "upload the session")
+            reply = _request(client, "PUT", f"/v1/sessions/{session.id}", json=manifest)
+            if reply.status_code == 409:  # frames the collector dropped meanwhile (a deletion): send them, retry
+                detail = reply.json().get("detail")
+                again = [d for d in (detail.get("missing", []) if isinstance(detail, dict) else []) if d in payloads]
+                for digest in again:
+                    _check(_request(client, "PUT", f"/v1/blobs/{digest}", content=payloads[digest]), "upload a frame")
+                if again:
+                    reply = _request(client, "PUT", f"/v1/sessions/{session.id}", json=manifest)
+            _check(reply, "upload the session")
             state["uploaded"][session.id] = session.fingerprint
             save_review_state(home, state)
             done.append(session.id)
