@@ -44,7 +44,9 @@ def bearer(token: str) -> dict:
 def enrol(srv: Server, contributor: str) -> tuple[dict, str]:
     reply = httpx.post(f"{srv.url}/v1/devices", json={"code": srv.code(), "contributor": contributor})
     assert reply.status_code == 201, reply.text
-    return bearer(reply.json()["device_token"]), reply.json()["pseudonym"]
+    device = bearer(reply.json()["device_token"])
+    srv.agree(device)  # uploads need a consent on record
+    return device, reply.json()["pseudonym"]
 
 
 def put_blob(srv: Server, who: dict, data: bytes) -> str:
