@@ -504,6 +504,7 @@ def test_an_old_collector_folder_keeps_its_frames_pseudonyms_and_verifiable_log(
         assert httpx.get(f"{srv.url}/v1/blobs/{digest}", headers=srv.token("trainer")).content == png
         again = httpx.post(f"{srv.url}/v1/devices", json={"code": srv.code(), "contributor": "c-aaaaaaaaaaaa"})
         assert again.json()["pseudonym"] == owner, "the same person keeps the same pseudonym"
+        srv.agree(bearer(again.json()["device_token"]))
         assert httpx.post(f"{srv.url}/v1/blobs/missing", json={"digests": [digest]},
                           headers=bearer(again.json()["device_token"])).json()["missing"] == []
     finally:
