@@ -126,6 +126,7 @@ def read_predictions(path: Path, steps_by_id: dict[str, dict[str, Any]]) -> dict
         raise PredictionError(f"{path}: no such file")
     out: dict[str, dict[str, Any] | None] = {}
     problems: list[str] = []
+    seen: set[str] = set()
     with path.open(encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             if not line.strip():
@@ -146,9 +147,10 @@ def read_predictions(path: Path, steps_by_id: dict[str, dict[str, Any]]) -> dict
             if sid not in steps_by_id:
                 problems.append(f"line {number}: id {sid!r} is not a step of this eval set")
                 continue
-            if sid in out:
+            if sid in seen:
                 problems.append(f"line {number}: a second prediction for {sid!r}")
                 continue
+            seen.add(sid)
             if "error" in prediction and "action" not in prediction and "code" not in prediction:
                 out[sid] = None  # a run recorded that the model's answer was unusable: a wrong step
                 continue
