@@ -217,11 +217,10 @@ def _ask_all(directory: Path, todo: list[dict[str, Any]], options: RunOptions,
     try:
         pending: set[Future] = set()
         queue = iter(todo)
-        # Keep at most 2x concurrency in flight: a stopped run has not asked far ahead.
-        for step in queue:
-            pending.add(pool.submit(asker.ask, step))
-            if len(pending) >= options.concurrency * 2:
-                break
+        first = next(queue, None)
+        if first is not None:
+            # The first step alone: an endpoint that does not answer fails after one step's retries.
+            pending.add(pool.submit(asker.ask, first))
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -230,9 +229,11 @@ def _ask_all(directory: Path, todo: list[dict[str, Any]], options: RunOptions,
                 except ModelError as exc:
                     raise RunError(f"{exc}\nThe predictions made so far are kept; run the same command again "
                                    "to resume.") from None
-                step = next(queue, None)
-                if step is not None:
+                # Keep at most 2x concurrency in flight: a stopped run has not asked far ahead.
+                for step in queue:
                     pending.add(pool.submit(asker.ask, step))
+                    if len(pending) >= options.concurrency * 2:
+                        break
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         asker.close()
