@@ -60,7 +60,7 @@ class Verdict:
     intervention: bool
     success: bool
     type_match: bool
-    distance: float | None  # predicted point to gold point, fraction of the screen diagonal
+    distance: float | None  # predicted point to gold point (point actions), fraction of the screen diagonal
     predicted: dict[str, Any] | None
     why: str  # what decided it, for the report
 
@@ -237,7 +237,8 @@ def judge(step: dict[str, Any], predicted: dict[str, Any] | None, t: Thresholds)
         return verdict
     kind = predicted.get("type")
     has_point = isinstance(predicted.get("x"), (int, float)) and isinstance(predicted.get("y"), (int, float))
-    if has_point and isinstance(gold.get("x"), (int, float)) and isinstance(gold.get("y"), (int, float)):
+    pointing = interaction in POINT_TYPES or interaction in ("drag", "menu", "select")
+    if pointing and has_point and isinstance(gold.get("x"), (int, float)) and isinstance(gold.get("y"), (int, float)):
         verdict.distance = math.hypot(predicted["x"] - gold["x"], predicted["y"] - gold["y"]) / _diagonal(step)
 
     if interaction in CHOICE_TYPES:
