@@ -96,6 +96,9 @@ def build_eval_set(home: Path, refs: list[str], out: Path, options: BuildOptions
                 code = to_code(action)
                 if interaction is None:
                     skipped["not an eval step (" + str(action.get("type")) + ")"] += 1
+                elif action.get("source") == "agent":
+                    # What an agent did is not a demonstration; it stays in the history of the steps after it.
+                    skipped["an agent's action (not a demonstration)"] += 1
                 elif not action.get("frame"):
                     skipped["no frame before the action"] += 1
                 else:
