@@ -93,14 +93,14 @@ def bench_run(steps_n: int, concurrency: int, image_size: str | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp) / "set"
         (d / "images").mkdir(parents=True)
-        distinct = 40
+        distinct = steps_n // 5  # consecutive steps share a frame, as in a real recording (70 steps, 15 frames)
         for i in range(distinct):
             _frame(i).save(d / "images" / f"{i}.png", compress_level=6)
         with (d / "steps.jsonl").open("w") as f:
             for i in range(steps_n):
                 f.write(json.dumps({"id": f"s{i}", "episode": f"e{i // 10}", "interaction": "click",
                                     "instruction": "Open the report", "history": ["pyautogui.click(x=10, y=10)"] * (i % 10),
-                                    "image": f"images/{i % distinct}.png", "screen": {"w": 1920, "h": 1080},
+                                    "image": f"images/{i // 5}.png", "screen": {"w": 1920, "h": 1080},
                                     "gold": {"type": "click", "x": 960, "y": 540}, "target": None,
                                     "intervention": False}) + "\n")
         frame_kb = sum(p.stat().st_size for p in (d / "images").iterdir()) / distinct / 1024
@@ -109,16 +109,16 @@ def bench_run(steps_n: int, concurrency: int, image_size: str | None) -> dict:
         try:
             url = server.stdout.readline().strip()
             steps = load_steps(d)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             run_eval(d, steps, Path(tmp) / "r", RunOptions(model=url, model_name="m", concurrency=concurrency,
                                                             image_size=image_size), progress=False)
-            elapsed = time.perf_counter() - t0
+            elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         finally:
             server.terminate()
             server.wait()
     return {"steps": steps_n, "concurrency": concurrency, "image_size": image_size or "as recorded",
             "frame_kb": round(frame_kb), "steps_per_s": round(steps_n / elapsed, 1),
-            "ms_per_step": round(elapsed / steps_n * 1000, 1)}
+            "ms_per_step": round(elapsed / steps_n * 1000, 1), "cpu_ms_per_step": round(cpu / steps_n * 1000, 1)}
 
 
 def bench_build() -> dict:
@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument("--no-build", action="store_true", help="skip the build bench (it records under Xvfb)")
     args = parser.parse_args()
     print("scoring:", json.dumps(bench_scoring(args.predictions)), flush=True)
-    for size in (None, "1280"):
+    for size in (None, "1280"):  # client-side CPU only: the server is another process
         print("run:", json.dumps(bench_run(args.run_steps, args.concurrency, size)), flush=True)
     if not args.no_build:
         print("build:", json.dumps(bench_build()), flush=True)

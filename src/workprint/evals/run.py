@@ -13,6 +13,7 @@ import json
 import os
 import random
 import threading
+from collections import OrderedDict
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,11 +126,34 @@ def baseline_action(name: str, step: dict[str, Any], previous: dict[str, Any] | 
 # ---------------------------------------------------------------------------- model
 
 class _Asker:
+    CACHED_IMAGES = 32
+
     def __init__(self, directory: Path, options: RunOptions) -> None:
         self.directory = directory
         self.options = options
+        self._cache: OrderedDict[tuple[str, ImageFit], bytes] = OrderedDict()
+        self._lock = threading.Lock()
         self.client = ChatClient(options.model or "", options.model_name, retries=options.retries,
                                  timeout=options.timeout)
+
+    def _image(self, rel: str, fit: ImageFit) -> bytes:
+        """The PNG sent for a frame. Steps share frames (a typing run, a key after it), and a resize
+        plus PNG encoding is most of a step's cost, so the last few are kept."""
+        key = (rel, fit)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        image_path = self.directory / rel
+        try:
+            png = encode_png(image_path.read_bytes(), fit)
+        except OSError as exc:
+            raise RunError(f"cannot read the step's image {image_path}: {exc}") from None
+        with self._lock:
+            self._cache[key] = png
+            while len(self._cache) > self.CACHED_IMAGES:
+                self._cache.popitem(last=False)
+        return png
 
     def ask(self, step: dict[str, Any]) -> dict[str, Any]:
         w, h = _screen(step)
@@ -137,11 +161,7 @@ class _Asker:
             fit = ImageFit.for_screen(w, h, self.options.image_size)
         except ValueError as exc:
             raise RunError(str(exc)) from None
-        image_path = self.directory / step["image"]
-        try:
-            png = encode_png(image_path.read_bytes(), fit)
-        except OSError as exc:
-            raise RunError(f"cannot read the step's image {image_path}: {exc}") from None
+        png = self._image(step["image"], fit)
         tools = self.options.format == "tools"
         retry = None
         replies = []
