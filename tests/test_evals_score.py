@@ -187,3 +187,19 @@ def test_compare_prints_per_type_differences(tmp_path, env):
     assert "click_radius=0.04" in out
     bad = workprint("eval", "compare", str(tmp_path / "A"), str(tmp_path / "nothing"), env=env, check=False)
     assert bad.returncode == 2 and "no results here" in bad.stderr
+
+
+def test_eval_commands_explain_bad_input(tmp_path, env):
+    out = workprint("eval", "build", "--out", str(tmp_path / "set"), env=env, check=False)
+    assert out.returncode == 2 and "no sessions" in out.stderr and "Traceback" not in out.stderr
+    out = workprint("eval", "run", str(tmp_path), "--baseline", "center", "--out", str(tmp_path / "r"), env=env,
+                    check=False)
+    assert out.returncode == 2 and "is not an eval set" in out.stderr and "eval build" in out.stderr
+    make_set(tmp_path / "set")
+    out = workprint("eval", "score", str(tmp_path / "set"), str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "r"),
+                    env=env, check=False)
+    assert out.returncode == 2 and "no such file" in out.stderr
+    out = workprint("eval", "score", str(tmp_path / "set"), str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "r"),
+                    "--click-radius", "4", env=env, check=False)
+    assert out.returncode == 2 and "--click-radius 4.0" in out.stderr
+    assert "eval build" in workprint("--help", env=env).stdout

@@ -24,6 +24,7 @@ examples:
   workprint actions latest                   what you did, one action per line
   workprint export latest --format hf --out ds   a dataset `datasets.load_dataset("parquet", ...)` reads
   workprint report latest --out replay.html     step through a session in the browser
+  workprint eval build latest --out evalset     an eval set; then `eval run evalset --model URL --out results`
   echo 'mail bob@example.com' | workprint redact
 
 Data lives in $WORKPRINT_HOME (default: the platform's user data dir), encrypted.
