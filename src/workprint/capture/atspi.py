@@ -29,6 +29,8 @@ _STATE_SHOWING = 25
 _LAYOUT_ROLES = {"filler", "panel", "scroll pane", "viewport", "layered pane", "unknown", "redundant object",
                  "section", "split pane", "glass pane", "root pane", "option pane", "internal frame"}
 
+_CONTAINER_ROLES = _LAYOUT_ROLES | {"page tab list", "page tab", "frame", "window", "dialog", "tool bar"}
+
 
 class AccessibilityUnavailable(Exception):
     pass
@@ -184,7 +186,12 @@ class AtspiClient:
             if found[1] == _NULL or found == ref:
                 # Toolkits stop where a child reports no geometry: a GTK notebook's page tab
                 # has extents -1, so the text view inside it is never returned at a point.
-                found = self._child_at(ref, x, y)
+                # Only containers are looked through (a menu's hidden items are not).
+                try:
+                    container = self._role(ref) in _CONTAINER_ROLES
+                except Exception:
+                    container = False
+                found = self._child_at(ref, x, y) if container else None
                 if found is None:
                     break
             ref = found  # type: ignore[assignment]
