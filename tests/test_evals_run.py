@@ -158,3 +158,12 @@ def test_baselines_give_the_scale(tmp_path, env):
     assert (tmp_path / "random" / "predictions.jsonl").read_text() == \
         (tmp_path / "random2" / "predictions.jsonl").read_text(), "seeded"
     assert len(steps) == len((tmp_path / "random" / "predictions.jsonl").read_text().splitlines())
+
+
+def test_a_results_folder_holds_one_run(tmp_path, env):
+    make_set(tmp_path / "set")
+    workprint("eval", "run", str(tmp_path / "set"), "--baseline", "center", "--out", str(tmp_path / "r"), "--quiet",
+              env=env)
+    out = workprint("eval", "run", str(tmp_path / "set"), "--baseline", "random", "--out", str(tmp_path / "r"),
+                    "--quiet", env=env, check=False)
+    assert out.returncode == 2 and "another run" in out.stderr and "another --out" in out.stderr

@@ -247,6 +247,7 @@ def _ask_all(directory: Path, todo: list[dict[str, Any]], options: RunOptions,
                 try:
                     write(future.result())
                 except ModelError as exc:
+                    _keep_finished(pending, write)
                     raise RunError(f"{exc}\nThe predictions made so far are kept; run the same command again "
                                    "to resume.") from None
                 # Keep at most 2x concurrency in flight: a stopped run has not asked far ahead.
@@ -257,3 +258,14 @@ def _ask_all(directory: Path, todo: list[dict[str, Any]], options: RunOptions,
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         asker.close()
+
+
+def _keep_finished(pending: set[Future], write: Callable[[dict[str, Any]], None]) -> None:
+    """After a fatal error, the answers already under way are still written: nothing asked is lost."""
+    for future in pending:
+        if future.cancel():
+            continue
+        try:
+            write(future.result())
+        except Exception:
+            continue
