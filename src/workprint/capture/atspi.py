@@ -29,6 +29,8 @@ _STATE_SHOWING = 25
 _LAYOUT_ROLES = {"filler", "panel", "scroll pane", "viewport", "layered pane", "unknown", "redundant object",
                  "section", "split pane", "glass pane", "root pane", "option pane", "internal frame"}
 
+_CONTAINER_ROLES = _LAYOUT_ROLES | {"page tab list", "page tab", "frame", "window", "dialog", "tool bar"}
+
 
 class AccessibilityUnavailable(Exception):
     pass
@@ -126,6 +128,35 @@ class AtspiClient:
         except Exception:
             return None
 
+    def _child_at(self, ref: tuple[str, str], x: int, y: int, max_nodes: int = 64) -> tuple[str, str] | None:
+        """The smallest showing descendant containing (x, y), looking through descendants that
+        report no geometry (extents -1 or off-screen); None when no descendant contains it."""
+        best, best_area = None, None
+        todo, seen = [(c, 0) for c in self._children(ref)], 0
+        while todo and seen < max_nodes:
+            child, depth = todo.pop(0)
+            seen += 1
+            try:
+                ex = self._extents(child)
+            except Exception:
+                continue
+            if ex[2] <= 0 or ex[3] <= 0 or ex[0] < -100_000 or ex[1] < -100_000:
+                if depth < 3:  # no geometry of its own: what it holds may have some
+                    try:
+                        todo.extend((c, depth + 1) for c in self._children(child))
+                    except Exception:
+                        pass
+                continue
+            if ex[0] <= x < ex[0] + ex[2] and ex[1] <= y < ex[1] + ex[3]:
+                try:
+                    if not self._showing(child):
+                        continue
+                except Exception:
+                    continue
+                if best_area is None or ex[2] * ex[3] < best_area:
+                    best, best_area = child, ex[2] * ex[3]
+        return best
+
     def target_at(self, x: int, y: int) -> dict | None:
         """{role, name, bbox, app} of the deepest named accessible at screen point (x, y)."""
         candidates = []
@@ -153,7 +184,16 @@ class AtspiClient:
             except Exception:
                 break
             if found[1] == _NULL or found == ref:
-                break
+                # Toolkits stop where a child reports no geometry: a GTK notebook's page tab
+                # has extents -1, so the text view inside it is never returned at a point.
+                # Only containers are looked through (a menu's hidden items are not).
+                try:
+                    container = self._role(ref) in _CONTAINER_ROLES
+                except Exception:
+                    container = False
+                found = self._child_at(ref, x, y) if container else None
+                if found is None:
+                    break
             ref = found  # type: ignore[assignment]
             chain.append(ref)
         # The deepest accessible that means something: skip layout containers, and take the

@@ -13,7 +13,7 @@ import sys
 from workprint import __version__
 from workprint.cli.common import UserError
 
-GROUPS = ["recording", "consent", "sessions", "collector", "annotate"]
+GROUPS = ["recording", "consent", "sessions", "collector", "annotate", "evals"]
 
 EPILOG = """\
 examples:
@@ -26,6 +26,7 @@ examples:
   workprint actions latest                   what you did, one action per line
   workprint export latest --format hf --out ds   a dataset `datasets.load_dataset("parquet", ...)` reads
   workprint report latest --out replay.html     step through a session in the browser
+  workprint eval build latest --out evalset     an eval set; then `eval run evalset --model URL --out results`
   echo 'mail bob@example.com' | workprint redact
 
 Data lives in $WORKPRINT_HOME (default: the platform's user data dir), encrypted.

@@ -106,7 +106,7 @@ class MousepadScript:
         if bbox is None:
             raise RuntimeError(f"mousepad has no menu {menu!r} on the accessibility bus")
         self.click(*self._center(bbox))
-        self.expected[-1].extra["target"] = {"role": "menu", "name": menu}
+        self.expected[-1].extra["target"] = {"role": "menu", "name": menu, "bbox": bbox}
         self.pause(0.5)
         bbox = None
         for _ in range(20):
@@ -117,7 +117,7 @@ class MousepadScript:
         if bbox is None:
             raise RuntimeError(f"menu {menu!r} has no item {item!r}")
         self.click(*self._center(bbox))
-        self.expected[-1].extra["target"] = {"role": "menu item", "name": item}
+        self.expected[-1].extra["target"] = {"role": "menu item", "name": item, "bbox": bbox}
 
     def play(self) -> list[Expected]:
         """The whole demonstration: every action type the recorder derives on the desktop."""

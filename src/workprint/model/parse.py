@@ -150,6 +150,22 @@ def _tool_action(name: str, a: dict[str, Any], fit: ImageFit) -> Action:
     raise ReplyError(f"unknown tool {name!r}; the tools are the action types offered")
 
 
+def _dotted(node: ast.expr) -> str:
+    """``pyautogui.click`` of a call's function; ast.unparse is the slow general case."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"
+    return ast.unparse(node)
+
+
+def _literal(node: ast.expr) -> Any:
+    """A literal argument; plain constants skip literal_eval (scoring reads 100,000s of these)."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    return ast.literal_eval(node)
+
+
 class _State:
     """Walks the calls of one reply; ``moveTo`` sets where a following drag or scroll happens."""
 
@@ -159,12 +175,12 @@ class _State:
         self.at: tuple[int, int] | None = None
 
     def call(self, node: ast.Call) -> None:
-        name = ast.unparse(node.func)
+        name = _dotted(node.func)
         short = name.split(".")[-1]
         owner = name.rsplit(".", 1)[0] if "." in name else ""
         try:
-            args = [ast.literal_eval(a) for a in node.args]
-            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+            args = [_literal(a) for a in node.args]
+            kwargs = {k.arg: _literal(k.value) for k in node.keywords if k.arg}
         except ValueError:
             raise ReplyError(f"{name}(...) must have literal arguments (numbers, strings)") from None
         handler: Callable[[list[Any], dict[str, Any]], None] | None = None

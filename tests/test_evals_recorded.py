@@ -1,0 +1,157 @@
+"""An eval set built from a real recording under Xvfb: a marked task in mousepad with typing, a key,
+a hotkey, a scroll, a menu choice, clicks and a drag; target boxes checked against real extents."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import Recording, workprint
+from workprint.demo.desktop import VirtualDesktop
+from workprint.demo.scenario import MousepadScript
+from workprint.export.pyautogui_code import to_code
+
+TASK = "Write a note and select all of it"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from workprint.capture.atspi import AtspiClient
+
+    with VirtualDesktop() as desk:
+        home = tmp_path_factory.mktemp("home")
+        policy = home / "policy.toml"
+        policy.write_text('[apps]\nallow = ["mousepad"]\n')
+        desk.spawn(["mousepad"])
+        pad = desk.wait_window("mousepad")
+        time.sleep(1.0)
+        rec = Recording(desk, home, policy)
+        workprint("task", "start", TASK, env=rec.env)
+        time.sleep(0.5)
+        script = MousepadScript(desk, pad)
+        expected = script.play()
+        workprint("task", "end", env=rec.env)
+        time.sleep(0.8)
+        # The real extents of the elements clicked, from the bus and from X.
+        a11y = AtspiClient(timeout=2.0, env=desk.env)
+        text_view = a11y.find("mousepad", "text", "")
+        window = desk.geometry(pad)
+        code, out, err = rec.stop()
+        assert code == 0, err
+    session = out.strip().splitlines()[-1]
+    root = tmp_path_factory.mktemp("evals")
+    workprint("eval", "build", session, "--out", str(root / "set"), "--quiet", env=rec.env)
+    steps = [json.loads(line) for line in (root / "set" / "steps.jsonl").read_text().splitlines()]
+    return {"env": rec.env, "session": session, "root": root, "steps": steps, "expected": expected,
+            "text_view": text_view, "window": window}
+
+
+def test_every_interaction_of_the_task_is_a_step(built):
+    steps = built["steps"]
+    kinds = Counter(s["interaction"] for s in steps)
+    for kind in ("click", "double_click", "type", "key", "hotkey", "scroll", "menu", "drag", "done"):
+        assert kinds[kind] >= 1, (kind, kinds)
+    assert all(s["instruction"] == TASK for s in steps)
+    assert all(s["intervention"] is False for s in steps), "no agent ran: nobody corrected one"
+    menu = [s for s in steps if s["interaction"] == "menu"]
+    assert {s["target"]["name"] for s in menu} == {"Edit", "Select All"}
+    assert steps[-1]["interaction"] == "done" and steps[-1]["gold"]["type"] == "done"
+    # History: the previous steps of the episode as pyautogui code.
+    for i, step in enumerate(steps):
+        assert step["history"] == [to_code(s["gold"]) for s in steps[:i]]
+    card = (built["root"] / "set" / "README.md").read_text()
+    for kind, n in kinds.items():
+        assert f"| {kind} | {n} |" in card
+
+
+def test_images_are_the_redacted_frames(built):
+    root = built["root"] / "set"
+    text = (root / "steps.jsonl").read_text()
+    assert "jane.doe" not in text and "[EMAIL]" in text
+    for step in built["steps"]:
+        image = Image.open(io.BytesIO((root / step["image"]).read_bytes()))
+        assert image.format == "PNG" and image.size == (step["screen"]["w"], step["screen"]["h"])
+
+
+def test_target_boxes_are_the_elements_clicked(built):
+    steps = built["steps"]
+    clicks = [s for s in steps if s["interaction"] == "click"]
+    text_view = built["text_view"]
+    wx, wy, ww, wh = built["window"]
+    in_text = [s for s in clicks if s["target"] and s["target"]["role"] == "text"]
+    assert in_text, [s["target"] for s in clicks]
+    for step in in_text:
+        assert step["target"]["bbox"] == text_view, "the text view's own AT-SPI extents"
+        x, y, w, h = step["target"]["bbox"]
+        assert wx <= x and wy <= y and x + w <= wx + ww and y + h <= wy + wh, "inside the X window"
+        assert w * h < ww * wh * 0.95
+    assert not any(s["target"] and s["target"]["role"] == "page tab list" for s in steps)
+    menu_expected = {e.extra["target"]["name"]: e.extra["target"]["bbox"] for e in built["expected"]
+                     if "target" in e.extra}
+    for step in (s for s in steps if s["interaction"] == "menu"):
+        assert step["target"]["bbox"] == menu_expected[step["target"]["name"]]
+
+
+def test_build_is_deterministic(built):
+    root = built["root"]
+    workprint("eval", "build", built["session"], "--out", str(root / "again"), "--quiet", env=built["env"])
+    assert (root / "again" / "steps.jsonl").read_bytes() == (root / "set" / "steps.jsonl").read_bytes()
+    for step in built["steps"]:
+        assert (root / "again" / step["image"]).read_bytes() == (root / "set" / step["image"]).read_bytes()
+    assert (root / "again" / "README.md").read_text() == (root / "set" / "README.md").read_text()
+
+
+def test_holdout_and_cap(built):
+    root = built["root"]
+    workprint("eval", "build", built["session"], "--out", str(root / "cap"), "--max-per-interaction", "1",
+              "--quiet", env=built["env"])
+    capped = [json.loads(line) for line in (root / "cap" / "steps.jsonl").read_text().splitlines()]
+    assert Counter(s["interaction"] for s in capped) == {k: 1 for k in {s["interaction"] for s in built["steps"]}}
+    workprint("eval", "build", built["session"], "--out", str(root / "held"), "--holdout", "0.5", "--seed", "3",
+              "--quiet", env=built["env"])
+    held = json.loads((root / "held" / "holdout.json").read_text())
+    lines = (root / "held" / "steps.jsonl").read_text().splitlines()
+    # One episode: it is either held out whole or not at all.
+    assert len(lines) in (0, len(built["steps"])) and len(held["episodes"]) == (1 if lines else 0)
+
+
+def test_gold_scores_one_and_report_renders_in_chromium(built, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    root, env = built["root"], built["env"]
+    preds = tmp_path / "gold.jsonl"
+    preds.write_text("".join(json.dumps({"id": s["id"], "action": s["gold"]}) + "\n" for s in built["steps"]))
+    workprint("eval", "score", str(root / "set"), str(preds), "--out", str(tmp_path / "gold"), env=env)
+    results = json.loads((tmp_path / "gold" / "results.json").read_text())
+    assert all(r["step_success"] == 1.0 for r in results["by_interaction"].values()), results
+
+    workprint("eval", "run", str(root / "set"), "--baseline", "center", "--out", str(tmp_path / "center"), "--quiet",
+              env=env)
+    report = tmp_path / "center" / "report.html"
+    page_html = report.read_text()
+    assert "http://" not in page_html.replace("http://www.w3.org/2000/svg", ""), "self-contained"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(report.as_uri())
+        assert page.locator("svg rect.bar").count() == len(results["by_interaction"])
+        cards = page.locator(".card")
+        failed = [json.loads(line) for line in (tmp_path / "center" / "verdicts.jsonl").read_text().splitlines()
+                  if not json.loads(line)["success"]]
+        assert cards.count() == len(failed) > 0
+        widths = page.eval_on_selector_all(".card img", "imgs => imgs.map(i => i.naturalWidth)")
+        assert widths and all(w == 640 for w in widths), "every frame loads"
+        page.click("#filters button[data-kind='menu']")
+        visible = page.eval_on_selector_all(".card", "cs => cs.filter(c => c.offsetParent !== null)"
+                                                     ".map(c => c.dataset.kind)")
+        assert visible and set(visible) == {"menu"}
+        page.click("#filters button[data-kind='']")
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
+        browser.close()
+    assert Image.open(tmp_path / "report.png").size == (1400, 900)
