@@ -29,6 +29,7 @@ from workprint import __version__
 from workprint.capture import Backend, CapturedFrame, Window
 from workprint.capture.atspi import AccessibilityWorker
 from workprint.capture.browser import BrowserBridge
+from workprint.errors import WorkprintError
 from workprint.process.browser import BROWSER_APPS
 from workprint.capture.frames import FrameEncoder, FrameRing, FrameSampler, mask_rects
 from workprint.capture.indicator import Indicator
@@ -150,9 +151,9 @@ class Recorder:
 
         self.bridge = None
         try:
-            self.bridge = BrowserBridge(self.home, lambda t, event: self._queue.put(("dom", t, event)))
+            self.bridge = BrowserBridge(self.home, lambda t, event: self._queue.put(("dom", t, event)), self.policy)
             self.bridge.start()
-        except OSError as exc:  # the port is taken (another recorder?): record the desktop anyway
+        except (OSError, WorkprintError) as exc:  # another recorder has this home: record the desktop anyway
             self._problem(f"browser bridge not started ({exc}); browser pages are recorded as desktop only")
         hooks = self.backend.input_hooks(self._queue.put)
         hooks.start()
@@ -550,7 +551,9 @@ class Recorder:
         """An event from the browser extension: URL policy, secure fields, redaction, then the log."""
         kind = event.get("type")
         url = str(event.get("url") or "")
-        allowed = self.policy.url_allowed(url) if url else True
+        # The extension drops events on pages the policy denies and reports such a navigation
+        # with ``denied`` and no address; the policy is applied here again all the same.
+        allowed = not event.get("denied") and (self.policy.url_allowed(url) if url else True)
         if kind in ("navigate", "tab") and event.get("frame", "top") == "top":
             self._browser_url_allowed = allowed
         if kind == "secure":

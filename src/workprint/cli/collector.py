@@ -87,10 +87,19 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_extension(args: argparse.Namespace) -> int:  # noqa: ARG001
-    from workprint.capture.browser import extension_dir
+def cmd_extension(args: argparse.Namespace) -> int:
+    from workprint.capture.browser import extension_dir, install
 
-    print(extension_dir(_home()))
+    if args.what == "path":
+        print(extension_dir(_home()))
+        return 0
+    dirs = [Path(d) for d in args.browser_dir] if args.browser_dir else None
+    extension, manifests = install(_home(), dirs)
+    for manifest in manifests:
+        print(f"workprint: native messaging host registered in {manifest}", file=sys.stderr)
+    print(f"workprint: load the extension from this folder (chrome://extensions, developer mode, Load unpacked, "
+          f"or --load-extension=FOLDER):", file=sys.stderr)
+    print(extension)
     return 0
 
 
@@ -126,9 +135,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("sessions", nargs="*", metavar="SESSION")
     p.set_defaults(func=cmd_upload)
 
-    p = sub.add_parser("extension", help="the browser extension: `workprint extension path` prints its folder",
-                       description="Prints the folder of the unpacked Manifest V3 extension for this install "
-                                   "(with its loopback token). Load it in chrome://extensions (developer mode, "
-                                   "Load unpacked) or with --load-extension=FOLDER.")
-    p.add_argument("what", choices=["path"])
+    p = sub.add_parser("extension", help="the browser extension: `workprint extension install` sets it up",
+                       description="install: writes the unpacked Manifest V3 extension and registers its native "
+                                   "messaging host for this person (Chromium and Chrome; --browser-dir for a browser "
+                                   "started with --user-data-dir=DIR), then prints the extension's folder. Load it in "
+                                   "chrome://extensions (developer mode, Load unpacked) or with --load-extension=FOLDER. "
+                                   "path: prints the folder only.")
+    p.add_argument("what", choices=["install", "path"])
+    p.add_argument("--browser-dir", action="append", metavar="DIR",
+                   help="a browser's user data dir to register the host in (repeatable; default: "
+                        "~/.config/chromium and ~/.config/google-chrome)")
     p.set_defaults(func=cmd_extension)
