@@ -39,6 +39,7 @@ from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
 from workprint.settings import Settings
 from workprint.store import Catalog, SessionWriter
+from workprint.store.session import recover_held_runs
 from workprint.store.framecodec import Encoded
 
 # ctrl+alt+p pauses or resumes recording from the keyboard; ctrl+alt+t asks for the task being
@@ -48,6 +49,10 @@ TASK_HOTKEY = ("ctrl", "alt", "t")
 WINDOW_CACHE_S = 0.5
 FLUSH_EVERY_S = 0.5
 TICK_S = 0.2
+# Browser events arrive later than the desktop's keystrokes. When the page says a secure field took
+# focus, a typing run still held whose last keystroke came this close before (or after) it is taken
+# as typed into that field and dropped.
+SECURE_OVERLAP_S = 0.5
 
 
 def new_session_id() -> str:
@@ -62,8 +67,10 @@ class _TypingRun:
     wid: int | None
     t_start: float
     t_last: float
+    no: int = 0  # the run's number in this session (names its sealed file under pending/)
     events: list[dict[str, Any]] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
+    held: int = 0  # how many of ``events`` are sealed on disk already
 
     def add(self, t: float, event: dict[str, Any], char: str | None, name: str | None) -> None:
         self.events.append(event)
@@ -73,6 +80,47 @@ class _TypingRun:
                 self.text.pop()
         elif char:
             self.text.append(char)
+
+
+def typed_text(keystrokes: list[dict[str, Any]]) -> str:
+    """The text a run's key-down events produce, backspaces applied (as ``_TypingRun.add`` does)."""
+    text: list[str] = []
+    for event in keystrokes:
+        if event.get("kind") != "key_down":
+            continue
+        if event.get("key") == "backspace":
+            if text:
+                text.pop()
+        elif event.get("char"):
+            text.append(event["char"])
+    return "".join(text)
+
+
+def write_typing_run(header: dict[str, Any], keystrokes: list[dict[str, Any]], append) -> list[int]:
+    """One typing run as written to the log: its keystrokes, then a ``typed`` event with the redacted text.
+
+    A run that held a secret keeps only its key timings. Used when a run ends, and after a crash
+    for the run a killed recorder had sealed under ``pending/`` (``recover_held_runs``).
+    """
+    result = redact(typed_text(keystrokes))
+    ids = []
+    for event in keystrokes:
+        if result.changed and "char" in event:
+            event = {k: v for k, v in event.items() if k not in ("char", "key")} | {"key": None, "masked": True}
+        ids.append(append(event))
+    t_end = header.get("t_end", keystrokes[-1]["t"] if keystrokes else header["t"])
+    typed = {"kind": "typed", "t": header["t"], "t_end": t_end, "text": result.text, "app": header.get("app"),
+             "raw": [ids[0], ids[-1]] if ids else None, "run": header.get("run")}
+    if result.changed:
+        typed["redacted"] = result.kinds
+    if header.get("recovered"):
+        typed["recovered"] = True
+    append(typed)
+    return ids
+
+
+def _recovered_run(header: dict[str, Any], keystrokes: list[dict[str, Any]], append) -> None:
+    write_typing_run({**header, "recovered": True}, keystrokes, append)
 
 
 class Recorder:
@@ -100,6 +148,10 @@ class Recorder:
         screen = self.backend.screen()
         self._t0 = time.monotonic()
         started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        try:  # typing runs a killed recorder left sealed: redact them into their sessions now
+            recover_held_runs(self.home, _recovered_run)
+        except Exception as exc:  # never stop a recording for an old session
+            self._problem(f"could not recover an interrupted typing run: {exc!r}")
         self.catalog = Catalog(self.home)
         self.writer = SessionWriter(self.home, self.session_id, {
             "session": self.session_id,
@@ -122,6 +174,7 @@ class Recorder:
         self._focus_t = 0.0
         self._mods: set[str] = set()
         self._run: _TypingRun | None = None
+        self._runs = 0
         self._last_move: tuple[float, int, int] | None = None
         self._dropped_buttons: set[str] = set()
         self._in_secure_field = False
@@ -293,6 +346,7 @@ class Recorder:
             if latest is not None and not latest.kept and latest.stable:
                 self._keep(latest, "periodic")
         if now - self._last_flush > FLUSH_EVERY_S:
+            self._hold_run()
             self.writer.flush()
             self._last_flush = now
         if now - self._last_catalog > 5.0:
@@ -505,7 +559,8 @@ class Recorder:
                 run = None
             if run is None:
                 self._keep_before(t)
-                run = self._run = _TypingRun(app, wid, t, t)
+                self._runs += 1
+                run = self._run = _TypingRun(app, wid, t, t, no=self._runs)
             run.add(t, {**event, "char": char} if char else event, char, name)
             if t - run.t_start > self.settings.type_max_run_s:
                 self._end_run()
@@ -517,25 +572,39 @@ class Recorder:
         if name in ("enter", "space", "return") and self.a11y is not None:
             self.a11y.key(event_id, t)  # a keyboard choice in a menu or list
 
+    def _hold_run(self) -> None:
+        """Seal the keystrokes the run in progress gained since the last flush (a kill loses ≤ 0.5 s)."""
+        run = self._run
+        if run is None or run.held == len(run.events):
+            return
+        self.writer.hold_run(run.no, {"t": self._now(run.t_start), "app": run.app}, run.events[run.held:])
+        run.held = len(run.events)
+
     def _end_run(self) -> None:
         """Write the held typing run: its keystrokes and its (redacted) text."""
         run, self._run = self._run, None
         if run is None:
             return
-        text = "".join(run.text)
-        result = redact(text)
-        ids = []
-        for event in run.events:
-            if result.changed and "char" in event:
-                # The characters of a run that held a secret are not kept, only their timing.
-                event = {k: v for k, v in event.items() if k not in ("char", "key")} | {"key": None, "masked": True}
-            ids.append(self._append(event))
-        typed = {"kind": "typed", "t": self._now(run.t_start), "t_end": self._now(run.t_last),
-                 "text": result.text, "app": run.app, "raw": [ids[0], ids[-1]] if ids else None}
-        if result.changed:
-            typed["redacted"] = result.kinds
-        self._append(typed)
+        write_typing_run({"t": self._now(run.t_start), "t_end": self._now(run.t_last), "app": run.app, "run": run.no},
+                         run.events, self._append)
+        if run.held:  # its sealed copy goes once the redacted run is durable in the log
+            self.writer.flush()
+            self.writer.release_run(run.no)
         self._request_after(run.t_last)
+
+    def _drop_secure_run(self, t: float) -> None:
+        """A page's secure field took focus at ``t``; its event may arrive after the keystrokes typed
+        into it. The held run that overlaps it is dropped — not written, its sealed copy removed."""
+        run = self._run
+        if run is None:
+            return
+        if run.t_last < t - SECURE_OVERLAP_S:
+            self._end_run()  # typed before the field had focus
+            return
+        self._run = None
+        self.writer.release_run(run.no)
+        self._in_secure_field = True
+        self._append({"kind": "secure_input", "t": self._now(min(t, run.t_start)), "app": run.app})
 
     # ----------------------------------------------------------------- browser
     def _redacted_target(self, target: dict | None) -> dict | None:
@@ -561,7 +630,7 @@ class Recorder:
             bbox = (event.get("target") or {}).get("bbox")
             self._dom_secure_box = tuple(bbox) if self._dom_secure and bbox else None
             if self._dom_secure:
-                self._end_run()
+                self._drop_secure_run(t)
             return
         if self._paused or not allowed:
             return

@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workprint.files import fsync_dir
 from workprint.store.crypto import DecryptError, Sealer
 
 MAGIC = b"WPSEG1\n\x00"
@@ -37,6 +38,8 @@ class SegmentWriter:
             raise FileExistsError(f"{path} exists: segments are never reopened for writing")
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.write(self._fd, MAGIC)
+        os.fsync(self._fd)
+        fsync_dir(path.parent)  # the new segment's name survives a crash, not only its bytes
         self._index = 0
         self.bytes_written = len(MAGIC)
 

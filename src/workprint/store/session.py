@@ -5,6 +5,13 @@
     sessions/<id>/key.wrapped          session key, sealed with the device key
     sessions/<id>/events/000001.seg    sealed batches of JSON events (append-only)
     sessions/<id>/frames/<fid>.frame   sealed encoded frames, one file per distinct frame
+    sessions/<id>/pending/000007.seg   the typing run in progress, sealed, not yet redacted
+    sessions/<id>/recording.lock       held (flock) while a recorder writes the session
+
+A typing run is held back until it ends so it can be redacted as a whole; while it grows its
+keystrokes are sealed under ``pending/`` (never in the event log, so no reader sees them), and
+the file is removed once the redacted run is in the log. After a kill, the next recorder start
+redacts what ``pending/`` holds into the log (``recover_held_runs``).
 
 The first event of a session is ``{"kind": "session", ...}`` with its metadata (settings,
 screen, policy), so an event log alone is enough to derive actions again.
@@ -12,13 +19,16 @@ screen, policy), so an event log alone is enough to derive actions again.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
+from workprint.errors import WorkprintError
+from workprint.files import fsync_dir, private_dir
 from workprint.store.crypto import DecryptError, Sealer, load_session_key, new_session_key
 from workprint.store.framecodec import decode
 from workprint.store.segments import SegmentWriter, read_segment
@@ -28,7 +38,7 @@ FRAME_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 SEGMENT_BYTES = 16 * 1024 * 1024
 
 
-class StoreError(Exception):
+class StoreError(WorkprintError):
     """The store cannot do what was asked; the message says why and what to do."""
 
 
@@ -48,9 +58,11 @@ class SessionWriter:
     def __init__(self, home: Path, session_id: str, meta: dict[str, Any]):
         self.session_id = session_id
         self.dir = session_dir(home, session_id)
-        (self.dir / "events").mkdir(parents=True, mode=0o700)
-        (self.dir / "frames").mkdir(mode=0o700)
+        private_dir(self.dir / "events")
+        private_dir(self.dir / "frames")
+        self._lock_fd = _try_lock(self.dir)
         self._sealer = Sealer(new_session_key(home, self.dir, session_id))
+        self._held: dict[int, SegmentWriter] = {}
         self._lock = threading.Lock()
         self._pending: list[bytes] = []
         self._next_id = 0
@@ -102,6 +114,26 @@ class SessionWriter:
             if self._segment.bytes_written > SEGMENT_BYTES:
                 self._open_segment()
 
+    def hold_run(self, run: int, header: dict[str, Any], events: list[dict[str, Any]]) -> None:
+        """Seal keystrokes of typing run ``run`` under ``pending/`` and make them durable."""
+        writer = self._held.get(run)
+        if writer is None:
+            folder = private_dir(self.dir / "pending")
+            writer = self._held[run] = SegmentWriter(folder / f"{run:06d}.seg", self._sealer, "pending", run)
+            writer.append(json.dumps(header).encode())
+        if events:
+            writer.append(json.dumps({"events": events}).encode())
+        writer.sync()
+
+    def release_run(self, run: int) -> None:
+        """Forget a held run: it is in the log now (flushed), or it was dropped (typed into a secure field)."""
+        writer = self._held.pop(run, None)
+        if writer is None:
+            return
+        writer.close()
+        writer.path.unlink(missing_ok=True)
+        fsync_dir(writer.path.parent)
+
     def has_frame(self, frame_id: str) -> bool:
         return (self.dir / "frames" / f"{frame_id}.frame").exists()
 
@@ -133,6 +165,77 @@ class SessionWriter:
             if self._segment is not None:
                 self._segment.close()
                 self._segment = None
+            for writer in self._held.values():
+                writer.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+
+def _try_lock(directory: Path) -> int | None:
+    """An exclusive lock on the session's ``recording.lock``, or None if a live recorder holds it."""
+    fd = os.open(directory / "recording.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def recover_held_runs(home: Path, finish: Callable[[dict, list[dict], Callable[[dict], int]], None]) -> int:
+    """Redact the typing runs a killed recorder left under ``pending/`` into their session's log.
+
+    ``finish(header, keystrokes, append)`` turns one held run into redacted events through
+    ``append`` (the recorder's own rule, ``write_typing_run``). A run already in the log (the
+    recorder was killed after writing it, before removing the file) is not written twice;
+    sessions whose recorder still runs (their lock is held) are left alone. Returns the runs recovered.
+    """
+    recovered = 0
+    for folder in sorted(sessions_dir(home).glob("*/pending")):
+        held = sorted(p for p in folder.glob("*.seg") if p.stem.isdigit())
+        if not held or not SESSION_ID_RE.match(folder.parent.name):
+            continue
+        lock = _try_lock(folder.parent)
+        if lock is None:
+            continue
+        try:
+            reader = SessionReader(home, folder.parent.name)
+            events = reader.events()
+            done = {e.get("run") for e in events if e.get("kind") == "typed"}
+            next_id = max((e.get("id", 0) for e in events), default=-1) + 1
+            lines: list[bytes] = []
+
+            def append(event: dict) -> int:
+                nonlocal next_id
+                lines.append(json.dumps({"id": next_id, **event}, separators=(",", ":")).encode())
+                next_id += 1
+                return next_id - 1
+
+            for path in held:
+                run = int(path.stem)
+                read = read_segment(path, reader._sealer, "pending", run)
+                if run in done or not read.records:
+                    continue
+                header = json.loads(read.records[0])
+                keystrokes = [e for record in read.records[1:] for e in json.loads(record)["events"]]
+                if keystrokes:
+                    finish({**header, "run": run}, keystrokes, append)
+                    recovered += 1
+            if lines:
+                numbers = [int(p.stem) for p in (reader.dir / "events").glob("*.seg") if p.stem.isdigit()]
+                number = max(numbers, default=0) + 1
+                writer = SegmentWriter(reader.dir / "events" / f"{number:06d}.seg", reader._sealer, "events", number)
+                writer.append(b"\n".join(lines))
+                writer.close()
+            for path in held:
+                path.unlink()
+            fsync_dir(folder)
+        except (StoreError, OSError, ValueError, KeyError):
+            continue  # left sealed as it is; a damaged session is reported by its readers
+        finally:
+            os.close(lock)
+    return recovered
 
 
 class SessionReader:
