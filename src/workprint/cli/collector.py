@@ -61,18 +61,33 @@ def cmd_review(args: argparse.Namespace) -> int:
         approve(home, session_id)
         print(f"workprint: {session_id} approved for upload")
         return 0
+    import threading
+    import time
+
     import uvicorn
 
-    from workprint.upload.review import create_review_app
+    from workprint.upload.review import browser_entry, create_review_app
 
     app, token = create_review_app(home)
     url = f"http://127.0.0.1:{args.port}/{token}/"
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning"))
+
+    def open_browser() -> None:
+        # Only once the page answers (a BROWSER command may wait for the browser to exit), and
+        # through a private file: the secret would be readable by every local user on a command line.
+        while not server.started and not server.should_exit:
+            time.sleep(0.05)
+        if server.started:
+            import webbrowser
+
+            webbrowser.open(browser_entry(home, url).as_uri())
+
     print(f"workprint review: {url}  (Ctrl-C to stop)", flush=True)
     if not args.no_browser:
-        import webbrowser
-
-        webbrowser.open(url)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+        threading.Thread(target=open_browser, daemon=True).start()
+    server.run()
+    if not server.started:
+        raise UserError(f"the review page could not listen on 127.0.0.1:{args.port}; choose another with --port")
     return 0
 
 
