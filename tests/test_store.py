@@ -100,3 +100,66 @@ def test_bad_session_ids_are_refused(home):
     Catalog(home)
     with pytest.raises(StoreError, match="no sessions yet"):
         Catalog(home).resolve("latest")
+
+
+def _typing_session(home):
+    """A typing run from 1 s to 5 s (its keystrokes, then the run) and a form input from 2 s to 6 s."""
+    writer = SessionWriter(home, "20261123-101500-a1b2c3", {"screen": {"w": 10, "h": 10, "scale": 1.0}})
+    ids = [writer.append({"kind": "key_down", "t": 1.0 + i * 0.5, "key": c, "char": c}) for i, c in enumerate("CUTWORDS9")]
+    writer.append({"kind": "typed", "t": 1.0, "t_end": 5.0, "text": "CUTWORDS9", "raw": [ids[0], ids[-1]]})
+    writer.append({"kind": "dom_input", "t": 2.0, "t_end": 6.0, "text": "FORMTEXT7"})
+    writer.append({"kind": "note", "t": 8.0, "text": "after"})
+    writer.close()
+    return writer.session_id
+
+
+def test_delete_range_removes_records_that_span_the_cut(home):
+    from workprint.store.session import delete_range
+
+    session = _typing_session(home)
+    delete_range(home, session, 3.0, 3.5)
+    events = SessionReader(home, session).events()
+    dump = repr(events)
+    assert "CUTWORDS" not in dump and "FORMTEXT" not in dump, "text typed inside the range survived"
+    assert not [e for e in events if e["kind"] == "key_down"], "the run's keystrokes went with it"
+    assert any(e.get("text") == "after" for e in events)
+
+
+def test_delete_range_after_an_interrupted_one(home):
+    from workprint.store.session import delete_range
+
+    session = _typing_session(home)
+    folder = home / "sessions" / session
+    (folder / "events.old").mkdir()
+    (folder / "events.old" / "000001.seg").write_bytes(b"left by a killed delete")
+    delete_range(home, session, 7.5, 8.5)
+    assert not (folder / "events.old").exists()
+    assert "after" not in repr(SessionReader(home, session).events())
+
+
+def test_a_crash_between_the_renames_of_delete_range_leaves_a_readable_log(home, monkeypatch):
+    import os
+
+    from workprint.store import session as store_session
+
+    real_replace = os.replace
+
+    session = _typing_session(home)
+    calls = []
+
+    def crash_on_second_swap(src, dst):
+        calls.append((src, dst))
+        if str(src).endswith("events.next"):
+            raise KeyboardInterrupt("killed between the renames")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(store_session.os, "replace", crash_on_second_swap)
+    with pytest.raises(KeyboardInterrupt):
+        store_session.delete_range(home, session, 7.5, 8.5)
+    monkeypatch.undo()
+    folder = home / "sessions" / session
+    assert not (folder / "events").exists()  # the state a kill at that moment leaves
+    events = SessionReader(home, session).events()
+    assert events and "after" not in repr(events), "the deletion that was asked for is finished"
+    assert any(e["kind"] == "deleted_range" for e in events)
+    store_session.delete_range(home, session, 0.0, 0.5)  # and the next one works

@@ -246,6 +246,8 @@ class SessionReader:
         self.dir = session_dir(home, session_id)
         if not self.dir.is_dir():
             raise StoreError(f"no session {session_id} in {sessions_dir(home)}; `workprint sessions` lists them")
+        if not (self.dir / "events").is_dir():
+            _settle_event_log(self.dir)  # a delete_range was cut between its renames
         try:
             self._sealer = Sealer(load_session_key(home, self.dir, session_id))
         except FileNotFoundError as exc:
@@ -322,33 +324,70 @@ def delete_session(home: Path, session_id: str) -> None:
     shutil.rmtree(directory)
 
 
+def _settle_event_log(directory: Path) -> None:
+    """Finish or undo a ``delete_range`` that was interrupted, so the log is whole again.
+
+    A rewrite goes ``events.new`` (being written) -> ``events.next`` (complete and synced) ->
+    ``events`` moved to ``events.old`` -> ``events.next`` moved to ``events`` -> ``events.old``
+    removed. Whatever step a crash stopped at, this leaves exactly one ``events/``: the new log
+    once it was complete (the deletion the person asked for is finished), else the old one.
+    """
+    import shutil
+
+    events, new, nxt, old = (directory / n for n in ("events", "events.new", "events.next", "events.old"))
+    if new.exists():
+        shutil.rmtree(new)  # an incomplete rewrite: the old log stands
+    if nxt.exists():
+        if events.exists():
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(events, old)
+        os.replace(nxt, events)
+    elif old.exists() and not events.exists():
+        os.replace(old, events)
+    if old.exists():
+        shutil.rmtree(old)
+    fsync_dir(directory)
+
+
 def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
     """Remove every event between ``start`` and ``end`` (seconds from session start), and the
-    frames nothing else refers to. The event log is rewritten; returns the events removed."""
+    frames nothing else refers to. A record that overlaps the range at all (a typing run or a form
+    input that began before it or ended after it) goes whole, with the keystrokes it was made of,
+    so no text typed inside the range survives. The event log is rewritten; returns the events removed."""
     import shutil
 
     from workprint.store.framecodec import MAGIC
 
+    directory = session_dir(home, session_id)
+    if directory.is_dir():
+        _settle_event_log(directory)
     reader = SessionReader(home, session_id)
     events = reader.events()
 
-    def inside(e: dict) -> bool:
-        return e["kind"] != "session" and (start <= e["t"] <= end or start <= e.get("t_end", -1) <= end)
+    def overlaps(e: dict) -> bool:
+        return e["kind"] != "session" and e["t"] <= end and e.get("t_end", e["t"]) >= start
 
-    kept = [e for e in events if not inside(e)]
+    doomed = {e["id"] for e in events if overlaps(e)}
+    for e in events:
+        if e["id"] in doomed and e.get("raw"):
+            first, last = e["raw"]
+            doomed.update(range(first, last + 1))  # the keystrokes a removed run was made of
+    kept = [e for e in events if e["id"] not in doomed]
     removed = len(events) - len(kept)
     kept.append({"id": (events[-1]["id"] + 1) if events else 0, "kind": "deleted_range", "t": start, "t_end": end,
                  "events": removed})
-    new_dir = reader.dir / "events.new"
-    shutil.rmtree(new_dir, ignore_errors=True)
-    new_dir.mkdir(mode=0o700)
+    new_dir, next_dir, old_dir = reader.dir / "events.new", reader.dir / "events.next", reader.dir / "events.old"
+    private_dir(new_dir)
     writer = SegmentWriter(new_dir / "000001.seg", reader._sealer, "events", 1)
     for i in range(0, len(kept), 1000):
         writer.append(b"\n".join(json.dumps(e, separators=(",", ":")).encode() for e in kept[i:i + 1000]))
     writer.close()
-    old_dir = reader.dir / "events.old"
+    os.replace(new_dir, next_dir)
+    fsync_dir(reader.dir)
     os.replace(reader.dir / "events", old_dir)
-    os.replace(new_dir, reader.dir / "events")
+    os.replace(next_dir, reader.dir / "events")
+    fsync_dir(reader.dir)
     shutil.rmtree(old_dir)
     referenced = {e["frame"] for e in kept if e["kind"] == "frame"}
     for fid in list(referenced):  # patches keep their keyframe
@@ -358,4 +397,5 @@ def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
     for path in (reader.dir / "frames").glob("*.frame"):
         if path.stem not in referenced:
             path.unlink()
+    fsync_dir(reader.dir / "frames")
     return removed
