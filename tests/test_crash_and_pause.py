@@ -67,6 +67,7 @@ def test_kill_9_in_the_middle_of_a_typing_run_keeps_it_redacted_at_the_next_star
     assert code == 0, err
     typed = [a["text"] for a in actions_json(rec.env, session) if a["type"] == "type"]
     assert typed == ["write to [EMAIL] today"], typed
+    assert "cut" not in workprint("actions", session, env=rec.env).stderr, "the recovered session reads clean"
     dump = json.dumps(SessionReader(home, session).events())
     assert "jane" not in dump and "example.com" not in dump
     assert not list((home / "sessions" / session / "pending").glob("*.seg"))

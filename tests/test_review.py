@@ -121,3 +121,22 @@ def test_review_page_refuses_other_origins_and_keeps_its_secret_off_the_command_
         page.wait()
     assert json.loads((home / "review.json").read_text())["approved"] == ["20261123-101500-a1b2c3"]
     assert (home / "review.html").stat().st_mode & 0o077 == 0
+
+
+def test_a_torn_review_state_is_a_clear_error_not_a_traceback(home):
+    from workprint.store import Catalog, SessionWriter
+    from workprint.upload.client import save_enrolment, save_review_state
+
+    env = {**os.environ, "WORKPRINT_HOME": str(home)}
+    SessionWriter(home, "20261123-101500-a1b2c3", {"started_at": "2026-11-23T10:15:00+00:00"}).close()
+    Catalog(home).add("20261123-101500-a1b2c3", "2026-11-23T10:15:00+00:00")
+    save_enrolment(home, "http://127.0.0.1:9", "token", "p-1")
+    save_review_state(home, {"approved": ["20261123-101500-a1b2c3"], "uploaded": {}})
+    assert (home / "review.json").stat().st_mode & 0o077 == 0
+    assert not [p for p in home.iterdir() if p.name.endswith(".tmp")], "no temporary file left"
+    whole = (home / "review.json").read_bytes()
+    (home / "review.json").write_bytes(whole[: len(whole) // 2])  # what a crash mid-write used to leave
+    for args in (["upload"], ["review", "--approve", "20261123-101500-a1b2c3"]):
+        out = workprint(*args, env=env, check=False)
+        assert out.returncode == 2, out.stderr
+        assert "Traceback" not in out.stderr and "review.json is damaged" in out.stderr, out.stderr

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from workprint.errors import WorkprintError
-from workprint.files import fsync_dir, private_dir
+from workprint.files import atomic_write, fsync_dir, private_dir
 from workprint.store.crypto import DecryptError, Sealer, load_session_key, new_session_key
 from workprint.store.framecodec import decode
-from workprint.store.segments import SegmentWriter, read_segment
+from workprint.store.segments import SegmentWriter, read_segment, seal_interrupted
 
 SESSION_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 FRAME_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -143,12 +143,7 @@ class SessionWriter:
         if path.exists():
             return False
         sealed = self._sealer.seal(encoded, f"frame:{frame_id}".encode())
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(sealed)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, sealed)
         with self._lock:
             self.frame_count += 1
             self.frame_bytes += len(sealed)
@@ -224,6 +219,9 @@ def recover_held_runs(home: Path, finish: Callable[[dict, list[dict], Callable[[
                     recovered += 1
             if lines:
                 numbers = [int(p.stem) for p in (reader.dir / "events").glob("*.seg") if p.stem.isdigit()]
+                if numbers:
+                    last = max(numbers)
+                    seal_interrupted(reader.dir / "events" / f"{last:06d}.seg", reader._sealer, "events", last)
                 number = max(numbers, default=0) + 1
                 writer = SegmentWriter(reader.dir / "events" / f"{number:06d}.seg", reader._sealer, "events", number)
                 writer.append(b"\n".join(lines))
@@ -271,9 +269,16 @@ class SessionReader:
         """All intact events, in the order they were written (ids ascending)."""
         if self._events is None:
             events: list[dict[str, Any]] = []
-            for number, path in self._segments():
+            segments = list(self._segments())
+            for number, path in segments:
                 read = read_segment(path, self._sealer, "events", number)
                 self.problems.extend(read.problems)
+                if read.versioned and not read.closed and not read.problems:
+                    last = number == segments[-1][0]
+                    if not last or self._finished():
+                        self.problems.append(
+                            f"{path.name}: ends without its end record after {len(read.records)} records: the "
+                            "file was cut and the records after them are lost")
                 for record in read.records:
                     for line in record.split(b"\n"):
                         try:
@@ -283,6 +288,14 @@ class SessionReader:
             events.sort(key=lambda e: e.get("id", 0))
             self._events = events
         return self._events
+
+    def _finished(self) -> bool:
+        """The catalog says this session was closed properly (so its last segment must have its end)."""
+        from workprint.store.catalog import Catalog
+
+        if not (self.dir.parent.parent / "catalog.sqlite").exists():
+            return False
+        return any(s.id == self.session_id and s.status == "finished" for s in Catalog(self.dir.parent.parent).list())
 
     @property
     def meta(self) -> dict[str, Any]:
