@@ -379,3 +379,44 @@ def test_headless_chromium_records_too(desk, site, home):
     assert code == 0, err
     actions = actions_json(rec.env, out.strip().splitlines()[-1])
     assert any(a["type"] == "select" and a["label"] == "Medium" for a in actions)
+
+
+def test_the_extension_applies_the_url_policy_before_sending(desk, site, home):
+    """The recorder's end is replaced by a bare bridge that keeps everything it receives:
+    nothing from a denied page may arrive at all, only that the browser showed one."""
+    from playwright.sync_api import sync_playwright
+
+    from workprint.capture.browser import BrowserBridge
+    from workprint.privacy.policy import Policy
+
+    received: list[dict] = []
+    bridge = BrowserBridge(home, lambda t, e: received.append(e), Policy(deny_urls=("http://127.0.0.1:*/private/*",)))
+    bridge.start()
+    env = {**desk.env, "WORKPRINT_HOME": str(home)}
+    extension = install_extension(env, home / "profile")
+    try:
+        with sync_playwright() as p:
+            context = p.chromium.launch_persistent_context(
+                str(home / "profile"), executable_path="/usr/bin/chromium", headless=True, env=desk.env,
+                args=["--headless=new", f"--disable-extensions-except={extension}", f"--load-extension={extension}",
+                      "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            if not context.service_workers:
+                context.wait_for_event("serviceworker", timeout=15000)
+            page = context.new_page()
+            page.goto(f"{site}/private/secret.html?token={URL_TOKEN}")
+            time.sleep(0.8)
+            page.click("#q")
+            page.keyboard.type(PRIVATE, delay=20)
+            page.click("#go")
+            page.goto(f"{site}/form.html")
+            time.sleep(0.8)
+            page.select_option("#size", "m")
+            time.sleep(3.0)
+            context.close()
+    finally:
+        bridge.stop()
+    dump = json.dumps(received)
+    assert "select" in {e.get("type") for e in received}, "allowed pages still arrive"
+    for secret in ("private", "secret.html", PRIVATE, URL_TOKEN, "PRIVATEBUTTON"):
+        assert secret not in dump, f"{secret} left the browser"
+    assert any(e.get("denied") for e in received), "the recorder learns that a denied page was shown"

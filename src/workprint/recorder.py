@@ -69,21 +69,15 @@ class _TypingRun:
     t_last: float
     no: int = 0  # the run's number in this session (names its sealed file under pending/)
     events: list[dict[str, Any]] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
     held: int = 0  # how many of ``events`` are sealed on disk already
 
-    def add(self, t: float, event: dict[str, Any], char: str | None, name: str | None) -> None:
+    def add(self, t: float, event: dict[str, Any]) -> None:
         self.events.append(event)
         self.t_last = t
-        if name == "backspace":
-            if self.text:
-                self.text.pop()
-        elif char:
-            self.text.append(char)
 
 
 def typed_text(keystrokes: list[dict[str, Any]]) -> str:
-    """The text a run's key-down events produce, backspaces applied (as ``_TypingRun.add`` does)."""
+    """The text a run's key-down events produce, backspaces applied."""
     text: list[str] = []
     for event in keystrokes:
         if event.get("kind") != "key_down":
@@ -561,7 +555,7 @@ class Recorder:
                 self._keep_before(t)
                 self._runs += 1
                 run = self._run = _TypingRun(app, wid, t, t, no=self._runs)
-            run.add(t, {**event, "char": char} if char else event, char, name)
+            run.add(t, {**event, "char": char} if char else event)
             if t - run.t_start > self.settings.type_max_run_s:
                 self._end_run()
             return
