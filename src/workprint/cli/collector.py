@@ -85,7 +85,10 @@ def cmd_review(args: argparse.Namespace) -> int:
     print(f"workprint review: {url}  (Ctrl-C to stop)", flush=True)
     if not args.no_browser:
         threading.Thread(target=open_browser, daemon=True).start()
-    server.run()
+    try:
+        server.run()
+    finally:
+        (home / "review.html").unlink(missing_ok=True)  # it holds the page's secret address
     if not server.started:
         raise UserError(f"the review page could not listen on 127.0.0.1:{args.port}; choose another with --port")
     return 0
