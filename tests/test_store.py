@@ -242,3 +242,19 @@ def test_new_keys_and_segments_are_durable_in_their_folders(home, monkeypatch):
     assert str(writer.dir) in synced, "the folder of a new session key is synced"
     assert str(writer.dir / "events") in synced, "the folder of a new segment is synced"
     assert str(writer.dir / "frames") in synced, "the folder of a new frame is synced"
+
+
+def test_delete_range_also_removes_a_held_run_a_crash_left_in_the_range(home):
+    from workprint.privacy.typed import write_typing_run
+    from workprint.store.session import delete_range, recover_held_runs
+
+    writer = SessionWriter(home, "20261123-101500-a1b2c3", {"screen": {"w": 10, "h": 10, "scale": 1.0}})
+    inside = [{"kind": "key_down", "t": 3.0 + i * 0.1, "key": c, "char": c} for i, c in enumerate("HELDINSIDE")]
+    outside = [{"kind": "key_down", "t": 9.0 + i * 0.1, "key": c, "char": c} for i, c in enumerate("heldoutside")]
+    writer.hold_run(1, {"t": 3.0, "app": "mousepad"}, inside)
+    writer.hold_run(2, {"t": 9.0, "app": "mousepad"}, outside)
+    writer.close()  # as after a kill: the held runs stay sealed under pending/
+    delete_range(home, writer.session_id, 2.5, 5.0)
+    recover_held_runs(home, write_typing_run)
+    typed = [e["text"] for e in SessionReader(home, writer.session_id).events() if e["kind"] == "typed"]
+    assert typed == ["heldoutside"], typed

@@ -37,6 +37,7 @@ from workprint.capture.keys import MODIFIERS, describe
 from workprint.home import contributor_id, control_dir, pause_flag, send_control
 from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
+from workprint.privacy.typed import recovered_run, write_typing_run
 from workprint.settings import Settings
 from workprint.store import Catalog, SessionWriter
 from workprint.store.session import recover_held_runs
@@ -76,47 +77,6 @@ class _TypingRun:
         self.t_last = t
 
 
-def typed_text(keystrokes: list[dict[str, Any]]) -> str:
-    """The text a run's key-down events produce, backspaces applied."""
-    text: list[str] = []
-    for event in keystrokes:
-        if event.get("kind") != "key_down":
-            continue
-        if event.get("key") == "backspace":
-            if text:
-                text.pop()
-        elif event.get("char"):
-            text.append(event["char"])
-    return "".join(text)
-
-
-def write_typing_run(header: dict[str, Any], keystrokes: list[dict[str, Any]], append) -> list[int]:
-    """One typing run as written to the log: its keystrokes, then a ``typed`` event with the redacted text.
-
-    A run that held a secret keeps only its key timings. Used when a run ends, and after a crash
-    for the run a killed recorder had sealed under ``pending/`` (``recover_held_runs``).
-    """
-    result = redact(typed_text(keystrokes))
-    ids = []
-    for event in keystrokes:
-        if result.changed and "char" in event:
-            event = {k: v for k, v in event.items() if k not in ("char", "key")} | {"key": None, "masked": True}
-        ids.append(append(event))
-    t_end = header.get("t_end", keystrokes[-1]["t"] if keystrokes else header["t"])
-    typed = {"kind": "typed", "t": header["t"], "t_end": t_end, "text": result.text, "app": header.get("app"),
-             "raw": [ids[0], ids[-1]] if ids else None, "run": header.get("run")}
-    if result.changed:
-        typed["redacted"] = result.kinds
-    if header.get("recovered"):
-        typed["recovered"] = True
-    append(typed)
-    return ids
-
-
-def _recovered_run(header: dict[str, Any], keystrokes: list[dict[str, Any]], append) -> None:
-    write_typing_run({**header, "recovered": True}, keystrokes, append)
-
-
 class Recorder:
     def __init__(self, home: Path, backend: Backend, policy: Policy | None = None,
                  settings: Settings | None = None, indicator: Indicator | None = None,
@@ -143,7 +103,7 @@ class Recorder:
         self._t0 = time.monotonic()
         started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         try:  # typing runs a killed recorder left sealed: redact them into their sessions now
-            recover_held_runs(self.home, _recovered_run)
+            recover_held_runs(self.home, recovered_run)
         except Exception as exc:  # never stop a recording for an old session
             self._problem(f"could not recover an interrupted typing run: {exc!r}")
         self.catalog = Catalog(self.home)

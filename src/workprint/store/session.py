@@ -363,6 +363,27 @@ def _settle_event_log(directory: Path) -> None:
     fsync_dir(directory)
 
 
+def _drop_held_runs(reader: "SessionReader", start: float, end: float) -> None:
+    """Typing runs a killed recorder left sealed (not yet redacted into the log) that overlap the
+    range are removed too, so the next start cannot bring deleted text back."""
+    folder = reader.dir / "pending"
+    for path in sorted(folder.glob("*.seg")) if folder.is_dir() else []:
+        if not path.stem.isdigit():
+            continue
+        read = read_segment(path, reader._sealer, "pending", int(path.stem))
+        try:
+            header = json.loads(read.records[0]) if read.records else {}
+            times = [e["t"] for r in read.records[1:] for e in json.loads(r)["events"]]
+        except (ValueError, KeyError, TypeError):
+            times = []
+        first = header.get("t", min(times, default=start))
+        last = max(times, default=first)
+        if not read.records or (first <= end and last >= start):
+            path.unlink()
+    if folder.is_dir():
+        fsync_dir(folder)
+
+
 def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
     """Remove every event between ``start`` and ``end`` (seconds from session start), and the
     frames nothing else refers to. A record that overlaps the range at all (a typing run or a form
@@ -402,6 +423,7 @@ def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
     os.replace(next_dir, reader.dir / "events")
     fsync_dir(reader.dir)
     shutil.rmtree(old_dir)
+    _drop_held_runs(reader, start, end)
     referenced = {e["frame"] for e in kept if e["kind"] == "frame"}
     for fid in list(referenced):  # patches keep their keyframe
         blob = reader._blob(fid) if (reader.dir / "frames" / f"{fid}.frame").exists() else b""
