@@ -1,19 +1,22 @@
 """The browser extension in Debian's Chromium (headed, under Xvfb) with `workprint record`
 running: targets, dropdowns (native, Choices.js, Tom Select, an ARIA menu), one `type` per
-field, navigations; secure fields and denied pages leave nothing."""
+field, navigations; secure fields and denied pages leave nothing. Events travel through Chrome
+native messaging and a Unix socket: a process squatting the old loopback port receives nothing."""
 
 from __future__ import annotations
 
 import functools
 import http.server
 import json
+import os
+import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Recording, _free_port, actions_json, workprint
+from tests.conftest import Recording, actions_json, workprint
 from workprint.store import SessionReader
 
 PAGES = Path(__file__).with_name("pages")
@@ -39,20 +42,71 @@ def site():
     server.shutdown()
 
 
+OLD_BRIDGE_PORT = 47631  # the fixed loopback port the extension used to post to
+
+
+class Squatter:
+    """A local process that took the browser channel's old fixed port first: it records whatever arrives."""
+
+    def __init__(self, port: int = OLD_BRIDGE_PORT):
+        self.received: list[bytes] = []
+        self.connections = 0
+        self._stop = threading.Event()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.sock.bind(("127.0.0.1", port))
+        except OSError:  # someone else holds it (e.g. an older recorder): the other tests still run
+            self.bound = False
+            self.sock.close()
+            return
+        self.bound = True
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.settimeout(1.0)
+            try:
+                self.received.append(conn.recv(65536))
+            except OSError:
+                pass
+            conn.close()
+
+    def close(self) -> None:
+        if self.bound:
+            self._stop.set()
+            self._thread.join(timeout=2)
+            self.sock.close()
+
+
+def install_extension(env: dict, profile: Path) -> str:
+    """`workprint extension install` for a browser started with --user-data-dir=profile."""
+    return workprint("extension", "install", "--browser-dir", str(profile), env=env).stdout.strip()
+
+
 @pytest.fixture(scope="module")
 def browsed(desk, site, tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
+    squatter = Squatter()
     home = tmp_path_factory.mktemp("home")
     policy = home / "policy.toml"
     policy.write_text('[urls]\ndeny = ["http://127.0.0.1:*/private/*"]\n')
-    desk.env["WORKPRINT_BRIDGE_PORT"] = str(_free_port())
     env = {**desk.env, "WORKPRINT_HOME": str(home)}
-    extension = workprint("extension", "path", env=env).stdout.strip()
+    profile = tmp_path_factory.mktemp("profile")
+    extension = install_extension(env, profile)
     rec = Recording(desk, home, policy)
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("profile")), executable_path="/usr/bin/chromium", headless=False,
+            str(profile), executable_path="/usr/bin/chromium", headless=False,
             env=desk.env, viewport={"width": 1200, "height": 800},
             args=[f"--disable-extensions-except={extension}", f"--load-extension={extension}", "--no-sandbox",
                   "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
@@ -119,10 +173,20 @@ def browsed(desk, site, tmp_path_factory):
         time.sleep(2.5)  # the service worker flushes its batch
         context.close()
     code, out, err = rec.stop()
+    squatter.close()
     assert code == 0, err
     session = out.strip().splitlines()[-1]
     return {"env": env, "home": home, "session": session, "actions": actions_json(env, session), "site": site,
-            "real_click": (x, y)}
+            "real_click": (x, y), "squatter": squatter}
+
+
+def test_a_process_on_the_old_port_receives_nothing(browsed):
+    squatter = browsed["squatter"]
+    if not squatter.bound:
+        pytest.skip(f"port {OLD_BRIDGE_PORT} was taken by another process before this test could squat it")
+    assert squatter.connections == 0 and not any(squatter.received), squatter.received
+    kinds = {e["kind"] for e in SessionReader(browsed["home"], browsed["session"]).events()}
+    assert {"dom_click", "dom_navigate", "dom_input"} <= kinds, "the recorder received the page events"
 
 
 def test_selects_from_every_kind_of_dropdown(browsed):
@@ -188,35 +252,121 @@ def test_secrets_and_denied_pages_appear_nowhere(browsed, tmp_path):
     assert "dom_click" in kinds and "secure_input" in kinds
 
 
-def test_bridge_refuses_requests_without_the_token(home, monkeypatch):
-    import httpx
+def _bridge_conn(home: Path) -> tuple[socket.socket, object]:
+    from workprint.capture.browser import socket_path
 
-    monkeypatch.setenv("WORKPRINT_BRIDGE_PORT", str(_free_port()))
-    from workprint.capture.browser import BrowserBridge, bridge_config
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(5)
+    conn.connect(str(socket_path(home)))
+    return conn, conn.makefile("rb")
 
+
+def test_bridge_is_a_private_unix_socket_that_answers_bad_input_without_tracebacks(home, capfd):
+    from workprint.capture.browser import MAX_LINE, BrowserBridge, socket_path
+    from workprint.privacy.policy import Policy
+
+    received = []
+    policy = Policy(deny_urls=("http://127.0.0.1:*/private/*",))
+    bridge = BrowserBridge(home, lambda t, e: received.append(e), policy)
+    bridge.start()
+    try:
+        assert (socket_path(home).parent.stat().st_mode & 0o777) == 0o700
+        assert (socket_path(home).stat().st_mode & 0o077) == 0
+        conn, reader = _bridge_conn(home)
+        hello = json.loads(reader.readline())
+        assert hello["policy"]["deny"] == ["http://127.0.0.1:*/private/*"], "the extension learns the URL policy"
+        event = {"type": "click", "ts": time.time() * 1000, "url": "http://x/"}
+        for bad in (b"{not json\n", '{"events": "été 😀"}\n'.encode(), b"\xff\xfe\n",
+                    b'{"events": [1, "x", {"ts": "soon"}]}\n'):
+            conn.sendall(bad)
+            answer = json.loads(reader.readline())
+            assert "error" in answer or answer == {"accepted": 0}, answer
+        conn.sendall(json.dumps({"events": [event]}).encode() + b"\n")
+        assert json.loads(reader.readline()) == {"accepted": 1}
+        conn.sendall(b"x" * (MAX_LINE + 10) + b"\n")
+        assert "error" in json.loads(reader.readline())
+        conn.close()
+        conn, reader = _bridge_conn(home)  # a bad client does not stop the bridge
+        reader.readline()
+        conn.sendall(json.dumps({"events": [event]}).encode() + b"\n")
+        assert json.loads(reader.readline()) == {"accepted": 1}
+        conn.close()
+    finally:
+        bridge.stop()
+    assert len(received) == 2
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_each_person_has_their_own_bridge_and_a_second_recorder_is_refused(tmp_path):
+    from workprint.capture.browser import BridgeError, BrowserBridge
+
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+    got = {"alice": [], "bob": []}
+    first = BrowserBridge(alice, lambda t, e: got["alice"].append(e))
+    second = BrowserBridge(bob, lambda t, e: got["bob"].append(e))
+    first.start()
+    second.start()
+    try:
+        with pytest.raises(BridgeError, match="another workprint recorder"):
+            BrowserBridge(alice, lambda t, e: None)
+        conn, reader = _bridge_conn(bob)
+        reader.readline()
+        conn.sendall(json.dumps({"events": [{"type": "click", "ts": 1.0}]}).encode() + b"\n")
+        assert json.loads(reader.readline()) == {"accepted": 1}
+        conn.close()
+    finally:
+        first.stop()
+        second.stop()
+    assert len(got["bob"]) == 1 and not got["alice"]
+    # A recorder killed with its socket left behind does not block the next one.
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    from workprint.capture.browser import socket_path
+
+    stale.bind(str(socket_path(alice)))
+    stale.close()
+    again = BrowserBridge(alice, lambda t, e: None)
+    again.start()
+    again.stop()
+
+
+def test_native_host_relays_and_says_when_the_recorder_is_not_running(home, tmp_path):
+    import struct
+    import subprocess
+
+    from workprint.capture.browser import BrowserBridge, install
+
+    _, manifests = install(home, [tmp_path / "browser"])
+    manifest = json.loads(manifests[0].read_text())
+    assert manifest["allowed_origins"] == ["chrome-extension://ogppokacnkagjgjlellcobgnionfooae/"]
+
+    def talk(*messages: dict) -> list[dict]:
+        data = b"".join(struct.pack("=I", len(m)) + m for m in (json.dumps(x).encode() for x in messages))
+        out = subprocess.run([manifest["path"], "chrome-extension://ogppokacnkagjgjlellcobgnionfooae/"], input=data,
+                             capture_output=True, timeout=30, env={"PATH": os.environ["PATH"]}).stdout
+        replies = []
+        while out:
+            (n,) = struct.unpack("=I", out[:4])
+            replies.append(json.loads(out[4:4 + n]))
+            out = out[4 + n:]
+        return replies
+
+    down = talk({"op": "hello"}, {"op": "events", "events": [{"type": "click", "ts": 1.0}]})
+    assert all("not running" in r["error"] or "not connected" in r["error"] for r in down), down
     received = []
     bridge = BrowserBridge(home, lambda t, e: received.append(e))
     bridge.start()
     try:
-        url = f"http://127.0.0.1:{bridge.port}/events"
-        event = {"events": [{"type": "click", "ts": time.time() * 1000, "url": "http://x/"}]}
-        assert httpx.post(url, json=event).status_code == 401
-        assert httpx.post(url, json=event, headers={"X-Workprint-Token": "guess"}).status_code == 401
-        token = {"X-Workprint-Token": bridge_config(home)["token"]}
-        assert httpx.post(url, content=b"{not json", headers=token).status_code == 400
-        assert httpx.post(url, json=event, headers=token).status_code == 200
-        assert len(received) == 1
+        up = talk({"op": "hello"}, {"op": "events", "events": [{"type": "click", "ts": 1.0}]})
     finally:
         bridge.stop()
-    assert (home / "bridge.json").stat().st_mode & 0o077 == 0
+    assert up[0]["hello"] == "workprint" and up[1] == {"accepted": 1} and len(received) == 1
 
 
 def test_headless_chromium_records_too(desk, site, home):
     from playwright.sync_api import sync_playwright
 
-    env = {**desk.env, "WORKPRINT_HOME": str(home), "WORKPRINT_BRIDGE_PORT": str(_free_port())}
-    extension = workprint("extension", "path", env=env).stdout.strip()
-    desk.env["WORKPRINT_BRIDGE_PORT"] = env["WORKPRINT_BRIDGE_PORT"]
+    env = {**desk.env, "WORKPRINT_HOME": str(home)}
+    extension = install_extension(env, home / "profile")
     rec = Recording(desk, home)
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
@@ -235,3 +385,44 @@ def test_headless_chromium_records_too(desk, site, home):
     assert code == 0, err
     actions = actions_json(rec.env, out.strip().splitlines()[-1])
     assert any(a["type"] == "select" and a["label"] == "Medium" for a in actions)
+
+
+def test_the_extension_applies_the_url_policy_before_sending(desk, site, home):
+    """The recorder's end is replaced by a bare bridge that keeps everything it receives:
+    nothing from a denied page may arrive at all, only that the browser showed one."""
+    from playwright.sync_api import sync_playwright
+
+    from workprint.capture.browser import BrowserBridge
+    from workprint.privacy.policy import Policy
+
+    received: list[dict] = []
+    bridge = BrowserBridge(home, lambda t, e: received.append(e), Policy(deny_urls=("http://127.0.0.1:*/private/*",)))
+    bridge.start()
+    env = {**desk.env, "WORKPRINT_HOME": str(home)}
+    extension = install_extension(env, home / "profile")
+    try:
+        with sync_playwright() as p:
+            context = p.chromium.launch_persistent_context(
+                str(home / "profile"), executable_path="/usr/bin/chromium", headless=True, env=desk.env,
+                args=["--headless=new", f"--disable-extensions-except={extension}", f"--load-extension={extension}",
+                      "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            if not context.service_workers:
+                context.wait_for_event("serviceworker", timeout=15000)
+            page = context.new_page()
+            page.goto(f"{site}/private/secret.html?token={URL_TOKEN}")
+            time.sleep(0.8)
+            page.click("#q")
+            page.keyboard.type(PRIVATE, delay=20)
+            page.click("#go")
+            page.goto(f"{site}/form.html")
+            time.sleep(0.8)
+            page.select_option("#size", "m")
+            time.sleep(3.0)
+            context.close()
+    finally:
+        bridge.stop()
+    dump = json.dumps(received)
+    assert "select" in {e.get("type") for e in received}, "allowed pages still arrive"
+    for secret in ("private", "secret.html", PRIVATE, URL_TOKEN, "PRIVATEBUTTON"):
+        assert secret not in dump, f"{secret} left the browser"
+    assert any(e.get("denied") for e in received), "the recorder learns that a denied page was shown"

@@ -50,6 +50,29 @@ def test_kill_9_keeps_all_but_the_last_second(desk, pad, home):
         assert reader.frame(action["frame"]).startswith(b"\x89PNG")
 
 
+def test_kill_9_in_the_middle_of_a_typing_run_keeps_it_redacted_at_the_next_start(desk, pad, home):
+    rec = Recording(desk, home)
+    desk.xdotool("click", 1)
+    desk.xdotool("type", "--delay", 40, "write to jane.doe@example.com today")
+    time.sleep(0.7)  # the run is still open: it ends only after 1 s without a key
+    rec.proc.send_signal(signal.SIGKILL)
+    rec.proc.wait(timeout=10)
+    session = json.loads(workprint("sessions", "--json", env=rec.env).stdout.splitlines()[-1])["id"]
+    held = list((home / "sessions" / session / "pending").glob("*.seg"))
+    assert held, "the run in progress was on disk when the recorder died"
+    for path in held:
+        assert b"jane" not in path.read_bytes() and b"today" not in path.read_bytes(), "sealed, never in clear"
+    assert not [e for e in SessionReader(home, session).events() if e["kind"] == "typed"], "not in the log unredacted"
+    code, _, err = Recording(desk, home).stop()  # the next start redacts it into its session
+    assert code == 0, err
+    typed = [a["text"] for a in actions_json(rec.env, session) if a["type"] == "type"]
+    assert typed == ["write to [EMAIL] today"], typed
+    assert "cut" not in workprint("actions", session, env=rec.env).stderr, "the recovered session reads clean"
+    dump = json.dumps(SessionReader(home, session).events())
+    assert "jane" not in dump and "example.com" not in dump
+    assert not list((home / "sessions" / session / "pending").glob("*.seg"))
+
+
 def test_torn_tail_after_a_crash_is_reported_not_fatal(desk, pad, home):
     rec = Recording(desk, home)
     desk.xdotool("click", 1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 import time
@@ -48,9 +50,11 @@ def test_review_page_approves_and_deletes(desk, home):
         replay = httpx.get(f"{url}session/{session}", timeout=120)
         assert "Replay of session" in replay.text
         bravo = typed["bravo"]
-        httpx.post(f"{url}session/{session}/delete-range", data={"start": bravo["t"] - 0.05, "end": bravo["t_end"] + 0.05})
-        httpx.post(f"{url}session/{doomed}/delete")
-        httpx.post(f"{url}session/{session}/approve")
+        csrf = re.search(r'name=csrf value="([^"]+)"', index.text).group(1)
+        httpx.post(f"{url}session/{session}/delete-range",
+                   data={"start": bravo["t"] - 0.05, "end": bravo["t_end"] + 0.05, "csrf": csrf})
+        httpx.post(f"{url}session/{doomed}/delete", data={"csrf": csrf})
+        httpx.post(f"{url}session/{session}/approve", data={"csrf": csrf})
         index = httpx.get(url).text
     finally:
         page.terminate()
@@ -63,3 +67,76 @@ def test_review_page_approves_and_deletes(desk, home):
     dump = json.dumps(SessionReader(home, session).events())
     assert "bravo" not in dump, "the deleted range is gone from the store, not hidden"
     assert json.loads((home / "review.json").read_text())["approved"] == [session]
+
+
+BROWSER_SPY = """
+import pathlib, re, sys, time, urllib.request
+out = pathlib.Path(sys.argv[1])
+out.write_text(repr(sys.argv[2:]) + "\\n")
+target = sys.argv[2]
+page = pathlib.Path(target.removeprefix("file://")).read_text() if target.startswith("file://") else ""
+url = re.search(r'url=([^"]+)"', page).group(1) if "url=" in page else target
+with urllib.request.urlopen(url, timeout=5) as reply:  # the page answers while the browser command runs
+    out.write_text(out.read_text() + str(reply.status) + "\\n")
+time.sleep(3)
+"""
+
+
+def test_review_page_refuses_other_origins_and_keeps_its_secret_off_the_command_line(home, tmp_path):
+    from workprint.store import Catalog, SessionWriter
+
+    SessionWriter(home, "20261123-101500-a1b2c3", {"started_at": "2026-11-23T10:15:00+00:00"}).close()
+    Catalog(home).add("20261123-101500-a1b2c3", "2026-11-23T10:15:00+00:00")
+    spy, seen = tmp_path / "browser.py", tmp_path / "browser-argv.txt"
+    spy.write_text(BROWSER_SPY)
+    port = _free_port()
+    env = {**os.environ, "WORKPRINT_HOME": str(home), "BROWSER": f"{sys.executable} {spy} {seen} %s"}
+    page = subprocess.Popen([sys.executable, "-m", "workprint", "review", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = page.stdout.readline().split()[2]
+        token = url.split("/")[3]
+        for _ in range(100):
+            if seen.exists() and len(seen.read_text().splitlines()) >= 2:
+                break
+            time.sleep(0.1)
+        argv, status = seen.read_text().splitlines()
+        assert token not in argv, "the page's secret is on the browser's command line"
+        assert status == "200", "the page answers while the browser command runs"
+        index = httpx.get(url)
+        csrf = re.search(r'name=csrf value="([^"]+)"', index.text).group(1)
+        approve = f"{url}session/20261123-101500-a1b2c3/approve"
+        # DNS rebinding: the attacker's name resolves to 127.0.0.1, the Host header keeps the name.
+        assert httpx.get(url, headers={"Host": f"attacker.example:{port}"}).status_code == 421
+        assert httpx.post(approve, data={"csrf": csrf}, headers={"Host": f"attacker.example:{port}"}).status_code == 421
+        assert httpx.post(approve, data={"csrf": csrf}, headers={"Origin": "http://evil.example"}).status_code == 403
+        assert httpx.post(approve, data={"csrf": csrf}, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+        assert httpx.post(approve, data={}).status_code == 403, "a change without the page's CSRF token"
+        assert httpx.post(approve, data={"csrf": "guess"}).status_code == 403
+        assert not (home / "review.json").exists() or "a1b2c3" not in (home / "review.json").read_text()
+        same = httpx.post(approve, data={"csrf": csrf}, headers={"Origin": f"http://127.0.0.1:{port}"})
+        assert same.status_code == 303
+    finally:
+        page.terminate()
+        page.wait()
+    assert json.loads((home / "review.json").read_text())["approved"] == ["20261123-101500-a1b2c3"]
+    assert (home / "review.html").stat().st_mode & 0o077 == 0
+
+
+def test_a_torn_review_state_is_a_clear_error_not_a_traceback(home):
+    from workprint.store import Catalog, SessionWriter
+    from workprint.upload.client import save_enrolment, save_review_state
+
+    env = {**os.environ, "WORKPRINT_HOME": str(home)}
+    SessionWriter(home, "20261123-101500-a1b2c3", {"started_at": "2026-11-23T10:15:00+00:00"}).close()
+    Catalog(home).add("20261123-101500-a1b2c3", "2026-11-23T10:15:00+00:00")
+    save_enrolment(home, "http://127.0.0.1:9", "token", "p-1")
+    save_review_state(home, {"approved": ["20261123-101500-a1b2c3"], "uploaded": {}})
+    assert (home / "review.json").stat().st_mode & 0o077 == 0
+    assert not [p for p in home.iterdir() if p.name.endswith(".tmp")], "no temporary file left"
+    whole = (home / "review.json").read_bytes()
+    (home / "review.json").write_bytes(whole[: len(whole) // 2])  # what a crash mid-write used to leave
+    for args in (["upload"], ["review", "--approve", "20261123-101500-a1b2c3"]):
+        out = workprint(*args, env=env, check=False)
+        assert out.returncode == 2, out.stderr
+        assert "Traceback" not in out.stderr and "review.json is damaged" in out.stderr, out.stderr

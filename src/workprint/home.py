@@ -13,6 +13,8 @@ from pathlib import Path
 
 import platformdirs
 
+from workprint.files import atomic_write, create_exclusive
+
 
 def home_path() -> Path:
     """Where the folder is, without creating it (a refused `workprint record` writes nothing)."""
@@ -36,11 +38,9 @@ def contributor_id(home: Path) -> str:
     path = home / "identity.json"
     if path.exists():
         return json.loads(path.read_text())["contributor"]
-    ident = "c-" + secrets.token_hex(6)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"contributor": ident}))
-    os.replace(tmp, path)
-    return ident
+    # Two first runs at once agree on one id: the file is created once, complete, never replaced.
+    create_exclusive(path, json.dumps({"contributor": "c-" + secrets.token_hex(6)}).encode())
+    return json.loads(path.read_text())["contributor"]
 
 
 def pause_flag(home: Path) -> Path:
@@ -61,7 +61,5 @@ def send_control(home: Path, command: dict) -> Path:
 
     folder = control_dir(home)
     path = folder / f"{time.time_ns()}-{os.getpid()}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(command))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(command))
     return path

@@ -29,6 +29,7 @@ from workprint import __version__
 from workprint.capture import Backend, CapturedFrame, Window
 from workprint.capture.atspi import AccessibilityWorker
 from workprint.capture.browser import BrowserBridge
+from workprint.errors import WorkprintError
 from workprint.process.browser import BROWSER_APPS
 from workprint.capture.frames import FrameEncoder, FrameRing, FrameSampler, mask_rects
 from workprint.capture.indicator import Indicator
@@ -36,8 +37,10 @@ from workprint.capture.keys import MODIFIERS, describe
 from workprint.home import contributor_id, control_dir, pause_flag, send_control
 from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
+from workprint.privacy.typed import recovered_run, write_typing_run
 from workprint.settings import Settings
 from workprint.store import Catalog, SessionWriter
+from workprint.store.session import recover_held_runs
 from workprint.store.framecodec import Encoded
 
 # ctrl+alt+p pauses or resumes recording from the keyboard; ctrl+alt+t asks for the task being
@@ -47,6 +50,10 @@ TASK_HOTKEY = ("ctrl", "alt", "t")
 WINDOW_CACHE_S = 0.5
 FLUSH_EVERY_S = 0.5
 TICK_S = 0.2
+# Browser events arrive later than the desktop's keystrokes. When the page says a secure field took
+# focus, a typing run still held whose last keystroke came this close before (or after) it is taken
+# as typed into that field and dropped.
+SECURE_OVERLAP_S = 0.5
 
 
 def new_session_id() -> str:
@@ -61,17 +68,13 @@ class _TypingRun:
     wid: int | None
     t_start: float
     t_last: float
+    no: int = 0  # the run's number in this session (names its sealed file under pending/)
     events: list[dict[str, Any]] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
+    held: int = 0  # how many of ``events`` are sealed on disk already
 
-    def add(self, t: float, event: dict[str, Any], char: str | None, name: str | None) -> None:
+    def add(self, t: float, event: dict[str, Any]) -> None:
         self.events.append(event)
         self.t_last = t
-        if name == "backspace":
-            if self.text:
-                self.text.pop()
-        elif char:
-            self.text.append(char)
 
 
 class Recorder:
@@ -99,6 +102,10 @@ class Recorder:
         screen = self.backend.screen()
         self._t0 = time.monotonic()
         started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        try:  # typing runs a killed recorder left sealed: redact them into their sessions now
+            recover_held_runs(self.home, recovered_run)
+        except Exception as exc:  # never stop a recording for an old session
+            self._problem(f"could not recover an interrupted typing run: {exc!r}")
         self.catalog = Catalog(self.home)
         self.writer = SessionWriter(self.home, self.session_id, {
             "session": self.session_id,
@@ -121,6 +128,7 @@ class Recorder:
         self._focus_t = 0.0
         self._mods: set[str] = set()
         self._run: _TypingRun | None = None
+        self._runs = 0
         self._last_move: tuple[float, int, int] | None = None
         self._dropped_buttons: set[str] = set()
         self._in_secure_field = False
@@ -150,9 +158,9 @@ class Recorder:
 
         self.bridge = None
         try:
-            self.bridge = BrowserBridge(self.home, lambda t, event: self._queue.put(("dom", t, event)))
+            self.bridge = BrowserBridge(self.home, lambda t, event: self._queue.put(("dom", t, event)), self.policy)
             self.bridge.start()
-        except OSError as exc:  # the port is taken (another recorder?): record the desktop anyway
+        except (OSError, WorkprintError) as exc:  # another recorder has this home: record the desktop anyway
             self._problem(f"browser bridge not started ({exc}); browser pages are recorded as desktop only")
         hooks = self.backend.input_hooks(self._queue.put)
         hooks.start()
@@ -292,6 +300,7 @@ class Recorder:
             if latest is not None and not latest.kept and latest.stable:
                 self._keep(latest, "periodic")
         if now - self._last_flush > FLUSH_EVERY_S:
+            self._hold_run()
             self.writer.flush()
             self._last_flush = now
         if now - self._last_catalog > 5.0:
@@ -504,8 +513,9 @@ class Recorder:
                 run = None
             if run is None:
                 self._keep_before(t)
-                run = self._run = _TypingRun(app, wid, t, t)
-            run.add(t, {**event, "char": char} if char else event, char, name)
+                self._runs += 1
+                run = self._run = _TypingRun(app, wid, t, t, no=self._runs)
+            run.add(t, {**event, "char": char} if char else event)
             if t - run.t_start > self.settings.type_max_run_s:
                 self._end_run()
             return
@@ -516,25 +526,39 @@ class Recorder:
         if name in ("enter", "space", "return") and self.a11y is not None:
             self.a11y.key(event_id, t)  # a keyboard choice in a menu or list
 
+    def _hold_run(self) -> None:
+        """Seal the keystrokes the run in progress gained since the last flush (a kill loses ≤ 0.5 s)."""
+        run = self._run
+        if run is None or run.held == len(run.events):
+            return
+        self.writer.hold_run(run.no, {"t": self._now(run.t_start), "app": run.app}, run.events[run.held:])
+        run.held = len(run.events)
+
     def _end_run(self) -> None:
         """Write the held typing run: its keystrokes and its (redacted) text."""
         run, self._run = self._run, None
         if run is None:
             return
-        text = "".join(run.text)
-        result = redact(text)
-        ids = []
-        for event in run.events:
-            if result.changed and "char" in event:
-                # The characters of a run that held a secret are not kept, only their timing.
-                event = {k: v for k, v in event.items() if k not in ("char", "key")} | {"key": None, "masked": True}
-            ids.append(self._append(event))
-        typed = {"kind": "typed", "t": self._now(run.t_start), "t_end": self._now(run.t_last),
-                 "text": result.text, "app": run.app, "raw": [ids[0], ids[-1]] if ids else None}
-        if result.changed:
-            typed["redacted"] = result.kinds
-        self._append(typed)
+        write_typing_run({"t": self._now(run.t_start), "t_end": self._now(run.t_last), "app": run.app, "run": run.no},
+                         run.events, self._append)
+        if run.held:  # its sealed copy goes once the redacted run is durable in the log
+            self.writer.flush()
+            self.writer.release_run(run.no)
         self._request_after(run.t_last)
+
+    def _drop_secure_run(self, t: float) -> None:
+        """A page's secure field took focus at ``t``; its event may arrive after the keystrokes typed
+        into it. The held run that overlaps it is dropped — not written, its sealed copy removed."""
+        run = self._run
+        if run is None:
+            return
+        if run.t_last < t - SECURE_OVERLAP_S:
+            self._end_run()  # typed before the field had focus
+            return
+        self._run = None
+        self.writer.release_run(run.no)
+        self._in_secure_field = True
+        self._append({"kind": "secure_input", "t": self._now(min(t, run.t_start)), "app": run.app})
 
     # ----------------------------------------------------------------- browser
     def _redacted_target(self, target: dict | None) -> dict | None:
@@ -550,7 +574,9 @@ class Recorder:
         """An event from the browser extension: URL policy, secure fields, redaction, then the log."""
         kind = event.get("type")
         url = str(event.get("url") or "")
-        allowed = self.policy.url_allowed(url) if url else True
+        # The extension drops events on pages the policy denies and reports such a navigation
+        # with ``denied`` and no address; the policy is applied here again all the same.
+        allowed = not event.get("denied") and (self.policy.url_allowed(url) if url else True)
         if kind in ("navigate", "tab") and event.get("frame", "top") == "top":
             self._browser_url_allowed = allowed
         if kind == "secure":
@@ -558,7 +584,7 @@ class Recorder:
             bbox = (event.get("target") or {}).get("bbox")
             self._dom_secure_box = tuple(bbox) if self._dom_secure and bbox else None
             if self._dom_secure:
-                self._end_run()
+                self._drop_secure_run(t)
             return
         if self._paused or not allowed:
             return

@@ -19,6 +19,8 @@ from typing import Any, Callable, Mapping
 from jeepney import DBusAddress, HeaderFields, MatchRule, new_method_call
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
+from workprint.errors import WorkprintError
+
 _NULL = "/org/a11y/atspi/null"
 _ACC = "org.a11y.atspi.Accessible"
 _COMP = "org.a11y.atspi.Component"
@@ -32,7 +34,7 @@ _LAYOUT_ROLES = {"filler", "panel", "scroll pane", "viewport", "layered pane", "
 _CONTAINER_ROLES = _LAYOUT_ROLES | {"page tab list", "page tab", "frame", "window", "dialog", "tool bar"}
 
 
-class AccessibilityUnavailable(Exception):
+class AccessibilityUnavailable(WorkprintError):
     pass
 
 

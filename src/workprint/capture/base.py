@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from workprint.errors import WorkprintError
+
 # What input hooks put on the recorder's queue: (kind, monotonic_t, *payload).
 #   ("move", t, x, y) ("press"/"release", t, x, y, button) ("wheel", t, x, y, dx, dy)
 #   ("key_down"/"key_up", t, key)  where key is the backend's key object (see capture.keys)
@@ -12,7 +14,7 @@ InputItem = tuple[Any, ...]
 Enqueue = Callable[[InputItem], None]
 
 
-class BackendUnavailable(Exception):
+class BackendUnavailable(WorkprintError):
     """Capture cannot run here; the message says why and what to do."""
 
 

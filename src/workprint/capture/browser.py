@@ -1,46 +1,49 @@
-"""The browser source: the extension's events arrive over loopback with a per-install token.
+"""The browser source: the extension's events reach the recorder through Chrome native messaging.
 
-``extension_dir(home)`` gives the unpacked extension to load (``workprint extension path``): a
-copy of the packaged extension with this install's ``config.json`` (port and token) beside
-it. ``BrowserBridge`` is the recorder's end: a small HTTP server on 127.0.0.1 that accepts
-``POST /events`` only with the token, and hands each event to the recorder's queue — it never
-writes anything itself.
+No TCP port is opened. ``workprint extension install`` writes, for this person only:
+
+* the unpacked extension (``extension_dir``), whose fixed ID comes from the ``key`` in its manifest;
+* a launcher for ``native_host.py`` that knows this ``WORKPRINT_HOME``;
+* the native messaging host manifest ``NativeMessagingHosts/org.workprint.bridge.json`` in the
+  browser's config folder, allowing only that extension ID.
+
+Chromium starts the host when the extension connects; the host relays to ``BrowserBridge``,
+the recorder's end, a Unix socket in ``WORKPRINT_HOME/run`` (mode 0700). Each person (each
+``WORKPRINT_HOME``) has their own socket, so two people's recorders on one machine never meet,
+and no other user can connect. The bridge first sends the URL policy, which the extension applies
+before it sends anything; the bridge hands each event to the recorder's queue and writes nothing.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
-import secrets
+import shlex
 import shutil
+import socket
+import socketserver
+import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
 
-DEFAULT_PORT = 47631
-MAX_BODY = 2 * 1024 * 1024
+from workprint.capture import native_host
+from workprint.errors import WorkprintError
+from workprint.files import atomic_write, fsync_dir, private_dir
+from workprint.privacy.policy import Policy
+
+HOST_NAME = "org.workprint.bridge"
+# The extension's ID follows from the public key in its manifest.json ("key"), so it is the same
+# wherever the folder is and the host manifest can name it.
+EXTENSION_ID = "ogppokacnkagjgjlellcobgnionfooae"
+MAX_LINE = 2 * 1024 * 1024
 PACKAGED = Path(__file__).with_name("browser_extension")
+socket_path = native_host.socket_path
 
 
-def bridge_config(home: Path) -> dict:
-    """This install's bridge port and token (created once, file mode 0600)."""
-    path = home / "bridge.json"
-    if path.exists():
-        config = json.loads(path.read_text())
-    else:
-        config = {"port": DEFAULT_PORT, "token": secrets.token_urlsafe(24)}
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(config, fh)
-        os.replace(tmp, path)
-    port = os.environ.get("WORKPRINT_BRIDGE_PORT")
-    if port:
-        config["port"] = int(port)
-    return config
+class BridgeError(WorkprintError):
+    """The browser channel cannot start; the message says why."""
 
 
 def extension_dir(home: Path) -> Path:
@@ -49,52 +52,100 @@ def extension_dir(home: Path) -> Path:
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(PACKAGED, target)
-    (target / "config.json").write_text(json.dumps(bridge_config(home)))
     return target
 
 
+def default_browser_dirs() -> list[Path]:
+    """The per-user config folders of Chromium and Google Chrome on Linux."""
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return [config / "chromium", config / "google-chrome"]
+
+
+def install(home: Path, browser_dirs: list[Path] | None = None) -> tuple[Path, list[Path]]:
+    """Write the extension, the host launcher and the host manifests; returns (extension, manifests)."""
+    extension = extension_dir(home)
+    launcher = home / "native-host"
+    script = Path(native_host.__file__).resolve()
+    atomic_write(launcher, "#!/bin/sh\n"
+                 f"WORKPRINT_HOME={shlex.quote(str(home.resolve()))} exec {shlex.quote(sys.executable)} "
+                 f"-I {shlex.quote(str(script))} \"$@\"\n", mode=0o700)
+    manifest = json.dumps({"name": HOST_NAME, "description": "workprint: relays the extension's events to the recorder",
+                           "path": str(launcher.resolve()), "type": "stdio",
+                           "allowed_origins": [f"chrome-extension://{EXTENSION_ID}/"]}, indent=1)
+    written = []
+    for folder in browser_dirs if browser_dirs is not None else default_browser_dirs():
+        path = folder / "NativeMessagingHosts" / f"{HOST_NAME}.json"
+        atomic_write(path, manifest, mode=0o644)
+        written.append(path)
+    return extension, written
+
+
 class BrowserBridge:
-    def __init__(self, home: Path, deliver: Callable[[float, dict], None]):
-        config = bridge_config(home)
-        self._token = config["token"]
+    """The recorder's end of the browser channel: a Unix socket only this person can open."""
+
+    def __init__(self, home: Path, deliver: Callable[[float, dict], None], policy: Policy | None = None):
         self._deliver = deliver
+        policy = policy or Policy()
+        hello = json.dumps({"hello": "workprint", "policy": {
+            "allow": list(policy.allow_urls) if policy.allow_urls is not None else None,
+            "deny": list(policy.deny_urls)}}).encode() + b"\n"
+        self.path = socket_path(home)
+        private_dir(self.path.parent)
+        os.chmod(self.path.parent, 0o700)
+        if len(str(self.path).encode()) > 100:
+            raise BridgeError(f"{self.path} is too long for a Unix socket; use a shorter WORKPRINT_HOME")
+        if self.path.exists() or self.path.is_symlink():
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                probe.connect(str(self.path))
+                raise BridgeError("another workprint recorder already receives this person's browser events")
+            except (ConnectionRefusedError, FileNotFoundError):
+                self.path.unlink(missing_ok=True)  # left by a recorder that was killed
+            finally:
+                probe.close()
         bridge = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # keep the recorder's terminal quiet
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(hello)
+                while True:
+                    line = self.rfile.readline(MAX_LINE + 1)
+                    if not line:
+                        return
+                    if len(line) > MAX_LINE or not line.endswith(b"\n"):
+                        self.wfile.write(b'{"error": "message too large"}\n')
+                        return
+                    self.wfile.write(json.dumps(bridge.accept(line)).encode() + b"\n")
+
+        class Server(socketserver.ThreadingUnixStreamServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address) -> None:  # a peer that hung up: nothing to say
                 pass
 
-            def _reply(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:  # noqa: N802
-                if self.path != "/events":
-                    return self._reply(404, {"error": "not found"})
-                if not hmac.compare_digest(self.headers.get("X-Workprint-Token", ""), bridge._token):
-                    return self._reply(401, {"error": "wrong or missing token"})
-                length = int(self.headers.get("Content-Length") or 0)
-                if not 0 < length <= MAX_BODY:
-                    return self._reply(413, {"error": "empty or too large"})
-                try:
-                    events = json.loads(self.rfile.read(length))["events"]
-                    assert isinstance(events, list)
-                except (ValueError, KeyError, AssertionError, TypeError):
-                    return self._reply(400, {"error": "expected {\"events\": [...]}"})
-                now_wall, now_mono = time.time(), time.monotonic()
-                for event in events:
-                    if isinstance(event, dict) and isinstance(event.get("ts"), (int, float)):
-                        bridge._deliver(now_mono - (now_wall - event["ts"] / 1000.0), event)
-                self._reply(200, {"accepted": len(events)})
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", config["port"]), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
+        old = os.umask(0o177)  # the socket itself is 0600 from the start
+        try:
+            self._server = Server(str(self.path), Handler)
+        finally:
+            os.umask(old)
+        fsync_dir(self.path.parent)
         self._thread = threading.Thread(target=self._server.serve_forever, name="workprint-browser", daemon=True)
+
+    def accept(self, line: bytes) -> dict:
+        """One batch from the extension: ``{"events": [...]}``; answers what was accepted."""
+        try:
+            events = json.loads(line)["events"]
+            if not isinstance(events, list):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return {"error": 'expected {"events": [...]}'}
+        now_wall, now_mono = time.time(), time.monotonic()
+        accepted = 0
+        for event in events:
+            if isinstance(event, dict) and isinstance(event.get("ts"), (int, float)):
+                self._deliver(now_mono - (now_wall - event["ts"] / 1000.0), event)
+                accepted += 1
+        return {"accepted": accepted}
 
     def start(self) -> None:
         self._thread.start()
@@ -102,3 +153,4 @@ class BrowserBridge:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self.path.unlink(missing_ok=True)

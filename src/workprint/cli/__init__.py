@@ -12,6 +12,7 @@ import sys
 
 from workprint import __version__
 from workprint.cli.common import UserError
+from workprint.errors import WorkprintError
 
 GROUPS = ["recording", "consent", "sessions", "collector", "annotate", "evals"]
 
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except UserError as exc:
+    except (UserError, WorkprintError) as exc:  # every error workprint raises on purpose says what to do
         print(f"workprint: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:

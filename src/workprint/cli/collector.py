@@ -71,18 +71,36 @@ def cmd_review(args: argparse.Namespace) -> int:
         approve(home, session_id)
         print(f"workprint: {session_id} approved for upload")
         return 0
+    import threading
+    import time
+
     import uvicorn
 
-    from workprint.upload.review import create_review_app
+    from workprint.upload.review import browser_entry, create_review_app
 
     app, token = create_review_app(home)
     url = f"http://127.0.0.1:{args.port}/{token}/"
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning"))
+
+    def open_browser() -> None:
+        # Only once the page answers (a BROWSER command may wait for the browser to exit), and
+        # through a private file: the secret would be readable by every local user on a command line.
+        while not server.started and not server.should_exit:
+            time.sleep(0.05)
+        if server.started:
+            import webbrowser
+
+            webbrowser.open(browser_entry(home, url).as_uri())
+
     print(f"workprint review: {url}  (Ctrl-C to stop)", flush=True)
     if not args.no_browser:
-        import webbrowser
-
-        webbrowser.open(url)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+        threading.Thread(target=open_browser, daemon=True).start()
+    try:
+        server.run()
+    finally:
+        (home / "review.html").unlink(missing_ok=True)  # it holds the page's secret address
+    if not server.started:
+        raise UserError(f"the review page could not listen on 127.0.0.1:{args.port}; choose another with --port")
     return 0
 
 
@@ -97,10 +115,19 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_extension(args: argparse.Namespace) -> int:  # noqa: ARG001
-    from workprint.capture.browser import extension_dir
+def cmd_extension(args: argparse.Namespace) -> int:
+    from workprint.capture.browser import extension_dir, install
 
-    print(extension_dir(_home()))
+    if args.what == "path":
+        print(extension_dir(_home()))
+        return 0
+    dirs = [Path(d) for d in args.browser_dir] if args.browser_dir else None
+    extension, manifests = install(_home(), dirs)
+    for manifest in manifests:
+        print(f"workprint: native messaging host registered in {manifest}", file=sys.stderr)
+    print(f"workprint: load the extension from this folder (chrome://extensions, developer mode, Load unpacked, "
+          f"or --load-extension=FOLDER):", file=sys.stderr)
+    print(extension)
     return 0
 
 
@@ -136,9 +163,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("sessions", nargs="*", metavar="SESSION")
     p.set_defaults(func=cmd_upload)
 
-    p = sub.add_parser("extension", help="the browser extension: `workprint extension path` prints its folder",
-                       description="Prints the folder of the unpacked Manifest V3 extension for this install "
-                                   "(with its loopback token). Load it in chrome://extensions (developer mode, "
-                                   "Load unpacked) or with --load-extension=FOLDER.")
-    p.add_argument("what", choices=["path"])
+    p = sub.add_parser("extension", help="the browser extension: `workprint extension install` sets it up",
+                       description="install: writes the unpacked Manifest V3 extension and registers its native "
+                                   "messaging host for this person (Chromium and Chrome; --browser-dir for a browser "
+                                   "started with --user-data-dir=DIR), then prints the extension's folder. Load it in "
+                                   "chrome://extensions (developer mode, Load unpacked) or with --load-extension=FOLDER. "
+                                   "path: prints the folder only.")
+    p.add_argument("what", choices=["install", "path"])
+    p.add_argument("--browser-dir", action="append", metavar="DIR",
+                   help="a browser's user data dir to register the host in (repeatable; default: "
+                        "~/.config/chromium and ~/.config/google-chrome)")
     p.set_defaults(func=cmd_extension)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workprint.errors import WorkprintError
 
-class UserError(Exception):
+
+class UserError(WorkprintError):
     """Printed as `workprint: <message>` with exit code 2, no traceback.
 
     Say what happened and what to do next: the message is all the person sees.

@@ -15,10 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from workprint.errors import WorkprintError
+
 REQUIRED = ("Xvfb", "xdotool", "dbus-daemon")
 
 
-class DesktopUnavailable(Exception):
+class DesktopUnavailable(WorkprintError):
     pass
 
 

@@ -40,7 +40,6 @@ class Recording:
     def __init__(self, desk: VirtualDesktop, home: Path, policy: Path | None = None, quiet: bool = True,
                  capture: bool = True, consent: bool = True):
         self.env = {**desk.env, "WORKPRINT_HOME": str(home)}
-        self.env.setdefault("WORKPRINT_BRIDGE_PORT", str(free_port()))  # never clash with another recorder
         self.consent_line = accept_consent(self.env, policy) if consent else ""
         argv = [sys.executable, "-m", "workprint", "record"] + (["--quiet"] if quiet else [])
         if policy is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from workprint import __version__
+from workprint.errors import WorkprintError
 from workprint.export.pyautogui_code import to_code
 from workprint.privacy.frames import FrameRedactor
 from workprint.process import annotate, derive_actions
@@ -20,7 +21,7 @@ from workprint.process.episodes import Episode, split_episodes
 from workprint.store import Catalog, SessionReader, StoreError
 
 
-class ExportError(Exception):
+class ExportError(WorkprintError):
     """An export cannot run; the message says why and what to do."""
 
 

@@ -19,6 +19,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workprint.errors import WorkprintError
+
 # App ids (WM_CLASS instance or class, bundle id, exe name), matched case-insensitively as globs.
 BUILTIN_DENY_APPS: tuple[str, ...] = (
     "keepass*", "keepassxc", "1password", "bitwarden", "lastpass", "enpass", "dashlane",
@@ -40,7 +42,7 @@ BUILTIN_DENY_TITLES: tuple[re.Pattern[str], ...] = tuple(
 )
 
 
-class PolicyError(Exception):
+class PolicyError(WorkprintError):
     """The policy file cannot be used; the message says where and why."""
 
 

@@ -13,11 +13,14 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from workprint.errors import WorkprintError
+from workprint.files import create_exclusive
+
 NONCE_BYTES = 12
 KEY_BYTES = 32
 
 
-class DecryptError(Exception):
+class DecryptError(WorkprintError):
     """A sealed blob failed authentication: truncated, corrupted, or sealed with another key."""
 
 
@@ -42,24 +45,15 @@ class Sealer:
             raise DecryptError("authentication failed") from exc
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def device_key(home: Path) -> bytes:
-    """The device key, created on first use with file mode 0600."""
+    """The device key, created on first use with file mode 0600.
+
+    Created complete under a temporary name and linked into place, so a second process starting
+    at the same moment never reads it empty: it finds either no key or the whole key.
+    """
     path = home / "keys" / "device.key"
     if not path.exists():
-        try:
-            _write_private(path, AESGCM.generate_key(bit_length=256))
-        except FileExistsError:
-            pass  # another process created it first
+        create_exclusive(path, AESGCM.generate_key(bit_length=256))  # False: another process won; use its key
     key = path.read_bytes()
     if len(key) != KEY_BYTES:
         raise DecryptError(
@@ -72,7 +66,8 @@ def device_key(home: Path) -> bytes:
 def new_session_key(home: Path, session_dir: Path, session_id: str) -> bytes:
     key = AESGCM.generate_key(bit_length=256)
     wrapped = Sealer(device_key(home)).seal(key, f"session-key:{session_id}".encode())
-    _write_private(session_dir / "key.wrapped", wrapped)
+    if not create_exclusive(session_dir / "key.wrapped", wrapped):
+        raise FileExistsError(f"{session_dir / 'key.wrapped'} exists: a session key is never replaced")
     return key
 
 

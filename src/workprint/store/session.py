@@ -5,6 +5,13 @@
     sessions/<id>/key.wrapped          session key, sealed with the device key
     sessions/<id>/events/000001.seg    sealed batches of JSON events (append-only)
     sessions/<id>/frames/<fid>.frame   sealed encoded frames, one file per distinct frame
+    sessions/<id>/pending/000007.seg   the typing run in progress, sealed, not yet redacted
+    sessions/<id>/recording.lock       held (flock) while a recorder writes the session
+
+A typing run is held back until it ends so it can be redacted as a whole; while it grows its
+keystrokes are sealed under ``pending/`` (never in the event log, so no reader sees them), and
+the file is removed once the redacted run is in the log. After a kill, the next recorder start
+redacts what ``pending/`` holds into the log (``recover_held_runs``).
 
 The first event of a session is ``{"kind": "session", ...}`` with its metadata (settings,
 screen, policy), so an event log alone is enough to derive actions again.
@@ -12,23 +19,26 @@ screen, policy), so an event log alone is enough to derive actions again.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
+from workprint.errors import WorkprintError
+from workprint.files import atomic_write, fsync_dir, private_dir
 from workprint.store.crypto import DecryptError, Sealer, load_session_key, new_session_key
 from workprint.store.framecodec import decode
-from workprint.store.segments import SegmentWriter, read_segment
+from workprint.store.segments import SegmentWriter, read_segment, seal_interrupted
 
 SESSION_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 FRAME_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 SEGMENT_BYTES = 16 * 1024 * 1024
 
 
-class StoreError(Exception):
+class StoreError(WorkprintError):
     """The store cannot do what was asked; the message says why and what to do."""
 
 
@@ -48,9 +58,11 @@ class SessionWriter:
     def __init__(self, home: Path, session_id: str, meta: dict[str, Any]):
         self.session_id = session_id
         self.dir = session_dir(home, session_id)
-        (self.dir / "events").mkdir(parents=True, mode=0o700)
-        (self.dir / "frames").mkdir(mode=0o700)
+        private_dir(self.dir / "events")
+        private_dir(self.dir / "frames")
+        self._lock_fd = _try_lock(self.dir)
         self._sealer = Sealer(new_session_key(home, self.dir, session_id))
+        self._held: dict[int, SegmentWriter] = {}
         self._lock = threading.Lock()
         self._pending: list[bytes] = []
         self._next_id = 0
@@ -102,6 +114,26 @@ class SessionWriter:
             if self._segment.bytes_written > SEGMENT_BYTES:
                 self._open_segment()
 
+    def hold_run(self, run: int, header: dict[str, Any], events: list[dict[str, Any]]) -> None:
+        """Seal keystrokes of typing run ``run`` under ``pending/`` and make them durable."""
+        writer = self._held.get(run)
+        if writer is None:
+            folder = private_dir(self.dir / "pending")
+            writer = self._held[run] = SegmentWriter(folder / f"{run:06d}.seg", self._sealer, "pending", run)
+            writer.append(json.dumps(header).encode())
+        if events:
+            writer.append(json.dumps({"events": events}).encode())
+        writer.sync()
+
+    def release_run(self, run: int) -> None:
+        """Forget a held run: it is in the log now (flushed), or it was dropped (typed into a secure field)."""
+        writer = self._held.pop(run, None)
+        if writer is None:
+            return
+        writer.close()
+        writer.path.unlink(missing_ok=True)
+        fsync_dir(writer.path.parent)
+
     def has_frame(self, frame_id: str) -> bool:
         return (self.dir / "frames" / f"{frame_id}.frame").exists()
 
@@ -111,12 +143,7 @@ class SessionWriter:
         if path.exists():
             return False
         sealed = self._sealer.seal(encoded, f"frame:{frame_id}".encode())
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(sealed)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, sealed)
         with self._lock:
             self.frame_count += 1
             self.frame_bytes += len(sealed)
@@ -133,6 +160,80 @@ class SessionWriter:
             if self._segment is not None:
                 self._segment.close()
                 self._segment = None
+            for writer in self._held.values():
+                writer.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+
+def _try_lock(directory: Path) -> int | None:
+    """An exclusive lock on the session's ``recording.lock``, or None if a live recorder holds it."""
+    fd = os.open(directory / "recording.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def recover_held_runs(home: Path, finish: Callable[[dict, list[dict], Callable[[dict], int]], None]) -> int:
+    """Redact the typing runs a killed recorder left under ``pending/`` into their session's log.
+
+    ``finish(header, keystrokes, append)`` turns one held run into redacted events through
+    ``append`` (the recorder's own rule, ``write_typing_run``). A run already in the log (the
+    recorder was killed after writing it, before removing the file) is not written twice;
+    sessions whose recorder still runs (their lock is held) are left alone. Returns the runs recovered.
+    """
+    recovered = 0
+    for folder in sorted(sessions_dir(home).glob("*/pending")):
+        held = sorted(p for p in folder.glob("*.seg") if p.stem.isdigit())
+        if not held or not SESSION_ID_RE.match(folder.parent.name):
+            continue
+        lock = _try_lock(folder.parent)
+        if lock is None:
+            continue
+        try:
+            reader = SessionReader(home, folder.parent.name)
+            events = reader.events()
+            done = {e.get("run") for e in events if e.get("kind") == "typed"}
+            next_id = max((e.get("id", 0) for e in events), default=-1) + 1
+            lines: list[bytes] = []
+
+            def append(event: dict) -> int:
+                nonlocal next_id
+                lines.append(json.dumps({"id": next_id, **event}, separators=(",", ":")).encode())
+                next_id += 1
+                return next_id - 1
+
+            for path in held:
+                run = int(path.stem)
+                read = read_segment(path, reader._sealer, "pending", run)
+                if run in done or not read.records:
+                    continue
+                header = json.loads(read.records[0])
+                keystrokes = [e for record in read.records[1:] for e in json.loads(record)["events"]]
+                if keystrokes:
+                    finish({**header, "run": run}, keystrokes, append)
+                    recovered += 1
+            if lines:
+                numbers = [int(p.stem) for p in (reader.dir / "events").glob("*.seg") if p.stem.isdigit()]
+                if numbers:
+                    last = max(numbers)
+                    seal_interrupted(reader.dir / "events" / f"{last:06d}.seg", reader._sealer, "events", last)
+                number = max(numbers, default=0) + 1
+                writer = SegmentWriter(reader.dir / "events" / f"{number:06d}.seg", reader._sealer, "events", number)
+                writer.append(b"\n".join(lines))
+                writer.close()
+            for path in held:
+                path.unlink()
+            fsync_dir(folder)
+        except (StoreError, OSError, ValueError, KeyError):
+            continue  # left sealed as it is; a damaged session is reported by its readers
+        finally:
+            os.close(lock)
+    return recovered
 
 
 class SessionReader:
@@ -143,6 +244,8 @@ class SessionReader:
         self.dir = session_dir(home, session_id)
         if not self.dir.is_dir():
             raise StoreError(f"no session {session_id} in {sessions_dir(home)}; `workprint sessions` lists them")
+        if not (self.dir / "events").is_dir():
+            _settle_event_log(self.dir)  # a delete_range was cut between its renames
         try:
             self._sealer = Sealer(load_session_key(home, self.dir, session_id))
         except FileNotFoundError as exc:
@@ -166,9 +269,16 @@ class SessionReader:
         """All intact events, in the order they were written (ids ascending)."""
         if self._events is None:
             events: list[dict[str, Any]] = []
-            for number, path in self._segments():
+            segments = list(self._segments())
+            for number, path in segments:
                 read = read_segment(path, self._sealer, "events", number)
                 self.problems.extend(read.problems)
+                if read.versioned and not read.closed and not read.problems:
+                    last = number == segments[-1][0]
+                    if not last or self._finished():
+                        self.problems.append(
+                            f"{path.name}: ends without its end record after {len(read.records)} records: the "
+                            "file was cut and the records after them are lost")
                 for record in read.records:
                     for line in record.split(b"\n"):
                         try:
@@ -178,6 +288,14 @@ class SessionReader:
             events.sort(key=lambda e: e.get("id", 0))
             self._events = events
         return self._events
+
+    def _finished(self) -> bool:
+        """The catalog says this session was closed properly (so its last segment must have its end)."""
+        from workprint.store.catalog import Catalog
+
+        if not (self.dir.parent.parent / "catalog.sqlite").exists():
+            return False
+        return any(s.id == self.session_id and s.status == "finished" for s in Catalog(self.dir.parent.parent).list())
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -246,34 +364,93 @@ def delete_session(home: Path, session_id: str) -> None:
     shutil.rmtree(directory)
 
 
+def _settle_event_log(directory: Path) -> None:
+    """Finish or undo a ``delete_range`` that was interrupted, so the log is whole again.
+
+    A rewrite goes ``events.new`` (being written) -> ``events.next`` (complete and synced) ->
+    ``events`` moved to ``events.old`` -> ``events.next`` moved to ``events`` -> ``events.old``
+    removed. Whatever step a crash stopped at, this leaves exactly one ``events/``: the new log
+    once it was complete (the deletion the person asked for is finished), else the old one.
+    """
+    import shutil
+
+    events, new, nxt, old = (directory / n for n in ("events", "events.new", "events.next", "events.old"))
+    if new.exists():
+        shutil.rmtree(new)  # an incomplete rewrite: the old log stands
+    if nxt.exists():
+        if events.exists():
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(events, old)
+        os.replace(nxt, events)
+    elif old.exists() and not events.exists():
+        os.replace(old, events)
+    if old.exists():
+        shutil.rmtree(old)
+    fsync_dir(directory)
+
+
+def _drop_held_runs(reader: "SessionReader", start: float, end: float) -> None:
+    """Typing runs a killed recorder left sealed (not yet redacted into the log) that overlap the
+    range are removed too, so the next start cannot bring deleted text back."""
+    folder = reader.dir / "pending"
+    for path in sorted(folder.glob("*.seg")) if folder.is_dir() else []:
+        if not path.stem.isdigit():
+            continue
+        read = read_segment(path, reader._sealer, "pending", int(path.stem))
+        try:
+            header = json.loads(read.records[0]) if read.records else {}
+            times = [e["t"] for r in read.records[1:] for e in json.loads(r)["events"]]
+        except (ValueError, KeyError, TypeError):
+            times = []
+        first = header.get("t", min(times, default=start))
+        last = max(times, default=first)
+        if not read.records or (first <= end and last >= start):
+            path.unlink()
+    if folder.is_dir():
+        fsync_dir(folder)
+
+
 def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
     """Remove every event between ``start`` and ``end`` (seconds from session start), and the
-    frames nothing else refers to. The event log is rewritten; returns the events removed."""
+    frames nothing else refers to. A record that overlaps the range at all (a typing run or a form
+    input that began before it or ended after it) goes whole, with the keystrokes it was made of,
+    so no text typed inside the range survives. The event log is rewritten; returns the events removed."""
     import shutil
 
     from workprint.store.framecodec import MAGIC
 
+    directory = session_dir(home, session_id)
+    if directory.is_dir():
+        _settle_event_log(directory)
     reader = SessionReader(home, session_id)
     events = reader.events()
 
-    def inside(e: dict) -> bool:
-        return e["kind"] != "session" and (start <= e["t"] <= end or start <= e.get("t_end", -1) <= end)
+    def overlaps(e: dict) -> bool:
+        return e["kind"] != "session" and e["t"] <= end and e.get("t_end", e["t"]) >= start
 
-    kept = [e for e in events if not inside(e)]
+    doomed = {e["id"] for e in events if overlaps(e)}
+    for e in events:
+        if e["id"] in doomed and e.get("raw"):
+            first, last = e["raw"]
+            doomed.update(range(first, last + 1))  # the keystrokes a removed run was made of
+    kept = [e for e in events if e["id"] not in doomed]
     removed = len(events) - len(kept)
     kept.append({"id": (events[-1]["id"] + 1) if events else 0, "kind": "deleted_range", "t": start, "t_end": end,
                  "events": removed})
-    new_dir = reader.dir / "events.new"
-    shutil.rmtree(new_dir, ignore_errors=True)
-    new_dir.mkdir(mode=0o700)
+    new_dir, next_dir, old_dir = reader.dir / "events.new", reader.dir / "events.next", reader.dir / "events.old"
+    private_dir(new_dir)
     writer = SegmentWriter(new_dir / "000001.seg", reader._sealer, "events", 1)
     for i in range(0, len(kept), 1000):
         writer.append(b"\n".join(json.dumps(e, separators=(",", ":")).encode() for e in kept[i:i + 1000]))
     writer.close()
-    old_dir = reader.dir / "events.old"
+    os.replace(new_dir, next_dir)
+    fsync_dir(reader.dir)
     os.replace(reader.dir / "events", old_dir)
-    os.replace(new_dir, reader.dir / "events")
+    os.replace(next_dir, reader.dir / "events")
+    fsync_dir(reader.dir)
     shutil.rmtree(old_dir)
+    _drop_held_runs(reader, start, end)
     referenced = {e["frame"] for e in kept if e["kind"] == "frame"}
     for fid in list(referenced):  # patches keep their keyframe
         blob = reader._blob(fid) if (reader.dir / "frames" / f"{fid}.frame").exists() else b""
@@ -282,4 +459,5 @@ def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
     for path in (reader.dir / "frames").glob("*.frame"):
         if path.stem not in referenced:
             path.unlink()
+    fsync_dir(reader.dir / "frames")
     return removed

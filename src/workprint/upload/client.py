@@ -16,6 +16,8 @@ from typing import Callable
 
 import httpx
 
+from workprint.errors import WorkprintError
+from workprint.files import atomic_write
 from workprint.export.steps import ExportError, RedactedFrames, load_sessions
 from workprint.home import contributor_id
 from workprint.store.crypto import Sealer, device_key
@@ -24,7 +26,7 @@ REVIEW_WINDOW_S = 24 * 3600
 MISSING_BATCH = 10_000  # digests per "which frames do you lack" request (the collector takes at most 50 000)
 
 
-class UploadError(Exception):
+class UploadError(WorkprintError):
     """Upload cannot go on; the message says why and what to do."""
 
 
@@ -35,8 +37,7 @@ def _config_path(home: Path) -> Path:
 def save_enrolment(home: Path, url: str, token: str, pseudonym: str) -> None:
     """The device token is stored sealed with the device key, never in clear."""
     data = json.dumps({"url": url.rstrip("/"), "token": token, "pseudonym": pseudonym}).encode()
-    _config_path(home).write_bytes(Sealer(device_key(home)).seal(data, b"collector"))
-    _config_path(home).chmod(0o600)
+    atomic_write(_config_path(home), Sealer(device_key(home)).seal(data, b"collector"))
 
 
 def load_enrolment(home: Path) -> dict:
@@ -62,11 +63,22 @@ def enrol(home: Path, url: str, code: str) -> str:
 def review_state(home: Path) -> dict:
     """Which sessions the contributor approved, and which were uploaded (with their fingerprint)."""
     path = home / "review.json"
-    return json.loads(path.read_text()) if path.exists() else {"approved": [], "uploaded": {}}
+    if not path.exists():
+        return {"approved": [], "uploaded": {}}
+    try:
+        state = json.loads(path.read_text())
+        if not (isinstance(state.get("approved"), list) and isinstance(state.get("uploaded"), dict)):
+            raise ValueError("unexpected shape")
+    except (ValueError, AttributeError, UnicodeDecodeError) as exc:
+        raise UploadError(f"{path} is damaged ({exc}); nothing was uploaded. Move it away and approve your "
+                          "sessions again with `workprint review` (sessions already uploaded may be sent again, "
+                          "the collector keeps one copy)") from None
+    return state
 
 
 def save_review_state(home: Path, state: dict) -> None:
-    (home / "review.json").write_text(json.dumps(state, indent=1, sort_keys=True))
+    """Written all at once (``atomic_write``): a crash leaves the old state or the new, never a torn file."""
+    atomic_write(home / "review.json", json.dumps(state, indent=1, sort_keys=True))
 
 
 def approve(home: Path, session_id: str) -> None:

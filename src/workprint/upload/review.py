@@ -2,18 +2,26 @@
 
 It lists sessions not uploaded yet, plays each like the replay report, and lets the person
 approve a session for upload, delete it, or delete a time range of it. Deleted data is gone
-from the store, not hidden. The page listens on 127.0.0.1 only, under a random path, so other
-local users and web pages cannot drive it.
+from the store, not hidden.
+
+Who can drive it: the page listens on 127.0.0.1 only, under a random path (the secret). The
+secret never appears on a command line (``/proc/*/cmdline`` is readable by every local user):
+the browser is given a file in WORKPRINT_HOME (mode 0600) that forwards to the page. Every
+request must name 127.0.0.1 or localhost as its Host (a DNS-rebinding name is refused); every
+change (POST) must come from the page's own origin and carry the page's CSRF token, so a page
+on another origin cannot approve or delete anything even if it learned the address.
 """
 
 from __future__ import annotations
 
+import hmac
 import html
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Form, HTTPException
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from workprint.export.report import build_report
 from workprint.export.steps import load_sessions
@@ -22,15 +30,42 @@ from workprint.store.session import SESSION_ID_RE, delete_range, delete_session
 from workprint.upload.client import approve, review_state
 
 
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def _host_name(host: str) -> str:
+    return urlsplit(f"//{host}").hostname or ""
+
+
 def create_review_app(home: Path, token: str | None = None) -> tuple[FastAPI, str]:
     token = token or secrets.token_urlsafe(16)
+    csrf = secrets.token_urlsafe(24)
     app = FastAPI(title="workprint review", docs_url=None, redoc_url=None, openapi_url=None)
     base = f"/{token}"
+
+    @app.middleware("http")
+    async def same_origin_only(request: Request, call_next):
+        host = request.headers.get("host", "")
+        if _host_name(host) not in LOCAL_HOSTS:
+            return PlainTextResponse("refused: this page answers only to 127.0.0.1", status_code=421)
+        if request.method != "GET":
+            origin = request.headers.get("origin")
+            if origin is not None and origin != f"http://{host}":
+                return PlainTextResponse("refused: a change must come from the review page itself", status_code=403)
+            if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+                return PlainTextResponse("refused: a change must come from the review page itself", status_code=403)
+        return await call_next(request)
 
     def check(sid: str) -> str:
         if not SESSION_ID_RE.match(sid):
             raise HTTPException(404, "no such session")
         return sid
+
+    def check_csrf(value: str) -> None:
+        if not hmac.compare_digest(value.encode(), csrf.encode()):
+            raise HTTPException(403, "refused: the form's token is missing or wrong; reload the review page")
+
+    hidden = f'<input type=hidden name=csrf value="{csrf}">'
 
     @app.get(base + "/", response_class=HTMLResponse)
     def index() -> str:
@@ -42,9 +77,9 @@ def create_review_app(home: Path, token: str | None = None) -> tuple[FastAPI, st
             approved = "approved" if info.id in state["approved"] else "not reviewed"
             rows.append(f"""<tr><td><a href="{base}/session/{info.id}">{info.id}</a></td><td>{info.started_at}</td>
 <td>{info.status}</td><td>{info.events}</td><td>{approved}</td><td>
-<form method=post action="{base}/session/{info.id}/approve"><button>Approve for upload</button></form>
-<form method=post action="{base}/session/{info.id}/delete" onsubmit="return confirm('Delete this session for good?')"><button>Delete session</button></form>
-<form method=post action="{base}/session/{info.id}/delete-range">from <input name=start size=5> s to <input name=end size=5> s <button>Delete range</button></form>
+<form method=post action="{base}/session/{info.id}/approve">{hidden}<button>Approve for upload</button></form>
+<form method=post action="{base}/session/{info.id}/delete" onsubmit="return confirm('Delete this session for good?')">{hidden}<button>Delete session</button></form>
+<form method=post action="{base}/session/{info.id}/delete-range">{hidden}from <input name=start size=5> s to <input name=end size=5> s <button>Delete range</button></form>
 </td></tr>""")
         body = "".join(rows) or "<tr><td colspan=6>Nothing waiting for review.</td></tr>"
         return f"""<!doctype html><meta charset=utf-8><title>workprint review</title>
@@ -62,12 +97,14 @@ their redacted text and redacted screenshots. Open a session to step through wha
         return build_report(session)
 
     @app.post(base + "/session/{sid}/approve")
-    def do_approve(sid: str) -> RedirectResponse:
+    def do_approve(sid: str, csrf: str = Form("")) -> RedirectResponse:
+        check_csrf(csrf)
         approve(home, check(sid))
         return RedirectResponse(base + "/", status_code=303)
 
     @app.post(base + "/session/{sid}/delete")
-    def do_delete(sid: str) -> RedirectResponse:
+    def do_delete(sid: str, csrf: str = Form("")) -> RedirectResponse:
+        check_csrf(csrf)
         try:
             delete_session(home, check(sid))
         except StoreError as exc:
@@ -76,7 +113,9 @@ their redacted text and redacted screenshots. Open a session to step through wha
         return RedirectResponse(base + "/", status_code=303)
 
     @app.post(base + "/session/{sid}/delete-range")
-    def do_delete_range(sid: str, start: float = Form(...), end: float = Form(...)) -> RedirectResponse:
+    def do_delete_range(sid: str, start: float = Form(...), end: float = Form(...),
+                        csrf: str = Form("")) -> RedirectResponse:
+        check_csrf(csrf)
         if end < start:
             raise HTTPException(422, "the range ends before it starts")
         try:
@@ -86,3 +125,18 @@ their redacted text and redacted screenshots. Open a session to step through wha
         return RedirectResponse(base + "/", status_code=303)
 
     return app, token
+
+
+def browser_entry(home: Path, url: str) -> Path:
+    """A file (mode 0600, in WORKPRINT_HOME) that forwards the browser to ``url``.
+
+    The browser is started with this file's path, so the page's secret never appears on a
+    command line, where every local user could read it.
+    """
+    from workprint.files import atomic_write
+
+    path = home / "review.html"
+    quoted = html.escape(url, quote=True)
+    atomic_write(path, f'<!doctype html><meta charset=utf-8><meta http-equiv="refresh" content="0;url={quoted}">'
+                       f'<title>workprint review</title><a href="{quoted}">Open the review page</a>')
+    return path

@@ -1,0 +1,150 @@
+"""The gate's rules fed in orders a real desktop produces but cannot schedule on demand.
+
+The backend here is a stand-in for the X server only (one allowed window, no screen changes);
+the recorder, its gate thread and the encrypted store are the real ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from workprint.capture.base import Screen, Window
+from workprint.privacy.policy import Policy
+from workprint.store import SessionReader
+
+BROWSER = Window(wid=7, app_ids=("chromium", "chromium"), title="Sign in - Chromium", rect=(0, 0, 800, 600))
+PASSWORD = "Hunter2GateSecret"
+
+
+class _Hooks:
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class _Inspector:
+    def active_window(self) -> Window:
+        return BROWSER
+
+    def windows(self) -> list[Window]:
+        return [BROWSER]
+
+    def close(self) -> None: ...
+
+
+class _Grabber:
+    windows_changed = False
+
+    def wait_change(self, timeout: float) -> bool:
+        time.sleep(min(timeout, 0.1))
+        return False
+
+    def grab(self):
+        return 800, 600, (bytes(800 * 600 * 4),)
+
+    def close(self) -> None: ...
+
+
+class StillDesktop:
+    name = "still"
+
+    def screen(self) -> Screen:
+        return Screen(800, 600)
+
+    def input_hooks(self, enqueue) -> _Hooks:
+        return _Hooks()
+
+    def window_inspector(self) -> _Inspector:
+        return _Inspector()
+
+    def screen_grabber(self) -> _Grabber:
+        return _Grabber()
+
+
+@pytest.fixture(autouse=True)
+def _display(desk, monkeypatch):
+    """pynput's key objects need an X connection even when nothing is typed on it."""
+    monkeypatch.setenv("DISPLAY", desk.env["DISPLAY"])
+
+
+def start(home: Path):
+    from workprint.recorder import Recorder
+
+    recorder = Recorder(home, StillDesktop(), Policy(), accessibility=False)
+    thread = threading.Thread(target=recorder.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if hasattr(recorder, "writer") and hasattr(recorder, "ring"):
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return recorder, thread
+
+
+def type_keys(recorder, text: str, t0: float, gap: float = 0.03) -> float:
+    from pynput.keyboard import KeyCode
+
+    t = t0
+    for ch in text:
+        key = KeyCode.from_char(ch)
+        recorder._queue.put(("key_down", t, key))
+        recorder._queue.put(("key_up", t + 0.01, key))
+        t += gap
+    return t
+
+
+def test_secure_field_event_arriving_after_the_keystrokes_drops_the_held_run(home):
+    from pynput.keyboard import Key
+
+    recorder, thread = start(home)
+    focus_t = time.monotonic()
+    # The page's "secure field focused" event is stamped before the keystrokes but reaches the
+    # gate after them (the browser's channel is slower than the desktop's input hook).
+    type_keys(recorder, PASSWORD, focus_t + 0.05)
+    time.sleep(0.3)
+    recorder._queue.put(("dom", focus_t, {"type": "secure", "state": "focus", "url": "http://127.0.0.1/login",
+                                          "ts": time.time() * 1000}))
+    time.sleep(0.3)
+    recorder._queue.put(("dom", time.monotonic(), {"type": "secure", "state": "blur", "url": "http://127.0.0.1/login",
+                                                   "ts": time.time() * 1000}))
+    recorder._queue.put(("key_down", time.monotonic() + 1.5, Key.enter))
+    time.sleep(0.5)
+    recorder.stop()
+    thread.join(timeout=20)
+    events = SessionReader(home, recorder.session_id).events()
+    dump = repr(events)
+    assert "hunter" not in dump.lower() and "Secret" not in dump, "keystrokes typed into a secure field were kept"
+    assert not [e for e in events if e["kind"] == "key_down" and e.get("char")], "no key of the run is kept"
+    assert any(e["kind"] == "secure_input" for e in events)
+    assert not list((home / "sessions" / recorder.session_id / "pending").glob("*.seg"))
+
+
+def test_keystrokes_well_before_a_secure_field_are_kept(home):
+    recorder, thread = start(home)
+    t0 = time.monotonic()
+    end = type_keys(recorder, "hello there", t0)
+    time.sleep(0.2)
+    recorder._queue.put(("dom", end + 0.8, {"type": "secure", "state": "focus", "ts": time.time() * 1000}))
+    time.sleep(0.3)
+    recorder.stop()
+    thread.join(timeout=20)
+    typed = [e["text"] for e in SessionReader(home, recorder.session_id).events() if e["kind"] == "typed"]
+    assert typed == ["hello there"]
+
+
+def test_the_run_in_progress_is_sealed_on_disk_never_in_clear(home):
+    recorder, thread = start(home)
+    type_keys(recorder, "mail jane.doe@example.com now", time.monotonic())
+    time.sleep(1.0)  # more than a flush interval, less than the gap that ends the run
+    held = list((home / "sessions" / recorder.session_id / "pending").glob("*.seg"))
+    raw = b"".join(p.read_bytes() for p in held)
+    recorder.stop()
+    thread.join(timeout=20)
+    assert held and len(raw) > 200, "the run in progress is on disk"
+    assert b"jane" not in raw and b"example" not in raw, "and sealed"
+    typed = [e for e in SessionReader(home, recorder.session_id).events() if e["kind"] == "typed"]
+    assert typed[0]["text"] == "mail [EMAIL] now"
+    assert not list((home / "sessions" / recorder.session_id / "pending").glob("*.seg")), "removed once written"
