@@ -9,3 +9,5 @@ from __future__ import annotations
 
 class WorkprintError(Exception):
     """Something workprint cannot do; the message says why and what to do about it."""
+
+    exit_code = 2  # what the command line exits with when this reaches it

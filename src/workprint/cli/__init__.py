@@ -11,7 +11,6 @@ import importlib
 import sys
 
 from workprint import __version__
-from workprint.cli.common import UserError
 from workprint.errors import WorkprintError
 
 GROUPS = ["recording", "consent", "sessions", "collector", "annotate", "evals"]
@@ -54,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UserError, WorkprintError) as exc:  # every error workprint raises on purpose says what to do
+    except WorkprintError as exc:  # every error workprint raises on purpose says what to do
         print(f"workprint: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
