@@ -237,7 +237,7 @@ def _generate(n_per_kind: int, n_negative: int, seed: int) -> list[Line]:
                 tokens["email"] = f"{local}@{fake.free_email_domain()}"
                 secrets.append(("email", tokens["email"]))
             text = template.format(v=value, **tokens)
-            keep = [t for k, t in tokens.items() if "{" + k + "}" in template]
+            keep = [t for k, t in tokens.items() if "{" + k + "}" in template and k != "email"]
             lines.append(Line(text, secrets, keep, locale))
     for _ in range(n_negative):
         locale = rng.choice(LOCALES)

@@ -21,6 +21,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from workprint.privacy.phones import national_ids, phones
+from workprint.privacy.tasktokens import overlaps, protected_spans
+
 Span = tuple[int, int, str]  # start, end, kind
 
 
@@ -126,8 +129,10 @@ _IBAN = _regex(
 )
 _CARD = _regex(
     "card",
-    r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])",
-    check=lambda m: (lambda d: 13 <= len(d) <= 19 and _luhn_ok(d) and len(set(d)) > 1)(re.sub(r"\D", "", m.group(0))),
+    r"(?<![\w-])(?:\d[ -]?){11,18}\d(?![\w-])",
+    # 12 digits only for Maestro (50, 56-69), whose numbers start at 12 digits
+    check=lambda m: (lambda d: (13 <= len(d) <= 19 or (len(d) == 12 and d[0] in "56")) and _luhn_ok(d)
+                     and len(set(d)) > 1)(re.sub(r"\D", "", m.group(0))),
 )
 
 
@@ -140,27 +145,12 @@ _SSN = _regex("ssn", r"(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])", check=_ssn_o
 _SSN_CONTEXT = _regex("ssn", r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*[:#]?\s*((\d{3})[ ]?(\d{2})[ ]?(\d{4}))\b",
                       group=1)
 
-_DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
+def _phones(text: str) -> Iterator[Span]:
+    return phones(text, protected_spans(text))
 
 
-def _phone_ok(m: re.Match[str]) -> bool:
-    s = m.group(0)
-    digits = re.sub(r"\D", "", s)
-    if _DATE_LIKE.match(s.strip()):
-        return False
-    if s.startswith("+"):
-        return 8 <= len(digits) <= 15
-    # Without a country code, ask for a North-American-style or grouped number of 10-11 digits
-    # with separators, so order numbers and plain digit runs survive.
-    return 10 <= len(digits) <= 11 and bool(re.search(r"[\s.()-]", s))
-
-
-_PHONE = _regex(
-    "phone",
-    r"(?<![\w+.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,8}(?:[\s.-]\d{1,8}){1,5}(?![\w-]|\.\d)",
-    check=_phone_ok,
-)
-_PHONE_CONTEXT = _regex("phone", r"(?i)\b(?:phone|tel|mobile|cell|call me at|fax)\.?\s*[:#]?\s*(\+?\d[\d\s().-]{6,18}\d)", group=1)
+def _national_ids(text: str) -> Iterator[Span]:
+    return national_ids(text, protected_spans(text))
 
 
 _VERSION_CUE = re.compile(r"(?i)\b(?:version|release|build|ver\.?|rev\.?)\s*$")
@@ -172,10 +162,11 @@ def _ipv4_ok(m: re.Match[str]) -> bool:
     parts = m.group(0).split(".")
     if parts[0] == "127" or m.group(0) == "0.0.0.0":
         return False  # loopback says nothing about anyone
-    return all(0 <= int(part) <= 255 for part in parts)
+    # 1.2.6.016 is a version: addresses are not written with leading zeros
+    return all(0 <= int(part) <= 255 and (part == "0" or not part.startswith("0")) for part in parts)
 
 
-_IPV4 = _regex("ip", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)", check=_ipv4_ok)
+_IPV4 = _regex("ip", r"(?<![\w.-])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)", check=_ipv4_ok)
 
 
 def _ipv6_ok(m: re.Match[str]) -> bool:
@@ -251,13 +242,13 @@ def _names(text: str) -> Iterator[Span]:
 _DETECTORS = (
     _PEM, _JWT, _KNOWN_KEYS, _SLACK_HOOK, _URL_CREDENTIALS, _QUERY_PASSWORD, _QUERY_SECRET,
     _PASSWORD_PHRASE, _PASSWORD_CONTEXT, _BEARER, _SECRET_CONTEXT, _EMAIL, _IBAN, _CARD,
-    _SSN_CONTEXT, _SSN, _IPV6, _IPV4, _PHONE_CONTEXT, _PHONE, _high_entropy, _names,
+    _SSN_CONTEXT, _SSN, _IPV6, _IPV4, _phones, _national_ids, _high_entropy, _names,
 )
 
 PLACEHOLDERS = {
     "private_key": "[PRIVATE_KEY]", "jwt": "[JWT]", "api_key": "[SECRET]", "password": "[PASSWORD]",
     "email": "[EMAIL]", "iban": "[IBAN]", "card": "[CARD]", "ssn": "[SSN]", "phone": "[PHONE]",
-    "ip": "[IP]", "name": "[NAME]",
+    "ip": "[IP]", "name": "[NAME]", "national_id": "[ID]", "address": "[ADDRESS]",
 }
 
 
