@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from workprint.privacy.names import names
 from workprint.privacy.phones import national_ids, phones
 from workprint.privacy.tasktokens import overlaps, protected_spans
 
@@ -50,7 +51,7 @@ def _luhn_ok(digits: str) -> bool:
 
 def _iban_ok(candidate: str) -> bool:
     s = candidate.replace(" ", "").upper()
-    if not (15 <= len(s) <= 34):
+    if not (12 <= len(s) <= 34):
         return False
     rearranged = s[4:] + s[:4]
     try:
@@ -196,8 +197,8 @@ def _high_entropy(text: str) -> Iterator[Span]:
             yield m.start(), m.end(), "api_key"
 
 
-# Personal names without a model: a name after a cue ("Name:", "Dear", "Regards,", "From:",
-# "my name is") or a common given name followed by a capitalised surname.
+# Common given names: screenshot OCR (privacy/frames.py) capitalises these when OCR read
+# them in lower case. Names themselves are found by ``workprint.privacy.names``.
 _GIVEN_NAMES = frozenset(
     """james mary robert patricia john jennifer michael linda david elizabeth william barbara richard
     susan joseph jessica thomas sarah charles karen christopher lisa daniel nancy matthew betty
@@ -217,26 +218,11 @@ _GIVEN_NAMES = frozenset(
     priya raj anil sunita hans klaus jurgen anna lena lukas sofia mateo lucia pierre marie jean
     francois giulia marco luca carlos mateo diego ana carmen""".split()
 )
-_NAME_CUE = re.compile(
-    r"(?:\b(?:[Nn]ame|[Ff]ull name|[Cc]ontact|[Ff]rom|[Tt]o|[Cc]c|[Aa]ssignee|[Oo]wner)\s*:\s*|"
-    r"\b(?i:dear|hi|hello|hey|thanks|thank you|regards|cheers|sincerely|best)\s*,?\s+|"
-    r"\b(?:[Mm]y name is|I am|I'm|[Ss]igned by|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)\s+)"
-    r"((?:[A-Z][a-z'\-]+)(?:\s+[A-Z][a-z'\-]+){0,2})"
-)
-_GIVEN_SURNAME = re.compile(r"\b([A-Z][a-z'\-]+)\s+([A-Z][a-z'\-]{1,})\b")
-_NOT_NAMES = frozenset("The This That Team All Everyone There Monday Tuesday Wednesday Thursday Friday "
-                       "Saturday Sunday January February March April May June July August September "
-                       "October November December Support Sales Admin Here Again".split())
 
 
 def _names(text: str) -> Iterator[Span]:
-    for m in _NAME_CUE.finditer(text):
-        words = m.group(1).split()
-        if words and words[0] not in _NOT_NAMES:
-            yield m.start(1), m.end(1), "name"
-    for m in _GIVEN_SURNAME.finditer(text):
-        if m.group(1).lower() in _GIVEN_NAMES and m.group(2) not in _NOT_NAMES:
-            yield m.start(), m.end(), "name"
+    """Personal names: ``workprint.privacy.names`` (dictionary and context)."""
+    return names(text)
 
 
 _DETECTORS = (
