@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from workprint.privacy.addresses import addresses
 from workprint.privacy.names import names
 from workprint.privacy.phones import national_ids, phones
 from workprint.privacy.tasktokens import overlaps, protected_spans
@@ -150,6 +151,19 @@ def _phones(text: str) -> Iterator[Span]:
     return phones(text, protected_spans(text))
 
 
+def _addresses(text: str) -> Iterator[Span]:
+    """Street addresses, cut short of any task token they ran into (a date after the town)."""
+    protected = protected_spans(text)
+    for start, end, kind in addresses(text):
+        inside = [s for s, e in protected if start < e and s < end]
+        if inside:
+            end = min(inside)
+            while end > start and not text[end - 1].isalnum():
+                end -= 1
+        if end - start >= 4:
+            yield start, end, kind
+
+
 def _national_ids(text: str) -> Iterator[Span]:
     return national_ids(text, protected_spans(text))
 
@@ -228,7 +242,7 @@ def _names(text: str) -> Iterator[Span]:
 _DETECTORS = (
     _PEM, _JWT, _KNOWN_KEYS, _SLACK_HOOK, _URL_CREDENTIALS, _QUERY_PASSWORD, _QUERY_SECRET,
     _PASSWORD_PHRASE, _PASSWORD_CONTEXT, _BEARER, _SECRET_CONTEXT, _EMAIL, _IBAN, _CARD,
-    _SSN_CONTEXT, _SSN, _IPV6, _IPV4, _phones, _national_ids, _high_entropy, _names,
+    _SSN_CONTEXT, _SSN, _IPV6, _IPV4, _addresses, _phones, _national_ids, _high_entropy, _names,
 )
 
 PLACEHOLDERS = {
