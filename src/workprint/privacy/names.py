@@ -45,7 +45,7 @@ new old next last first best good great big small top bottom left right up down 
 monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
 january february march april may june july august september october november december jan feb mar apr
 jun jul aug sep sept oct nov dec today tomorrow yesterday morning afternoon evening night week month year
-montag dienstag mittwoch donnerstag freitag samstag sonntag januar februar märz mai juni juli oktober
+montag dienstag mittwoch donnerstag freitag samstag sonntag januar februar märz juni juli oktober
 dezember lundi mardi mercredi jeudi vendredi samedi dimanche janvier février mars avril juin juillet août
 septembre octobre novembre décembre lunes martes miércoles jueves viernes sábado domingo enero febrero
 marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre lunedì martedì mercoledì
@@ -187,10 +187,13 @@ _HANGUL_FAMILY = frozenset("김이박최정강조윤장임한오서신권황안�
                            "현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용")
 
 
+_HAN_DATE = re.compile(r"^(?:[一二三四五六七八九十\d]+[月日年]|星期.|.曜日?|周.|礼拜.)$")
+
+
 def _single_name(word: str) -> bool:
     first = word[0]
     if "\u4e00" <= first <= "\u9fff":
-        return 2 <= len(word) <= 4 and first in _HAN_FAMILY and not any(c in word for c in "月日年曜期")
+        return 2 <= len(word) <= 4 and first in _HAN_FAMILY and not _HAN_DATE.match(word)
     if "\uac00" <= first <= "\ud7a3":
         return 2 <= len(word) <= 4 and first in _HANGUL_FAMILY and not word.endswith(("요일", "월"))
     return False
@@ -199,6 +202,15 @@ def _single_name(word: str) -> bool:
 def _known(word: str, names: frozenset[str]) -> bool:
     w = word.lower()
     return w in names or ("-" in w and all(part in names for part in w.split("-") if part))
+
+
+def _comma_pair(text: str, m: re.Match[str]) -> bool:
+    """'Surname, Given' (as Baltic lists write names): exactly one capitalised word after the comma."""
+    nxt = _NEXT_WORD.match(text, m.end())
+    return not (nxt and nxt.group(1)[0].isupper())
+
+
+_NEXT_WORD = re.compile(r"\s+([^\W\d_]\S*)")
 
 
 def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
@@ -217,7 +229,9 @@ def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
         name_like = (word[0].isupper() or _script(word) == "uncased") and word.lower() not in _STOP
         particle = word.lower() in _PARTICLES and bool(run)
         gap = text[run[-1].end():m.start()] if run else ""
-        joined = bool(run) and (gap in (" ", "\u00a0") or (gap == ". " and len(run[-1].group(0)) == 1))
+        joined = bool(run) and (gap in (" ", "\u00a0") or (gap == ". " and len(run[-1].group(0)) == 1)
+                                or (gap == ", " and len(run) == 1 and word[0].isupper() and _script(word) != "uncased"
+                                    and _comma_pair(text, m)))
         if run and not joined:
             yield from close()
         if name_like or particle:
@@ -244,7 +258,10 @@ def names(text: str) -> Iterator[Span]:
         scripts = {_script(t) for t in tokens}
         non_latin = bool(scripts - {"latin"}) and (len(tokens) >= 2 or _single_name(tokens[0]))
         hits = sum(_known(t, first) or _known(t, last) for t in tokens)
-        pair = len(tokens) >= 2 and _known(tokens[0], first) and any(_known(t, last) for t in tokens[1:])
+        if "," in phrase:  # 'Surname, Given' only where a cue or an address says it is a person
+            pair = False
+        else:
+            pair = len(tokens) >= 2 and _known(tokens[0], first) and any(_known(t, last) for t in tokens[1:])
         at_line_start = not before.strip() and bool(_AFTER_LINE_START.match(after))
         if (_STRONG_CUE.search(before) or _DISPLAY_AFTER.match(after) or pair
                 or ((_WEAK_CUE.search(before) or at_line_start)

@@ -123,7 +123,7 @@ _SECRET_CONTEXT = _regex(
     group=1,
     check=lambda m: _entropy(m.group(1)) > 2.5 and not m.group(1).isdigit(),
 )
-_EMAIL = _regex("email", r"(?i)(?<![\w.+-])[a-z0-9._%+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,24}(?![\w-])")
+_EMAIL = _regex("email", r"(?i)(?<![\w.+-])[\w.%+-]+@(?:[\w-]+\.)+[a-z]{2,24}(?![\w-])")  # local parts may be Unicode
 _IBAN = _regex(
     "iban",
     r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])",
