@@ -126,7 +126,7 @@ def addresses(text: str) -> Iterator[Span]:
         regexes.append(_TYPE_FIRST)
     if any(w.endswith(_GLUED_ENDINGS) for w in words):
         for m in _GLUED.finditer(text):
-            if m.group(1).lower().endswith(_GLUED_ENDINGS):
+            if m.group(1)[0].isupper() and m.group(1).lower().endswith(_GLUED_ENDINGS):
                 yield m.start(), _grow(text, m.end()), "address"
     if not text.isascii():
         regexes.append(_EAST_ASIAN)

@@ -14,8 +14,9 @@ particles between them (``van der``, ``de la``, ``bin``). A run is a name when:
 
 Ordinary capitalised words (months, weekdays, menu labels, product words, common words) are
 never names; multi-word place names (countries and regions from pycountry, large cities) are
-not either. The dictionary (names-dataset, ~55 MB of pickles) is compiled once into a compact
-cache file in the user cache dir and loaded on first use, so ``workprint redact`` starts fast.
+not either. The dictionary (names-dataset, ~55 MB of pickles) is compiled once into an SQLite
+file in the user cache dir (``WORKPRINT_CACHE`` overrides it) and queried per word, never
+loaded whole, so ``workprint redact`` starts fast.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import gzip
 import os
 import pickle
 import re
+import sqlite3
 import threading
 import unicodedata
 from functools import lru_cache
@@ -36,7 +38,7 @@ Span = tuple[int, int, str]
 # (ordinary words people typed into a name field).
 FIRST_MAX_RANK = 5000
 LAST_MAX_RANK = 5000
-_CACHE_VERSION = 1
+_CACHE_VERSION = 3
 
 _STOP = frozenset("""
 a an the and or of in on at to for with from by via as is are was be it its this that these those
@@ -91,7 +93,7 @@ _WEAK_CUE = re.compile(
 )
 # Letters, and the combining marks of Indic, Thai, Arabic and Hebrew script (not \w in re).
 _MARKS = "\u0300-\u036F\u0483-\u0489\u0591-\u05C7\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0900-\u0DFF\u0E31-\u0E4E\u3099\u309A"
-_WORD = re.compile(rf"[^\W\d_](?:[^\W\d_]|[{_MARKS}]|[-'’.](?=[^\W\d_]))*")
+_WORD = re.compile(rf"(?:[^\W\d_]|[{_MARKS}])(?:[^\W\d_]|[{_MARKS}]|[-'’.](?=[^\W\d_]))*")
 _EMAIL = re.compile(r"([\w.+%-]+)@[\w-]+(?:\.[\w-]+)+")
 _DISPLAY_AFTER = re.compile(r"\s*,?\s*[<(\[]\s*[\w.+%-]+@")
 _AFTER_LINE_START = re.compile(r"\s+[a-z]")
@@ -109,57 +111,78 @@ def _cache_path() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(os.environ.get("WORKPRINT_CACHE") or user_cache_dir("workprint")) / \
-        f"names-v{_CACHE_VERSION}-{FIRST_MAX_RANK}-{LAST_MAX_RANK}.pkl.gz"
+        f"names-v{_CACHE_VERSION}-{FIRST_MAX_RANK}-{LAST_MAX_RANK}.sqlite"
 
 
-def _compile() -> tuple[frozenset[str], frozenset[str]]:
-    """First and last names from names-dataset (lower case), ranked within the limits somewhere."""
+def _compile(path: Path) -> None:
+    """First and last names from names-dataset (lower case), ranked within the limits somewhere,
+    into an SQLite table: opened in a millisecond and queried per word, never loaded whole."""
     import names_dataset
 
     base = Path(names_dataset.__file__).parent / "v3"
-    sets = []
-    for filename, max_rank in (("first_names.pkl.gz", FIRST_MAX_RANK), ("last_names.pkl.gz", LAST_MAX_RANK)):
+    flags: dict[str, int] = {}
+    for bit, filename, max_rank in ((1, "first_names.pkl.gz", FIRST_MAX_RANK), (2, "last_names.pkl.gz", LAST_MAX_RANK)):
         with gzip.open(base / filename, "rb") as f:
             table = pickle.load(f)
-        sets.append(frozenset(name.lower() for name, info in table.items()
-                              if info.get("rank") and min(info["rank"].values()) <= max_rank and " " not in name))
+        for name, info in table.items():
+            if info.get("rank") and min(info["rank"].values()) <= max_rank and " " not in name:
+                key = name.lower()
+                flags[key] = flags.get(key, 0) | bit
         del table
-    return sets[0], sets[1]
+    for place in _places():
+        flags[place] = flags.get(place, 0) | PLACE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    db.execute("CREATE TABLE names (name TEXT PRIMARY KEY, kind INTEGER NOT NULL) WITHOUT ROWID")
+    db.executemany("INSERT INTO names VALUES (?, ?)", sorted(flags.items()))
+    db.commit()
+    db.close()
+    os.replace(tmp, path)
 
 
 _LOCK = threading.Lock()
-_DICTIONARY: tuple[frozenset[str], frozenset[str]] | None = None
+_LOCAL = threading.local()
+_MISSING = False
 
 
-def dictionary() -> tuple[frozenset[str], frozenset[str]]:
-    """(first names, last names), lower case: from the cache file, compiled into it the first time."""
-    global _DICTIONARY
-    if _DICTIONARY is not None:
-        return _DICTIONARY
+def _connection() -> sqlite3.Connection | None:
+    """This thread's read-only connection to the compiled dictionary (compiled the first time)."""
+    global _MISSING
+    db = getattr(_LOCAL, "db", None)
+    if db is not None or _MISSING:
+        return db
+    path = _cache_path()
     with _LOCK:
-        if _DICTIONARY is None:
-            path = _cache_path()
+        if not path.exists():
             try:
-                with gzip.open(path, "rb") as f:
-                    first, last = pickle.load(f)
-            except (OSError, EOFError, pickle.UnpicklingError, ValueError):
-                try:
-                    first, last = _compile()
-                except ImportError:  # names-dataset missing: context rules only
-                    first, last = frozenset(), frozenset()
-                else:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                    with gzip.open(tmp, "wb", compresslevel=1) as f:
-                        pickle.dump((first, last), f, protocol=pickle.HIGHEST_PROTOCOL)
-                    os.replace(tmp, path)
-            _DICTIONARY = (first, last)
-    return _DICTIONARY
+                _compile(path)
+            except ImportError:  # names-dataset missing: context rules only
+                _MISSING = True
+                return None
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    _LOCAL.db = db
+    return db
 
 
-@lru_cache(maxsize=1)
+FIRST, LAST, PLACE = 1, 2, 4
+
+
+@lru_cache(maxsize=65536)
+def name_kind(word: str) -> int:
+    """Bits: FIRST (a known first name), LAST (a known last name), PLACE (a multi-word place,
+    as written); 0 when unknown. Names are looked up in lower case."""
+    db = _connection()
+    if db is None:
+        return 0
+    row = db.execute("SELECT kind FROM names WHERE name = ?", (word,)).fetchone()
+    return row[0] if row else 0
+
+
 def _places() -> frozenset[str]:
-    """Multi-word place names (countries, regions): capitalised pairs that are not people."""
+    """Multi-word place names (countries, regions, large cities): capitalised pairs that are not
+    people. Read from pycountry when the dictionary is compiled, not at run time (slow to load)."""
     try:
         import pycountry
     except ImportError:
@@ -199,9 +222,11 @@ def _single_name(word: str) -> bool:
     return False
 
 
-def _known(word: str, names: frozenset[str]) -> bool:
+def _known(word: str, bit: int) -> bool:
     w = word.lower()
-    return w in names or ("-" in w and all(part in names for part in w.split("-") if part))
+    if w.endswith(("'s", "’s")):
+        w = w[:-2]  # a possessive: Garcia's
+    return bool(name_kind(w) & bit) or ("-" in w and all(name_kind(part) & bit for part in w.split("-") if part))
 
 
 def _comma_pair(text: str, m: re.Match[str]) -> bool:
@@ -226,7 +251,8 @@ def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
 
     for m in _WORD.finditer(text):
         word = m.group(0)
-        name_like = (word[0].isupper() or _script(word) == "uncased") and word.lower() not in _STOP
+        name_like = ((word[0].isupper() and not (len(word) > 1 and word.isupper())) or _script(word) == "uncased") \
+            and word.lower() not in _STOP  # not an acronym (PR, API), not an ordinary word
         particle = word.lower() in _PARTICLES and bool(run)
         gap = text[run[-1].end():m.start()] if run else ""
         joined = bool(run) and (gap in (" ", "\u00a0") or (gap == ". " and len(run[-1].group(0)) == 1)
@@ -241,34 +267,39 @@ def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
     yield from close()
 
 
+def _is_name(text: str, start: int, end: int, tokens: list[str]) -> bool:
+    """Whether the run ``tokens`` at ``text[start:end]`` is a person's name (see the module doc)."""
+    before, after = text[max(0, start - 32):start], text[end:end + 48]
+    if _STRONG_CUE.search(before) or _DISPLAY_AFTER.match(after):
+        return True
+    if len(tokens) < 2:
+        # one word: only a Chinese or Korean name written as one word, after a weak cue
+        return _single_name(tokens[0]) and bool(_WEAK_CUE.search(before) or not before.strip())
+    # Two words or more: the dictionary is consulted only now (most lines never get here).
+    phrase = text[start:end]
+    if name_kind(phrase) & PLACE:
+        return False
+    if "," not in phrase and _known(tokens[0], FIRST) and any(_known(t, LAST) for t in tokens[1:]):
+        return True  # 'Surname, Given' only where a cue says it is a person
+    if not (_WEAK_CUE.search(before) or (not before.strip() and _AFTER_LINE_START.match(after))):
+        return False
+    if any(_script(t) != "latin" for t in tokens) or not phrase.isascii():
+        return True
+    return any(_known(t, FIRST) or _known(t, LAST) for t in tokens)
+
+
 def names(text: str) -> Iterator[Span]:
     if not any(c.isupper() for c in text) and text.isascii():
         return
-    first, last = dictionary()
     local_parts = {part for m in _EMAIL.finditer(text)
                    for part in re.split(r"[._+%\d-]+", m.group(1).lower()) if len(part) >= 3}
     for start, end, words in _runs(text):
         tokens = [w.group(0) for w in words if w.group(0).lower() not in _PARTICLES]
         if not tokens:
             continue
-        phrase = text[start:end]
-        if len(tokens) >= 2 and phrase in _places():
-            continue
-        before, after = text[max(0, start - 32):start], text[end:end + 48]
-        scripts = {_script(t) for t in tokens}
-        non_latin = bool(scripts - {"latin"}) and (len(tokens) >= 2 or _single_name(tokens[0]))
-        hits = sum(_known(t, first) or _known(t, last) for t in tokens)
-        if "," in phrase:  # 'Surname, Given' only where a cue or an address says it is a person
-            pair = False
-        else:
-            pair = len(tokens) >= 2 and _known(tokens[0], first) and any(_known(t, last) for t in tokens[1:])
-        at_line_start = not before.strip() and bool(_AFTER_LINE_START.match(after))
-        if (_STRONG_CUE.search(before) or _DISPLAY_AFTER.match(after) or pair
-                or ((_WEAK_CUE.search(before) or at_line_start)
-                    and (non_latin or (len(tokens) >= 2 and (hits or not phrase.isascii()))))):
+        if _is_name(text, start, end, tokens):
             yield start, end, "name"
-            continue
-        if local_parts:  # an address whose local part repeats a word of the run
+        elif local_parts:  # an address whose local part repeats a word of the run
             for w in words:
                 if w.group(0).lower() in local_parts:
                     yield w.start(), w.end(), "name"
