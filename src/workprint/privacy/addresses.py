@@ -88,6 +88,7 @@ _GLUED_ENDINGS = tuple(_GLUED_TYPES.split("|"))
 _PREFIX_SET = frozenset(_PREFIX_TYPES.replace("\\", "").split("|"))
 _SUFFIX_SET = frozenset(_SUFFIX_TYPES.split("|"))
 _TOKENS = re.compile(r"[^\W\d_][\w'’-]*")
+_NUMBER_START = re.compile(r"(?<![\w/.-])\d")
 _CUE_WORDS = ("address", "addr", "ship", "deliver", "lives", "located", "office", "send", "mail", "return", "pick")
 # Street name then number (Nordic, Slavic, Hebrew...) after an address cue only: too loose alone.
 _EAST_ASIAN = _Lazy(
@@ -132,20 +133,24 @@ def addresses(text: str) -> Iterator[Span]:
         return
     # The big alternations are slow to try at every position: run each only when a word of
     # its kind is on the line.
-    words = {w.lower().rstrip(".") for w in _TOKENS.findall(text)}
-    regexes = []
-    if words & _SUFFIX_SET:
-        regexes.append(_NUMBER_FIRST)
-    if words & _PREFIX_SET:
-        regexes.append(_TYPE_FIRST)
+    tokens = [(m.start(), m.group(0).lower()) for m in _TOKENS.finditer(text)]
+    words = {w for _, w in tokens}
+    starts: list[tuple[int, _Lazy]] = []
+    if words & _SUFFIX_SET:  # number first: try from each number and each unit word
+        starts += [(m.start(), _NUMBER_FIRST) for m in _NUMBER_START.finditer(text)]
+        starts += [(pos, _NUMBER_FIRST) for pos, w in tokens if w in ("unit", "flat", "apt", "suite")]
+    if words & _PREFIX_SET:  # type first: try from each street-type word
+        starts += [(pos, _TYPE_FIRST) for pos, w in tokens if w in _PREFIX_SET]
+    for pos, rx in starts:
+        m = rx.match(text, pos)
+        if m:
+            yield m.start(), _grow(text, m.end()), "address"
     if any(w.endswith(_GLUED_ENDINGS) for w in words):
         for m in _GLUED.finditer(text):
             if m.group(1)[0].isupper() and m.group(1).lower().endswith(_GLUED_ENDINGS):
                 yield m.start(), _grow(text, m.end()), "address"
     if not text.isascii():
-        regexes.append(_EAST_ASIAN)
-    for rx in regexes:
-        for m in rx.finditer(text):
+        for m in _EAST_ASIAN.finditer(text):
             yield m.start(), _grow(text, m.end()), "address"
     if not any(cue in text.lower() for cue in _CUE_WORDS):
         return

@@ -26,7 +26,7 @@ REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "PL", "CZ
            "KR", "TW", "ID", "PH", "VN", "TH", "MY", "SG", "ZA", "NG", "KE", "EG", "IL", "AE", "SA", "IR", "PK")
 
 _CANDIDATE = re.compile(
-    r"(?<![\w+.,/:-])"
+    r"(?=[\d+(])(?<![\w+.,/:-])"
     r"(?:\+\s?\(?\d{1,4}\)?|00\d{1,3}|\(\d{1,5}\)|\d)"  # country code, area code in brackets, or a digit
     r"(?:[\s./-]{0,2}\(?\d+\)?){0,7}"
     r"(?:\s?(?:x|ext\.?|#)\s?\d{1,6})?"
@@ -101,7 +101,7 @@ _SEPARATED = re.compile(r"[\s().\-/]")
 
 
 _ID_SHAPES = re.compile(
-    r"(?<![\w-])(?:"
+    r"(?=[\dA-Z])(?<![\w-])(?:"  # the lookahead skips most positions before the alternation
     r"\d{3}-\d{2}-\d{4}"  # US SSN
     r"|[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z]"  # Italian codice fiscale
     r"|[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]"  # UK NINO
@@ -122,6 +122,8 @@ _ID_CUE = re.compile(
     r"id)\s*[:#]?\s*$"
 )
 _AFTER_ID_CUE = re.compile(_ID_CUE.pattern.replace(r"\s*$", r"\s*(?:is\s+)?([A-Za-z0-9][A-Za-z0-9.\-/]*(?: \d[A-Za-z0-9.\-/]*)*)"))
+_ID_CUE_WORD = re.compile(r"(?i)id\b|ssn|tax|tin\b|social|passport|ni[nef]|dni|cpf|cnpj|rut\b|pesel|bsn|cnp\b|oib|egn|amka|"
+                          r"tckn|personnummer|henkil|fødsel|cpr|ahv|steuer|codice|insee|nir\b|identity|personal")
 _NOT_ID_CUE = re.compile(r"(?i)\b(?:request|order|build|session|user|commit|trace|job|run|process|transaction)\s+id\s*[:#]?\s*$")
 _LONG_DIGITS = re.compile(r"(?<![\w.,/:#-])\d{9,15}(?![\w.,/:-])")
 
@@ -130,7 +132,7 @@ def national_ids(text: str, protected: list[tuple[int, int]]) -> Iterator[Span]:
     for m in _ID_SHAPES.finditer(text):
         if not overlaps(*m.span(), protected):
             yield m.start(), m.end(), "national_id"
-    for m in _AFTER_ID_CUE.finditer(text):
+    for m in (_AFTER_ID_CUE.finditer(text) if _ID_CUE_WORD.search(text) else ()):
         token = m.group(1)
         if sum(c.isdigit() for c in token) >= 6 and not overlaps(m.start(1), m.end(1), protected) \
                 and not _NOT_ID_CUE.search(text[max(0, m.start() - 16):m.end(1) - len(token)]):

@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 from workprint.privacy.addresses import addresses
 from workprint.privacy.names import names
 from workprint.privacy.phones import national_ids, phones
-from workprint.privacy.tasktokens import overlaps, protected_spans
+from workprint.privacy.tasktokens import masked, protected_spans
 
 Span = tuple[int, int, str]  # start, end, kind
 
@@ -148,11 +148,14 @@ _SSN_CONTEXT = _regex("ssn", r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\
                       group=1)
 
 def _phones(text: str) -> Iterator[Span]:
-    return phones(text, protected_spans(text))
+    blanked, digits = masked(text)
+    return phones(blanked, protected_spans(text)) if digits >= 7 else iter(())
 
 
 def _addresses(text: str) -> Iterator[Span]:
     """Street addresses, cut short of any task token they ran into (a date after the town)."""
+    if not masked(text)[1]:
+        return  # no house number outside the task tokens
     protected = protected_spans(text)
     for start, end, kind in addresses(text):
         inside = [s for s, e in protected if start < e and s < end]
@@ -165,7 +168,8 @@ def _addresses(text: str) -> Iterator[Span]:
 
 
 def _national_ids(text: str) -> Iterator[Span]:
-    return national_ids(text, protected_spans(text))
+    blanked, digits = masked(text)
+    return national_ids(blanked, protected_spans(text)) if digits >= 6 else iter(())
 
 
 _VERSION_CUE = re.compile(r"(?i)\b(?:version|release|build|ver\.?|rev\.?)\s*$")

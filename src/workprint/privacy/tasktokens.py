@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 
 _PROTECTED = re.compile(
-    r"(?<![\w.])\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\w])"  # ISO
+    r"(?=[\w$€£¥#])(?:(?<![\w.])\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\w])"  # ISO
     r"|(?<![\w.:])\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\w:])"  # times
     r"|(?<![\w.])\d{1,2}[./]\d{1,2}[./](?:19|20)\d{2}(?![\w.])"  # 14.03.2026, 03/14/2026
     r"|(?<![\w.])(?:19|20)\d{2}[./]\d{1,2}[./]\d{1,2}(?![\w.])"  # 2026/03/14
@@ -26,6 +26,7 @@ _PROTECTED = re.compile(
     r"|(?<![\w])#\d+"  # #123456
     r"|(?<![\w])(?i:version|ver\.?|build|rev\.?)\s+\d+(?:\.\d+)+"  # version 1.2.3.4
     r"|\b[\w-]+\.(?:pdf|png|jpe?g|csv|xlsx?|docx?|txt|zip|json|log|py|md|html?)\b"  # file names
+    r")"
 )
 
 
@@ -37,3 +38,17 @@ def protected_spans(text: str) -> tuple[tuple[int, int], ...]:
 
 def overlaps(start: int, end: int, spans) -> bool:
     return any(start < e and s < end for s, e in spans)
+
+
+@lru_cache(maxsize=256)
+def masked(text: str) -> tuple[str, int]:
+    """``text`` with its task tokens blanked out (same length, so offsets hold), and how many
+    digits are left: most lines' only digits are dates and times, and number detectors can
+    skip them without running."""
+    spans = protected_spans(text)
+    if spans:
+        chars = list(text)
+        for start, end in spans:
+            chars[start:end] = " " * (end - start)
+        text = "".join(chars)
+    return text, sum(c.isdigit() for c in text)
