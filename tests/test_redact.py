@@ -235,3 +235,17 @@ def test_outside_corpus_meets_the_goals_on_fresh_seeds():
     assert 1 - sum(missed[k] for k in pattern) / sum(total[k] for k in pattern) >= 0.99
     assert 1 - missed["name"] / total["name"] >= 0.9
     assert kept / keep_total >= 0.99
+
+
+def test_redact_command_removes_names_addresses_and_phones_and_keeps_date_times(env):
+    """End to end through `workprint redact` (the name dictionary is compiled by now)."""
+    fake = _fake("de_DE", 1300)
+    name, street, phone = fake.name(), fake.street_address(), "+" + fake.msisdn().lstrip("0")
+    lines = [f"Meeting with {name} moved to 2026-03-14 09:30", f"ship to {street} by 2026-03-14T09:30:00",
+             f"call me at {phone} about JIRA-1234 (v2.3.1)"]
+    out = workprint("redact", env=env, input="\n".join(lines) + "\n").stdout
+    assert not any(part in out for part in name_parts(name))
+    assert street not in out and phone not in out
+    for token in ("2026-03-14 09:30", "2026-03-14T09:30:00", "JIRA-1234", "v2.3.1"):
+        assert token in out
+    assert out.count("\n") == 3

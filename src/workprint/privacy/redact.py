@@ -131,7 +131,7 @@ _IBAN = _regex(
 )
 _CARD = _regex(
     "card",
-    r"(?<![\w-])(?:\d[ -]?){11,18}\d(?![\w-])",
+    r"(?<![\w+-])(?:\d[ -]?){11,18}\d(?![\w-])",  # not after +: a phone number
     # 12 digits only for Maestro (50, 56-69), whose numbers start at 12 digits
     check=lambda m: (lambda d: (13 <= len(d) <= 19 or (len(d) == 12 and d[0] in "56")) and _luhn_ok(d)
                      and len(set(d)) > 1)(re.sub(r"\D", "", m.group(0))),
