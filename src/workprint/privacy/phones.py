@@ -26,7 +26,7 @@ REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "PL", "CZ
            "KR", "TW", "ID", "PH", "VN", "TH", "MY", "SG", "ZA", "NG", "KE", "EG", "IL", "AE", "SA", "IR", "PK")
 
 _CANDIDATE = re.compile(
-    r"(?=[\d+(])(?<![\w+.,/:-])"
+    r"(?=[\d+(])(?<![\w+.,/-])(?<!\d:)"
     r"(?:\+\s?\(?\d{1,4}\)?|00\d{1,3}|\(\d{1,5}\)|\d)"  # country code, area code in brackets, or a digit
     r"(?:[\s./-]{0,2}\(?\d+\)?){0,7}"
     r"(?:\s?(?:x|ext\.?|#)\s?\d{1,6})?"
@@ -35,7 +35,8 @@ _CANDIDATE = re.compile(
 _PHONE_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|mob|cell|call|ring|fax|whatsapp|sms|text|dial|contact|"
                         r"reach|landline|hotline|line|number|nr|no)\b\.?\s*[:#]?\s*(?:me\s+)?(?:at|on)?\s*$")
 _NOT_PHONE_CUE = re.compile(r"(?i)\b(?:order|invoice|build|request|ref|ticket|issue|version|ver|release|rev|"
-                            r"commit|port|pid|job|run|case|item|sku|page|row|line\s+\d+)\s*[:#]?\s*$")
+                            r"commit|port|pid|job|run|case|item|sku|page|row|line\s+\d+|timestamp|epoch|ts|id|uid|gid|"
+                            r"tid|seq|offset|size|bytes|count|total)\s*[:#]?\s*$")
 
 
 @lru_cache(maxsize=1)
