@@ -36,7 +36,7 @@ _PHONE_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|mob|cell|call|ring
                         r"reach|landline|hotline|line|number|nr|no)\b\.?\s*[:#]?\s*(?:me\s+)?(?:at|on)?\s*$")
 _NOT_PHONE_CUE = re.compile(r"(?i)\b(?:order|invoice|build|request|ref|ticket|issue|version|ver|release|rev|"
                             r"commit|port|pid|job|run|case|item|sku|page|row|line\s+\d+|timestamp|epoch|ts|id|uid|gid|"
-                            r"tid|seq|offset|size|bytes|count|total)\s*[:#]?\s*$")
+                            r"tid|seq|offset|size|bytes|count|total|isbn|issn|ean|gtin|upc|asin|serial|sn)\s*[:#]?\s*$")
 
 
 @lru_cache(maxsize=1)
