@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 TUNE_SEED = 1
 HOLDOUT_SEED = 7_000_001
@@ -33,6 +33,8 @@ LOCALES = [
 
 KINDS = ["name", "email", "phone", "address", "iban", "card", "national_id", "api_key", "ip"]
 PATTERN_KINDS = [k for k in KINDS if k not in ("name", "address")]
+# Kept fields that are ordinary capitalised words rather than task tokens.
+HARD_NEGATIVES = frozenset({"product", "menu", "menu2", "place", "month", "weekday"})
 
 # Hard negatives that are not Faker's (Faker has no products or menus).
 PRODUCTS = ["Visual Studio Code", "Google Chrome", "Microsoft Excel", "Adobe Photoshop", "Mozilla Firefox",
@@ -104,6 +106,7 @@ class Line:
     secrets: list[tuple[str, str]]  # (kind, value) that must not survive
     keep: list[str]  # task tokens and hard negatives that must survive verbatim
     locale: str = ""
+    keep_kinds: list[str] = field(default_factory=list)  # the field each kept token came from
 
 
 _AFFIXES = frozenset("Mr Mrs Ms Miss Dr Prof Sir Madam Jr Sr II III IV MD PhD DDS DVM MBA Esq".split())
@@ -237,12 +240,12 @@ def _generate(n_per_kind: int, n_negative: int, seed: int) -> list[Line]:
                 tokens["email"] = f"{local}@{fake.free_email_domain()}"
                 secrets.append(("email", tokens["email"]))
             text = template.format(v=value, **tokens)
-            keep = [t for k, t in tokens.items() if "{" + k + "}" in template and k != "email"]
-            lines.append(Line(text, secrets, keep, locale))
+            fields = [k for k in tokens if "{" + k + "}" in template and k != "email"]
+            lines.append(Line(text, secrets, [tokens[k] for k in fields], locale, fields))
     for _ in range(n_negative):
         locale = rng.choice(LOCALES)
         tokens = _tokens(fakers[locale], rng)
         template = rng.choice(NEGATIVE_TEMPLATES)
-        keep = [t for k, t in tokens.items() if "{" + k + "}" in template]
-        lines.append(Line(template.format(**tokens), [], keep, locale))
+        fields = [k for k in tokens if "{" + k + "}" in template]
+        lines.append(Line(template.format(**tokens), [], [tokens[k] for k in fields], locale, fields))
     return lines
