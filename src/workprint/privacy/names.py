@@ -28,6 +28,7 @@ import re
 import sqlite3
 import threading
 import unicodedata
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -158,7 +159,11 @@ def _connection() -> sqlite3.Connection | None:
         if not path.exists():
             try:
                 _compile(path)
-            except ImportError:  # names-dataset missing: context rules only
+            except (ImportError, OSError, MemoryError, sqlite3.Error) as exc:
+                # Without the dictionary, names are still found by context (cues, display names);
+                # say so rather than stop the recorder.
+                warnings.warn(f"workprint: name dictionary unavailable ({exc}); names are found by context only",
+                              RuntimeWarning, stacklevel=2)
                 _MISSING = True
                 return None
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
