@@ -249,3 +249,12 @@ def test_redact_command_removes_names_addresses_and_phones_and_keeps_date_times(
     for token in ("2026-03-14 09:30", "2026-03-14T09:30:00", "JIRA-1234", "v2.3.1"):
         assert token in out
     assert out.count("\n") == 3
+
+
+def test_the_packaged_name_dictionary_is_unpacked_on_first_use(env, tmp_path):
+    """A fresh cache dir: `workprint redact` unpacks the shipped dictionary, no names-dataset needed."""
+    cache = tmp_path / "cache"
+    out = workprint("redact", env={**env, "WORKPRINT_CACHE": str(cache)},
+                    input="Maria Garcia approved JIRA-1 at 2026-03-14 09:30\n").stdout
+    assert out == "[NAME] approved JIRA-1 at 2026-03-14 09:30\n"
+    assert [p.suffix for p in cache.iterdir()] == [".sqlite"]

@@ -14,17 +14,20 @@ particles between them (``van der``, ``de la``, ``bin``). A run is a name when:
 
 Ordinary capitalised words (months, weekdays, menu labels, product words, common words) are
 never names; multi-word place names (countries and regions from pycountry, large cities) are
-not either. The dictionary (names-dataset, ~55 MB of pickles) is compiled once into an SQLite
-file in the user cache dir (``WORKPRINT_CACHE`` overrides it) and queried per word, never
-loaded whole, so ``workprint redact`` starts fast.
+not either. The dictionary (from names-dataset's ~55 MB of pickles) ships compiled and
+compressed (``names.sqlite.xz``); on first use it is unpacked into an SQLite file in the user
+cache dir (``WORKPRINT_CACHE`` overrides it) and queried per word, never loaded whole, so
+``workprint redact`` starts fast.
 """
 
 from __future__ import annotations
 
 import gzip
+import lzma
 import os
 import pickle
 import re
+import shutil
 import sqlite3
 import threading
 import unicodedata
@@ -39,7 +42,7 @@ Span = tuple[int, int, str]
 # (ordinary words people typed into a name field).
 FIRST_MAX_RANK = 5000
 LAST_MAX_RANK = 5000
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4
 
 _STOP = frozenset("""
 a an the and or of in on at to for with from by via as is are was be it its this that these those
@@ -143,6 +146,34 @@ def _compile(path: Path) -> None:
     os.replace(tmp, path)
 
 
+# The compiled dictionary ships with workprint (2 MB, xz): unpacking it into the cache dir takes
+# a fraction of a second, where compiling names-dataset takes ~20 s and 2 GB of memory.
+# Regenerate it with `python -m workprint.privacy.names` (needs the bench extra's names-dataset
+# and pycountry), and bump _CACHE_VERSION when it changes. Derived from names-dataset
+# (philipperemy/name-dataset, Apache-2.0 licence).
+PACKAGED = Path(__file__).with_name("names.sqlite.xz")
+
+
+def _unpack(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with lzma.open(PACKAGED, "rb") as src, open(tmp, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    os.replace(tmp, path)
+
+
+def build_packaged() -> None:
+    """Compile names-dataset afresh into the packaged, compressed dictionary."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "names.sqlite"
+        _compile(db)
+        sqlite3.connect(db).execute("VACUUM").connection.close()
+        with open(db, "rb") as src, lzma.open(PACKAGED, "wb", preset=9) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+
+
 _LOCK = threading.Lock()
 _LOCAL = threading.local()
 _MISSING = False
@@ -158,8 +189,11 @@ def _connection() -> sqlite3.Connection | None:
     with _LOCK:
         if not path.exists():
             try:
-                _compile(path)
-            except (ImportError, OSError, MemoryError, sqlite3.Error) as exc:
+                if PACKAGED.exists():
+                    _unpack(path)
+                else:
+                    _compile(path)
+            except (ImportError, OSError, MemoryError, sqlite3.Error, lzma.LZMAError) as exc:
                 # Without the dictionary, names are still found by context (cues, display names);
                 # say so rather than stop the recorder.
                 warnings.warn(f"workprint: name dictionary unavailable ({exc}); names are found by context only",
@@ -308,3 +342,8 @@ def names(text: str) -> Iterator[Span]:
             for w in words:
                 if w.group(0).lower() in local_parts:
                     yield w.start(), w.end(), "name"
+
+
+if __name__ == "__main__":
+    build_packaged()
+    print(f"wrote {PACKAGED} ({PACKAGED.stat().st_size / 1e6:.1f} MB)")
