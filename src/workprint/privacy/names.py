@@ -150,7 +150,7 @@ def _compile(path: Path) -> None:
 # a fraction of a second, where compiling names-dataset takes ~20 s and 2 GB of memory.
 # Regenerate it with `python -m workprint.privacy.names` (needs the bench extra's names-dataset
 # and pycountry), and bump _CACHE_VERSION when it changes. Derived from names-dataset
-# (philipperemy/name-dataset, Apache-2.0 licence).
+# (philipperemy/name-dataset; its licence, Apache-2.0 in the wheel, applies).
 PACKAGED = Path(__file__).with_name("names.sqlite.xz")
 
 
