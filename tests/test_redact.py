@@ -74,3 +74,187 @@ def test_generated_corpus_recall_and_task_tokens():
     for kind in total:
         assert 1 - missed[kind] / total[kind] >= 0.995, kind
     assert kept / keep_total >= 0.99
+
+
+# --- The classes of miss an outside corpus found (issue: redaction on text we did not write). ---
+# Values come from Faker (pinned in the test extra) across many locales, on seeds that are
+# neither the bench's tuning split nor its hold-out split.
+
+faker = pytest.importorskip("faker")
+
+from workprint.privacy.fakercorpus import MENU, PLACES, PRODUCTS, name_parts  # noqa: E402
+
+NON_NANP_EUROPE = ["en_IN", "en_AU", "en_NZ", "pt_BR", "es_AR", "es_CO", "es_CL", "ja_JP", "zh_CN", "zh_TW", "ko_KR",
+                   "id_ID", "vi_VN", "th_TH", "he_IL", "tr_TR", "fa_IR", "en_PH", "en_NG", "zu_ZA"]
+NAME_LOCALES = ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "pt_BR", "nl_NL", "pl_PL", "cs_CZ", "sv_SE",
+                "fi_FI", "hu_HU", "ro_RO", "tr_TR", "vi_VN", "en_IN", "en_NG", "ru_RU", "el_GR", "he_IL", "zh_CN",
+                "ja_JP", "ko_KR", "hi_IN", "fa_IR", "th_TH", "is_IS", "ga_IE", "lt_LT", "hr_HR", "da_DK"]
+
+
+def _fake(locale: str, seed: int):
+    fake = faker.Faker(locale)
+    fake.seed_instance(seed)
+    return fake
+
+
+def _name_leaks(name: str, out: str) -> bool:
+    return any(part in out for part in name_parts(name))
+
+
+def test_phone_with_country_code_and_unseparated_digits():
+    numbers = []
+    for i, locale in enumerate(NAME_LOCALES + NON_NANP_EUROPE):
+        fake = _fake(locale, 500 + i)
+        if hasattr(fake, "msisdn"):
+            numbers += ["+" + fake.msisdn().lstrip("0") for _ in range(3)]
+    codes = _fake("en_US", 499)  # calling codes of every country, each followed by nine digits
+    numbers += [f"{codes.country_calling_code()}{codes.numerify('#########')}" for _ in range(60)]
+    missed = [n for n in numbers if n in redact(f"call me at {n} about JIRA-1234").text]
+    assert len(numbers) > 100 and not missed
+
+
+def test_phones_outside_north_america_and_europe():
+    lines = []
+    for i, locale in enumerate(NON_NANP_EUROPE):
+        fake = _fake(locale, 600 + i)
+        for _ in range(10):
+            try:
+                lines.append(fake.phone_number())
+            except AttributeError:
+                break
+    missed = [n for n in lines if n in redact(f"Phone: {n} (open until 17:00)").text]
+    assert len(lines) >= 150 and len(missed) / len(lines) <= 0.01, missed
+
+
+def test_date_times_versions_tickets_and_ids_are_never_phones():
+    fake = _fake("en_US", 700)
+    kept, total = 0, 0
+    for _ in range(200):
+        when = fake.date_time()
+        tokens = [when.strftime("%Y-%m-%d %H:%M"), when.strftime("%Y-%m-%dT%H:%M:%S"), when.strftime("%Y-%m-%d %H:%M:%S"),
+                  f"v{fake.numerify('#.##.#')}", f"JIRA-{fake.numerify('####')}", fake.uuid4(), fake.sha1()[:12],
+                  f"INV-{when.year}-{fake.numerify('#####')}"]
+        text = f"call me at {tokens[0]}; ring on {tokens[1]} re {tokens[3]} {tokens[4]} id {tokens[5]} {tokens[6]} " \
+               f"at {tokens[2]} for {tokens[7]}"
+        out = redact(text).text
+        total += len(tokens)
+        kept += sum(token in out for token in tokens)
+    assert kept == total
+
+
+@pytest.mark.parametrize("template", [
+    "Meeting with {name} moved to {when}",  # a name in a sentence, no salutation
+    "{name} <{email}> wrote on {date}:",  # an e-mail display name
+    "cc {name} on JIRA-4411",
+    "Thanks, {name}",
+])
+def test_names_of_many_cultures_in_sentences_and_display_forms(template):
+    leaks, total = [], 0
+    for i, locale in enumerate(NAME_LOCALES):
+        fake = _fake(locale, 800 + i)
+        for _ in range(6):
+            name = fake.name()
+            when = fake.date_time()
+            text = template.format(name=name, email=fake.free_email(), when=when.strftime("%Y-%m-%d %H:%M"),
+                                   date=when.strftime("%Y-%m-%d"))
+            total += 1
+            out = redact(text).text
+            if _name_leaks(name, out):
+                leaks.append((name, out))
+    assert 1 - len(leaks) / total >= 0.95, leaks
+
+
+def test_names_with_diacritics():
+    names = []
+    for i, locale in enumerate(["cs_CZ", "pl_PL", "hu_HU", "is_IS", "vi_VN", "tr_TR", "ro_RO", "de_DE", "fr_FR", "lt_LT"]):
+        fake = _fake(locale, 900 + i)
+        names += [n for n in (fake.name() for _ in range(30)) if not n.isascii()][:8]
+    leaks = [n for n in names if _name_leaks(n, redact(f"Meeting with {n} moved to Friday").text)]
+    assert len(names) >= 60 and len(leaks) / len(names) <= 0.05, leaks
+
+
+def test_an_email_local_part_does_not_leave_the_name_in_clear():
+    leaks, total = [], 0
+    for i, locale in enumerate(["en_US", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "sv_SE", "pl_PL"]):
+        fake = _fake(locale, 1000 + i)
+        for _ in range(10):
+            first, last = fake.first_name(), fake.last_name()
+            local = f"{first}.{last}".lower()
+            out = redact(f"From: {first} {last} <{local}@{fake.free_email_domain()}> re OPS-12").text
+            total += 1
+            if first in out or last in out or local in out:
+                leaks.append(out)
+    assert len(leaks) / total <= 0.02, leaks
+
+
+def test_street_addresses_are_a_kind():
+    lines = []
+    for i, locale in enumerate(["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pl_PL", "pt_BR", "sv_SE",
+                                "da_DK", "cs_CZ", "en_AU", "en_CA", "ja_JP", "zh_CN"]):
+        fake = _fake(locale, 1100 + i)
+        lines += [", ".join(fake.address().splitlines()) for _ in range(8)]
+    results = [(a, redact(f"ship to {a} by 2026-03-14")) for a in lines]
+    missed = [a for a, r in results if a in r.text]
+    assert not missed
+    assert all("2026-03-14" in r.text for _, r in results)
+    assert sum("address" in r.kinds for _, r in results) / len(results) >= 0.95
+
+
+def test_hard_negatives_ordinary_capitalised_words_are_kept():
+    lines = []
+    for i, locale in enumerate(NAME_LOCALES):
+        fake = _fake(locale, 1200 + i)
+        for _ in range(3):
+            when = fake.date_time()
+            lines.append(f"{fake.day_of_week()}, {fake.month_name()} {when.day}: open {fake.random_element(PRODUCTS)} > "
+                         f"{fake.random_element(MENU)} in {fake.random_element(PLACES)} at {when:%Y-%m-%d %H:%M}")
+    changed = [line for line in lines if redact(line).text != line]
+    assert len(changed) / len(lines) <= 0.01, changed
+
+
+def test_outside_corpus_meets_the_goals_on_fresh_seeds():
+    """The bench's corpus generator on a seed that is neither its tuning nor its hold-out split."""
+    from collections import Counter
+
+    from workprint.privacy import fakercorpus
+
+    fakercorpus.SPLITS["test"] = 424_242
+    try:
+        lines = fakercorpus.generate(n_per_kind=40, n_negative=80, split="test")
+    finally:
+        del fakercorpus.SPLITS["test"]
+    missed, total, kept, keep_total = Counter(), Counter(), 0, 0
+    for line in lines:
+        out = redact(line.text).text
+        for kind, value in line.secrets:
+            total[kind] += 1
+            missed[kind] += (_name_leaks(value, out) or value in out) if kind == "name" else value in out
+        keep_total += len(line.keep)
+        kept += sum(token in out for token in line.keep)
+    pattern = fakercorpus.PATTERN_KINDS
+    assert 1 - sum(missed[k] for k in pattern) / sum(total[k] for k in pattern) >= 0.99
+    assert 1 - missed["name"] / total["name"] >= 0.9
+    assert kept / keep_total >= 0.99
+
+
+def test_redact_command_removes_names_addresses_and_phones_and_keeps_date_times(env):
+    """End to end through `workprint redact` (the name dictionary is compiled by now)."""
+    fake = _fake("de_DE", 1300)
+    name, street, phone = fake.name(), fake.street_address(), "+" + fake.msisdn().lstrip("0")
+    lines = [f"Meeting with {name} moved to 2026-03-14 09:30", f"ship to {street} by 2026-03-14T09:30:00",
+             f"call me at {phone} about JIRA-1234 (v2.3.1)"]
+    out = workprint("redact", env=env, input="\n".join(lines) + "\n").stdout
+    assert not any(part in out for part in name_parts(name))
+    assert street not in out and phone not in out
+    for token in ("2026-03-14 09:30", "2026-03-14T09:30:00", "JIRA-1234", "v2.3.1"):
+        assert token in out
+    assert out.count("\n") == 3
+
+
+def test_the_packaged_name_dictionary_is_unpacked_on_first_use(env, tmp_path):
+    """A fresh cache dir: `workprint redact` unpacks the shipped dictionary, no names-dataset needed."""
+    cache = tmp_path / "cache"
+    out = workprint("redact", env={**env, "WORKPRINT_CACHE": str(cache)},
+                    input="Maria Garcia approved JIRA-1 at 2026-03-14 09:30\n").stdout
+    assert out == "[NAME] approved JIRA-1 at 2026-03-14 09:30\n"
+    assert [p.suffix for p in cache.iterdir()] == [".sqlite"]

@@ -1,0 +1,349 @@
+"""Personal names, offline: a first/last-name dictionary from names-dataset combined with context.
+
+A *run* is a sequence of capitalised words (any cased script, diacritics included), words of
+scripts without case (Chinese, Japanese, Korean, Arabic, Hebrew, Devanagari, Thai) and name
+particles between them (``van der``, ``de la``, ``bin``). A run is a name when:
+
+- a strong cue precedes it (``Dear``, ``Hi``, ``Thanks,``, ``Regards,``, ``Mr``, ``Dr``,
+  ``From:``, ``Reviewer:``, ``my name is``), or it is a display name (``Name Surname <addr>``);
+- a weak cue (``with``, ``to``, ``cc``, ``by``, ``ask``, ``call``...) or the start of the line
+  precedes it, and it has two words or more with at least one in the dictionary, or is in a
+  non-Latin script;
+- anywhere, its first word is a known first name and a later one a known last name;
+- one of its words repeats an e-mail address's local part in the same line.
+
+Ordinary capitalised words (months, weekdays, menu labels, product words, common words) are
+never names; multi-word place names (countries and regions from pycountry, large cities) are
+not either. The dictionary (from names-dataset's ~55 MB of pickles) ships compiled and
+compressed (``names.sqlite.xz``); on first use it is unpacked into an SQLite file in the user
+cache dir (``WORKPRINT_CACHE`` overrides it) and queried per word, never loaded whole, so
+``workprint redact`` starts fast.
+"""
+
+from __future__ import annotations
+
+import gzip
+import lzma
+import os
+import pickle
+import re
+import shutil
+import sqlite3
+import threading
+import unicodedata
+import warnings
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+Span = tuple[int, int, str]
+
+# Names ranked this high in at least one country. Beyond it the dataset is mostly noise
+# (ordinary words people typed into a name field).
+FIRST_MAX_RANK = 5000
+LAST_MAX_RANK = 5000
+_CACHE_VERSION = 4
+
+_STOP = frozenset("""
+a an the and or of in on at to for with from by via as is are was be it its this that these those
+i we you he she they me us him her them my our your his their who what when where which why how all any
+new old next last first best good great big small top bottom left right up down out over back home main
+monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
+january february march april may june july august september october november december jan feb mar apr
+jun jul aug sep sept oct nov dec today tomorrow yesterday morning afternoon evening night week month year
+montag dienstag mittwoch donnerstag freitag samstag sonntag januar februar märz juni juli oktober
+dezember lundi mardi mercredi jeudi vendredi samedi dimanche janvier février mars avril juin juillet août
+septembre octobre novembre décembre lunes martes miércoles jueves viernes sábado domingo enero febrero
+marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre lunedì martedì mercoledì
+giovedì venerdì sabato gennaio febbraio aprile maggio giugno luglio settembre ottobre dicembre
+file edit view insert format tools help window settings preferences options save open close quit exit
+print export import share copy paste cut undo redo select find replace search filter sort delete remove
+add new update upgrade install download upload sign log login logout account profile privacy policy
+terms service services security page setup preview recent updates check account notifications inbox
+draft drafts sent outbox archive spam trash folder folders project projects team teams board boards
+dashboard report reports invoice order orders ticket tickets issue issues task tasks status done todo
+pending approved rejected review reviewer assignee owner assigned release notes version build deploy
+meeting meetings call calls chat message messages mail email subject re fwd fw cc bcc attn to from
+dear hi hello hey thanks thank regards best cheers sincerely kind warm yours love ask tell ping
+name contact phone mobile address street city country state zip code company department office
+customer client support sales admin user users guest everyone all team staff hr it ops dev qa
+google chrome microsoft apple adobe amazon mozilla firefox safari slack figma notion zoom jira github gitlab
+docker android windows linux ubuntu mac macos ios office excel word powerpoint outlook teams visual studio
+code photoshop spotify premium drive cloud music web services actions terminal desktop grafana xcode
+calc libreoffice writer server database api app apps application browser editor console
+north south east west central upper lower saint st san santa los las el la le de del des di da
+city town village county province region district island islands lake river mount port fort cape bay
+hong kong york angeles buenos aires janeiro salt lumpur kuala
+tokyo london paris berlin madrid rome sydney toronto amsterdam warsaw prague vienna zurich dublin lisbon
+stockholm mexico
+ok yes no not none null true false test demo example sample untitled document documents notes note
+please welcome thank good morning happy birthday congratulations urgent important reminder fyi
+""".split())
+
+_PARTICLES = frozenset("van der den de del della di da das do dos du la le von zu ten ter bin binti ibn al el "
+                       "y e mac af av und".split())
+_STRONG_CUE = re.compile(
+    r"(?:\b(?i:dear|hi|hello|hey|thanks|thank you|regards|best regards|kind regards|cheers|sincerely|best|"
+    r"signed by|my name is|i am|i'm|attn|attention)\s*[,:]?\s*"
+    r"|\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Madam|Herr|Frau|Mme|Mlle|Sr|Sra|Srta|Sig|Sig\.ra|pan|pani|Pan|Pani)\.?\s+"
+    r"|\b(?i:name|full name|contact|from|to|cc|bcc|reviewer|reviewed by|assignee|assigned to|owner|author|"
+    r"reporter|approver|requester|sender|recipient|signed|attendee|attendees|organizer|host|guest|"
+    r"patient|employee|customer|client|user)\s*:\s*)$"
+)
+_WEAK_CUE = re.compile(
+    r"(?i)\b(?:with|to|cc|bcc|by|for|and|ask|asked|call|called|ping|tell|told|meet|met|from|invite|"
+    r"assigned to|approved by|reviewed by|created by|sent by|thanks to|via|of|like|per|email|message|"
+    r"remind|contact|see|let|cheers|regards|thanks)\s*,?\s*$"
+)
+# Letters, and the combining marks of Indic, Thai, Arabic and Hebrew script (not \w in re).
+_MARKS = "\u0300-\u036F\u0483-\u0489\u0591-\u05C7\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0900-\u0DFF\u0E31-\u0E4E\u3099\u309A"
+_WORD = re.compile(rf"(?:[^\W\d_]|[{_MARKS}])(?:[^\W\d_]|[{_MARKS}]|[-'’.](?=[^\W\d_]))*")
+_EMAIL = re.compile(r"([\w.+%-]+)@[\w-]+(?:\.[\w-]+)+")
+_DISPLAY_AFTER = re.compile(r"\s*,?\s*[<(\[]\s*[\w.+%-]+@")
+_AFTER_LINE_START = re.compile(r"\s+[a-z]")
+
+
+def _script(word: str) -> str:
+    """'latin', 'cased' (Cyrillic, Greek, Armenian...) or 'uncased' (CJK, Arabic, Hebrew, Indic, Thai)."""
+    ch = word[0]
+    if ch.isupper() or ch.islower():
+        return "latin" if "LATIN" in unicodedata.name(ch, "") else "cased"
+    return "uncased"
+
+
+def _cache_path() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("WORKPRINT_CACHE") or user_cache_dir("workprint")) / \
+        f"names-v{_CACHE_VERSION}-{FIRST_MAX_RANK}-{LAST_MAX_RANK}.sqlite"
+
+
+def _compile(path: Path) -> None:
+    """First and last names from names-dataset (lower case), ranked within the limits somewhere,
+    into an SQLite table: opened in a millisecond and queried per word, never loaded whole."""
+    import names_dataset
+
+    base = Path(names_dataset.__file__).parent / "v3"
+    flags: dict[str, int] = {}
+    for bit, filename, max_rank in ((1, "first_names.pkl.gz", FIRST_MAX_RANK), (2, "last_names.pkl.gz", LAST_MAX_RANK)):
+        with gzip.open(base / filename, "rb") as f:
+            table = pickle.load(f)
+        for name, info in table.items():
+            if info.get("rank") and min(info["rank"].values()) <= max_rank and " " not in name:
+                key = name.lower()
+                flags[key] = flags.get(key, 0) | bit
+        del table
+    for place in _places():
+        flags[place] = flags.get(place, 0) | PLACE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    db.execute("CREATE TABLE names (name TEXT PRIMARY KEY, kind INTEGER NOT NULL) WITHOUT ROWID")
+    db.executemany("INSERT INTO names VALUES (?, ?)", sorted(flags.items()))
+    db.commit()
+    db.close()
+    os.replace(tmp, path)
+
+
+# The compiled dictionary ships with workprint (2 MB, xz): unpacking it into the cache dir takes
+# a fraction of a second, where compiling names-dataset takes ~20 s and 2 GB of memory.
+# Regenerate it with `python -m workprint.privacy.names` (needs the bench extra's names-dataset
+# and pycountry), and bump _CACHE_VERSION when it changes. Derived from names-dataset
+# (philipperemy/name-dataset; its licence, Apache-2.0 in the wheel, applies).
+PACKAGED = Path(__file__).with_name("names.sqlite.xz")
+
+
+def _unpack(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with lzma.open(PACKAGED, "rb") as src, open(tmp, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    os.replace(tmp, path)
+
+
+def build_packaged() -> None:
+    """Compile names-dataset afresh into the packaged, compressed dictionary."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "names.sqlite"
+        _compile(db)
+        sqlite3.connect(db).execute("VACUUM").connection.close()
+        with open(db, "rb") as src, lzma.open(PACKAGED, "wb", preset=9) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+
+
+_LOCK = threading.Lock()
+_LOCAL = threading.local()
+_MISSING = False
+
+
+def _connection() -> sqlite3.Connection | None:
+    """This thread's read-only connection to the compiled dictionary (compiled the first time)."""
+    global _MISSING
+    db = getattr(_LOCAL, "db", None)
+    if db is not None or _MISSING:
+        return db
+    path = _cache_path()
+    with _LOCK:
+        if not path.exists():
+            try:
+                if PACKAGED.exists():
+                    _unpack(path)
+                else:
+                    _compile(path)
+            except (ImportError, OSError, MemoryError, sqlite3.Error, lzma.LZMAError) as exc:
+                # Without the dictionary, names are still found by context (cues, display names);
+                # say so rather than stop the recorder.
+                warnings.warn(f"workprint: name dictionary unavailable ({exc}); names are found by context only",
+                              RuntimeWarning, stacklevel=2)
+                _MISSING = True
+                return None
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    _LOCAL.db = db
+    return db
+
+
+FIRST, LAST, PLACE = 1, 2, 4
+
+
+@lru_cache(maxsize=65536)
+def name_kind(word: str) -> int:
+    """Bits: FIRST (a known first name), LAST (a known last name), PLACE (a multi-word place,
+    as written); 0 when unknown. Names are looked up in lower case."""
+    db = _connection()
+    if db is None:
+        return 0
+    row = db.execute("SELECT kind FROM names WHERE name = ?", (word,)).fetchone()
+    return row[0] if row else 0
+
+
+def _places() -> frozenset[str]:
+    """Multi-word place names (countries, regions, large cities): capitalised pairs that are not
+    people. Read from pycountry when the dictionary is compiled, not at run time (slow to load)."""
+    try:
+        import pycountry
+    except ImportError:
+        return frozenset()
+    names = {c.name for c in pycountry.countries} | {getattr(c, "common_name", "") for c in pycountry.countries}
+    names |= {s.name for s in pycountry.subdivisions}
+    return frozenset(n for n in names | _CITIES if " " in n)
+
+
+# Large cities whose names read like a first name and a surname.
+_CITIES = frozenset("""San Diego|San Jose|San Antonio|São Paulo|Sao Paulo|San Francisco|Las Vegas|New Delhi|Tel Aviv
+|Abu Dhabi|Ho Chi Minh|Santa Clara|Santa Monica|Santa Barbara|Santa Cruz|Santiago de Chile|Dar es Salaam|Addis Ababa
+|Phnom Penh|Costa Rica|Sri Lanka|El Salvador|Puerto Rico|Palo Alto|Mountain View|Salt Lake|St Louis|Kansas City
+|Oklahoma City|Quebec City|Panama City|Guatemala City|Carson City|Jersey City|Virginia Beach|Long Beach|Fort Worth
+|Colorado Springs|Baton Rouge|Des Moines|Tel Aviv|Rio Grande|Porto Alegre|Belo Horizonte|Monte Carlo|Frankfurt am Main
+|Den Haag|Milton Keynes|Newcastle upon Tyne""".replace("\n", "").split("|"))
+
+
+# Names written as one word: Chinese (a family name of one character, then one or two) and
+# Korean (a family syllable, then one to three).
+_HAN_FAMILY = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+                        "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+                        "陳張劉楊黃趙吳孫馬鄭謝許韓馮鄧蕭葉蘇呂盧鍾譚陸賈萬錢嚴湯龔鄒顧賴洪歐簡游柯翁蔣鄭邢常康安易柳")
+_HANGUL_FAMILY = frozenset("김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구나민진지엄채원천방공"
+                           "현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용")
+
+
+_HAN_DATE = re.compile(r"^(?:[一二三四五六七八九十\d]+[月日年]|星期.|.曜日?|周.|礼拜.)$")
+
+
+def _single_name(word: str) -> bool:
+    first = word[0]
+    if "\u4e00" <= first <= "\u9fff":
+        return 2 <= len(word) <= 4 and first in _HAN_FAMILY and not _HAN_DATE.match(word)
+    if "\uac00" <= first <= "\ud7a3":
+        return 2 <= len(word) <= 4 and first in _HANGUL_FAMILY and not word.endswith(("요일", "월"))
+    return False
+
+
+def _known(word: str, bit: int) -> bool:
+    w = word.lower()
+    if w.endswith(("'s", "’s")):
+        w = w[:-2]  # a possessive: Garcia's
+    return bool(name_kind(w) & bit) or ("-" in w and all(name_kind(part) & bit for part in w.split("-") if part))
+
+
+def _comma_pair(text: str, m: re.Match[str]) -> bool:
+    """'Surname, Given' (as Baltic lists write names): exactly one capitalised word after the comma."""
+    nxt = _NEXT_WORD.match(text, m.end())
+    return not (nxt and nxt.group(1)[0].isupper())
+
+
+_NEXT_WORD = re.compile(r"\s+([^\W\d_]\S*)")
+
+
+def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
+    """Maximal runs of name-like words separated by single spaces (particles only inside)."""
+    run: list[re.Match[str]] = []
+
+    def close():
+        while run and run[-1].group(0).lower() in _PARTICLES:
+            run.pop()
+        if run:
+            yield run[0].start(), run[-1].end(), list(run)
+        run.clear()
+
+    for m in _WORD.finditer(text):
+        word = m.group(0)
+        name_like = ((word[0].isupper() and not (len(word) > 1 and word.isupper())) or _script(word) == "uncased") \
+            and word.lower() not in _STOP  # not an acronym (PR, API), not an ordinary word
+        particle = word.lower() in _PARTICLES and bool(run)
+        gap = text[run[-1].end():m.start()] if run else ""
+        joined = bool(run) and (gap in (" ", "\u00a0") or (gap == ". " and len(run[-1].group(0)) == 1)
+                                or (gap == ", " and len(run) == 1 and word[0].isupper() and _script(word) != "uncased"
+                                    and _comma_pair(text, m)))
+        if run and not joined:
+            yield from close()
+        if name_like or particle:
+            run.append(m)
+        else:
+            yield from close()
+    yield from close()
+
+
+def _is_name(text: str, start: int, end: int, tokens: list[str]) -> bool:
+    """Whether the run ``tokens`` at ``text[start:end]`` is a person's name (see the module doc)."""
+    before, after = text[max(0, start - 32):start], text[end:end + 48]
+    if _STRONG_CUE.search(before) or _DISPLAY_AFTER.match(after):
+        return True
+    if len(tokens) < 2:
+        # one word: only a Chinese or Korean name written as one word, after a weak cue
+        return _single_name(tokens[0]) and bool(_WEAK_CUE.search(before) or not before.strip())
+    # Two words or more: the dictionary is consulted only now (most lines never get here).
+    phrase = text[start:end]
+    if name_kind(phrase) & PLACE:
+        return False
+    if "," not in phrase and _known(tokens[0], FIRST) and any(_known(t, LAST) for t in tokens[1:]):
+        return True  # 'Surname, Given' only where a cue says it is a person
+    if not (_WEAK_CUE.search(before) or (not before.strip() and _AFTER_LINE_START.match(after))):
+        return False
+    if any(_script(t) != "latin" for t in tokens) or not phrase.isascii():
+        return True
+    return any(_known(t, FIRST) or _known(t, LAST) for t in tokens)
+
+
+def names(text: str) -> Iterator[Span]:
+    if not any(c.isupper() for c in text) and text.isascii():
+        return
+    local_parts = {part for m in _EMAIL.finditer(text)
+                   for part in re.split(r"[._+%\d-]+", m.group(1).lower()) if len(part) >= 3}
+    for start, end, words in _runs(text):
+        tokens = [w.group(0) for w in words if w.group(0).lower() not in _PARTICLES]
+        if not tokens:
+            continue
+        if _is_name(text, start, end, tokens):
+            yield start, end, "name"
+        elif local_parts:  # an address whose local part repeats a word of the run
+            for w in words:
+                if w.group(0).lower() in local_parts:
+                    yield w.start(), w.end(), "name"
+
+
+if __name__ == "__main__":
+    build_packaged()
+    print(f"wrote {PACKAGED} ({PACKAGED.stat().st_size / 1e6:.1f} MB)")
