@@ -13,7 +13,7 @@ import sys
 from workprint import __version__
 from workprint.cli.common import UserError
 
-GROUPS = ["recording", "sessions", "collector"]
+GROUPS = ["recording", "sessions", "agent", "collector"]
 
 EPILOG = """\
 examples:

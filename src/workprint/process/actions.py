@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from workprint.process.browser import merge_browser_events
+from workprint.process.interventions import attribute
 from workprint.settings import Settings
 
 CLICK_TYPES = {"left": "click", "right": "right_click", "middle": "middle_click"}
@@ -184,6 +185,7 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
             emit("type", first, last, e.get("app"), **fields)
 
     actions = merge_browser_events(actions, ordered, screen)
+    actions = attribute(actions, ordered, screen)  # source: agent where the agent made it (agent runs)
     actions.sort(key=lambda a: a["t"])
     for i, action in enumerate(actions):
         action["id"] = i
@@ -194,7 +196,7 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
 
 
 _FIELD_ORDER = ("id", "type", "x", "y", "x2", "y2", "button", "dx", "dy", "text", "redacted", "keys",
-                "value", "label", "url", "t", "t_end", "source", "app", "window", "target", "screen",
+                "value", "label", "url", "message", "t", "t_end", "source", "model", "app", "window", "target", "screen",
                 "frame", "frame_after", "raw", "trace")
 
 
