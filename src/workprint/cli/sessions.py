@@ -108,10 +108,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export sessions as a training dataset",
                        description="Export recorded sessions (all if none given) with redacted frames. "
                                    "Formats: hf (Parquet for Hugging Face datasets), opencua (AgentNet-style "
-                                   "trajectories), chat (OpenAI-style chat JSONL). Exporting again to the same "
+                                   "trajectories), chat (OpenAI-style chat JSONL), preference (TRL DPO pairs from agent "
+                                   "interventions), rlif (agent steps with intervened and reward). Exporting again to the same "
                                    "--out rewrites only sessions that changed.")
     p.add_argument("sessions", nargs="*", metavar="SESSION", help="session ids or `latest` (default: all)")
-    p.add_argument("--format", required=True, choices=["hf", "opencua", "chat"])
+    p.add_argument("--format", required=True, choices=["hf", "opencua", "chat", "preference", "rlif"])
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--split", metavar="SHARES", help="train,validation,test shares by episode, e.g. 0.8,0.1,0.1")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")

@@ -14,14 +14,16 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from workprint.export import chat, hf, opencua
+from workprint.export import chat, hf, opencua, preference, rlif
 from workprint.export.card import write_card
 from workprint.export.steps import (ExportError, RedactedFrames, SessionData, Step, iter_steps, load_sessions,
                                     parse_split)
 from workprint.privacy.frames import FrameRedactor
 
 FORMATS: dict[str, Callable[..., list[str]]] = {"hf": hf.write_session, "opencua": opencua.write_session,
-                                                 "chat": chat.write_session}
+                                                 "chat": chat.write_session,
+                                                 # agent runs: one pair per intervention; every agent step
+                                                 "preference": preference.write_session, "rlif": rlif.write_session}
 MANIFEST = "workprint-manifest.json"
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from workprint import __version__
+from workprint.export.agent_card import agent_section
 from workprint.export.steps import SessionData, assign_split
 
 
@@ -41,7 +42,15 @@ def write_card(out: Path, fmt: str, sessions: list[SessionData], splits, seed: i
         "opencua": "One JSON file per trajectory under `trajectories/`, images under `images/`. "
                    "`observation`, `thought` and `reflection` are empty and the correctness labels null: "
                    "a recording cannot know them.",
-    }[fmt]
+        "preference": "```python\nfrom datasets import load_dataset\nds = load_dataset(\"parquet\", data_files="
+                      "{\"train\": \"data/train/*.parquet\"})[\"train\"]\n```\nTRL DPO shape, conversational: "
+                      "`prompt`, `chosen` (the person's correction), `rejected` (the agent's proposed action), "
+                      "`images` (the redacted frame at the takeover). One pair per intervention with a correction.",
+        "rlif": "```python\nfrom datasets import load_dataset\nds = load_dataset(\"parquet\", data_files="
+                "{\"train\": \"data/train/*.parquet\"})[\"train\"]\n```\nOne row per agent step (executed, or "
+                "proposed and not executed), with `intervened` and `reward` (-1 for the step before a takeover, "
+                "0 otherwise).",
+    }.get(fmt, "")
     card = f"""# workprint export ({fmt})
 
 Recorded with workprint {__version__}: {len(sessions)} session(s), {episodes} episode(s),
@@ -64,6 +73,7 @@ windows of apps outside the policy are masked at capture.
 ## Policy used
 {chr(10).join(f"- `{p}`" for p in sorted(policies))}
 
+{agent_section(sessions)}
 Instructions are empty (`instruction_source: "none"`) where the contributor did not mark a task;
 they are never invented. People appear only as pseudonymous contributor ids.
 """

@@ -24,6 +24,7 @@ FEATURES = Features({
     "x": Value("float32"), "y": Value("float32"), "x2": Value("float32"), "y2": Value("float32"),
     "app": Value("string"), "window": Value("string"), "url": Value("string"), "target": Value("string"),
     "t": Value("float64"), "image": Image(), "image_redactions": Value("string"),
+    "source": Value("string"),  # human | agent (agent runs: DESIGN.md, "Agents at work")
 })
 
 
@@ -37,7 +38,7 @@ def row(step: Step) -> dict:
         "code": step.code, **norm, "app": a.get("app"), "window": a.get("window"), "url": a.get("url"),
         "target": json.dumps(a["target"], sort_keys=True) if a.get("target") else None, "t": a["t"],
         "image": {"bytes": step.image, "path": None} if step.image else None,
-        "image_redactions": json.dumps(step.image_redactions),
+        "image_redactions": json.dumps(step.image_redactions), "source": a.get("source", "human"),
     }
 
 
