@@ -191,3 +191,29 @@ def test_hf_export_keeps_the_source(run, tmp_path):
     ds = load_dataset("parquet", data_files={"train": str(out / "data" / "train" / "*.parquet")})["train"]
     by_type = [(r["source"], r["action_type"]) for r in ds if r["action_type"] not in ("done", "fail")]
     assert by_type == [(a["source"], a["type"]) for a in run["actions"]]
+
+
+def test_replay_report_marks_agent_steps_and_interventions(run, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    out = tmp_path / "replay.html"
+    workprint("report", run["session"], "--out", str(out), "--quiet", env=run["env"])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(out.as_uri())
+        assert page.inner_text("#who").startswith("by the agent (scripted-model)")
+        assert page.locator("#timeline .tick.agent").count() == 5  # with the closing done
+        assert page.locator("#timeline .tick.human").count() == 4
+        assert page.locator("#timeline .iv").count() == 3
+        card = page.inner_text("#interventions")
+        assert MISTAKE in card and "(not executed)" in card and "[EMAIL]" in card
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")  # step 3: the person's click, the takeover
+        who = page.inner_text("#who")
+        assert who.startswith("by a person") and "Intervention" in who and MISTAKE in who
+        browser.close()
+    assert not errors, errors
