@@ -85,6 +85,7 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
     ordered = sorted((e for e in events if e["kind"] != "session"), key=lambda e: (e["t"], e["id"]))
     frames = _Frames.of(ordered)
     targets = {e["of"]: e for e in ordered if e["kind"] == "target"}
+    by_id = {e["id"]: e for e in ordered}
     focus = [e for e in ordered if e["kind"] == "focus"]
     focus_t = [e["t"] for e in focus]
     in_typing: set[int] = set()
@@ -138,6 +139,7 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
             else:
                 prev = actions[-1] if actions else None
                 if (prev is not None and prev["type"] == "click" and button == "left" and prev["button"] == "left"
+                        and by_id[prev["raw"][0]].get("agent") == press.get("agent")  # not two agent steps
                         and press["t"] - prev["t_end"] <= s.double_click_s
                         and max(abs(prev["x"] - press["x"]), abs(prev["y"] - press["y"])) <= s.double_click_px):
                     prev["type"] = "double_click"
