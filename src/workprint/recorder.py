@@ -47,7 +47,7 @@ TASK_HOTKEY = ("ctrl", "alt", "t")
 WINDOW_CACHE_S = 0.5
 # Input events written with the agent step that made them, when the agent made them.
 _AGENT_TAGGED = {"move", "press", "release", "wheel", "key_down", "key_up", "typed", "secure_input"}
-_AGENT_INPUT = {"move", "press", "release", "wheel", "key_down", "key_up"}
+_AGENT_INPUT = {"move", "press", "release", "wheel", "key_down", "key_up"}  # classified during agent runs
 FLUSH_EVERY_S = 0.5
 TICK_S = 0.2
 
@@ -163,7 +163,7 @@ class Recorder:
             self.bridge.start()
         except OSError as exc:  # the port is taken (another recorder?): record the desktop anyway
             self._problem(f"browser bridge not started ({exc}); browser pages are recorded as desktop only")
-        hooks = self.backend.input_hooks(self._queue.put)
+        hooks = self.backend.input_hooks(self._enqueue_input)
         hooks.start()
         gate = threading.Thread(target=self._run_gate, name="workprint-gate", daemon=True)
         gate.start()
@@ -394,15 +394,28 @@ class Recorder:
                 self._append(event)
         return window
 
+    def _enqueue_input(self, item: tuple) -> None:
+        """The input hooks' callback. During an agent run the channel tells the agent's input from
+        the person's here, as the event arrives, so a takeover pauses the agent at once instead of
+        after whatever the gate still has queued; the gate writes what was decided."""
+        agent = self.agent
+        if agent is None or item[0] not in _AGENT_INPUT:
+            self._queue.put(item)
+            return
+        step, takeover = agent.classify(item)
+        self._queue.put(("input", item[1], item, step, takeover))
+
     def _handle(self, item: tuple) -> None:
         kind, t = item[0], item[1]
         self._agent_tag = None
-        if self.agent is not None:
-            if kind == "agent":
-                self.agent.on_message(t, item[2])
-                return
-            if kind in _AGENT_INPUT:
-                self._agent_tag = self.agent.classify(item)  # the person's first input takes over
+        if kind == "agent":
+            self.agent.on_message(t, item[2])
+            return
+        if kind == "input":  # classified by the agent channel (see _enqueue_input)
+            _, _, item, self._agent_tag, takeover = item
+            kind = item[0]
+            if takeover:
+                self.agent.record_takeover(t)
         if kind == "frame":
             self._on_frame(item[2])
             return

@@ -116,8 +116,13 @@ class AgentChannel:
 
     def pause_for(self, trigger: str, **extra: Any) -> None:
         """The agent asks for the person (call_user) or refuses an action (refused_app)."""
-        self._handback.clear()
-        self._may_act.clear()
+        with self._lock:
+            if self.taken:  # the person took control already: that is the intervention
+                return
+            self._handback.clear()
+            self._may_act.clear()
+            self.taken = True
+            self.takeover_times.append(time.monotonic())
         self.send("takeover", trigger=trigger, **extra)
 
     def wait_handback(self, timeout: float | None = None) -> str | None:
@@ -135,8 +140,10 @@ class AgentChannel:
         self._rec.indicator.line(f"workprint agent: {text}", changed=True)
 
     # ------------------------------------------------------------- gate thread
-    def classify(self, item: tuple) -> int | None:
-        """The agent step that made this raw input event, or None if the person made it."""
+    def classify(self, item: tuple) -> tuple[int | None, bool]:
+        """(the agent step that made this raw input event, or None if the person made it; whether
+        it takes control from the agent). Called as the event arrives (input hook thread): a
+        takeover pauses the agent here, at once; the gate then writes it (``record_takeover``)."""
         kind, t = item[0], item[1]
         with self._lock:
             while self._expected and self._expected[0].at < t - self.EXPIRE_S:
@@ -144,20 +151,29 @@ class AgentChannel:
             for i, expected in enumerate(self._expected):
                 if expected.matches(item):
                     del self._expected[i]
-                    return expected.step
-        if self.running and not self.taken and kind in TAKEOVER_KINDS:
-            self._takeover("human_input", t)
-        return None
+                    return expected.step, False
+            if not (self.running and not self.taken and kind in TAKEOVER_KINDS):
+                return None, False
+            self._may_act.clear()
+            self._handback.clear()
+            self.taken = True
+            now = time.monotonic()
+            self.latencies.append(now - t)
+            self.takeover_times.append(now)
+        return None, True
+
+    def pending(self) -> int:
+        """Injected events the gate has not seen yet."""
+        with self._lock:
+            return len(self._expected)
+
+    def record_takeover(self, t: float) -> None:
+        """Gate thread: write the takeover that ``classify`` decided."""
+        self._takeover("human_input", t)
 
     def _takeover(self, trigger: str, t: float, **extra: Any) -> None:
-        self._may_act.clear()
-        self._handback.clear()
-        now = time.monotonic()
-        self.taken = True
+        """Gate thread: write a takeover already decided (the agent is paused by now)."""
         self.takeovers += 1
-        if trigger == "human_input":
-            self.latencies.append(now - t)
-        self.takeover_times.append(now)
         self._rec._end_run()
         event = {"kind": "takeover", "t": self._rec._now(t), "trigger": trigger, "n": self.takeovers}
         for key, value in extra.items():
@@ -188,7 +204,8 @@ class AgentChannel:
             self._rec._append({"kind": "handback", "t": self._rec._now(t), "how": how, "n": self.takeovers})
             self._rec.writer.flush()
         self.verdict = how
-        self.taken = False
+        with self._lock:
+            self.taken = False
         if how == "resume":
             self.status_text = "the agent has control again"
             self._rec.indicator.notify("workprint agent resumed", "the agent continues from the screen as it is")
@@ -237,10 +254,9 @@ class AgentChannel:
             rec._append({"kind": "agent_proposed", "t": rec._now(t), "step": message["step"], "n": self.takeovers,
                          "action": redacted_action(message["action"]),
                          "reply": text_of(str(message.get("reply", "")))[0], "why": message.get("why")})
-        elif op == "takeover":
-            if not self.taken:
-                extra = {k: v for k, v in message.items() if k not in ("op", "trigger")}
-                self._takeover(message["trigger"], t, **extra)
+        elif op == "takeover":  # decided by pause_for
+            extra = {k: v for k, v in message.items() if k not in ("op", "trigger")}
+            self._takeover(message["trigger"], t, **extra)
         elif op == "stop":
             self.handback("stop", t)
         elif op == "log":

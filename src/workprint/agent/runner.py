@@ -60,6 +60,7 @@ class AgentRun:
         self._redactor = None
         self._history: list[str] = []
         self._action_no = 0
+        self.measure = False
 
     # ------------------------------------------------------------------ looking
     def observe(self) -> bytes:
@@ -237,6 +238,10 @@ class AgentRun:
                         break
                 result.actions += 1
                 self._history.append(to_code(action))
+                if self.measure:  # bench: until the gate has seen (and written) every injected event
+                    until = time.monotonic() + 0.5
+                    while channel.pending() and time.monotonic() < until:
+                        time.sleep(0.0005)
             timing["done"] = time.perf_counter()
             result.timings.append(timing)
 
