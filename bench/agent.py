@@ -72,7 +72,7 @@ class Server:
 
 
 def agent_session(desk: VirtualDesktop, home: Path, replies: list[str], think: float, steps: int,
-                  redact: bool, person=None):
+                  redact: bool, person=None, injected: list | None = None):
     """Run the recorder + agent in this process; returns (result, channel, recorder, cpu share of the recorder)."""
     os.environ.update(desk.env)
     os.environ["WORKPRINT_HOME"] = str(home)
@@ -102,6 +102,8 @@ def agent_session(desk: VirtualDesktop, home: Path, replies: list[str], think: f
     if helper:
         helper.start()
     result = run.run()
+    if injected is not None:
+        injected.append(run.executor.injected)
     share = (threads_cpu({main}) - cpu0) / (time.monotonic() - wall0)
     recorder.stop()
     thread.join(30)
@@ -120,6 +122,7 @@ def main() -> int:
     parser.add_argument("--takeovers", type=int, default=20)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--think", type=float, default=0.5, help="the model's time per answer (s)")
+    parser.add_argument("--only", choices=["overhead", "takeover"], help="one part only")
     args = parser.parse_args()
     with VirtualDesktop() as desk:
         desk.spawn(["mousepad"])
@@ -133,7 +136,7 @@ def main() -> int:
         long_write = "```python\npyautogui.write(message='" + "the agent keeps typing a long line " * 6 + "')\n```"
 
         # 1. Overhead per step (click steps), with and without OCR masking of the screenshot.
-        for redact in (False, True):
+        for redact in (() if args.only == "takeover" else (False, True)):
             with tempfile.TemporaryDirectory() as tmp:
                 result, _, _, share = agent_session(desk, Path(tmp), [click], args.think, args.steps, redact)
             t = result.timings[1:]  # the first step warms up (OCR models load)
@@ -150,6 +153,8 @@ def main() -> int:
 
         # 2. Takeover latency: the person clicks while the agent types; handed back each time.
         end_to_end: list[float] = []
+        if args.only == "overhead":
+            return 0
         def person(channel, home):
             from workprint.home import send_control
 
@@ -168,23 +173,28 @@ def main() -> int:
                 time.sleep(0.3)
             channel.send("stop")
 
+        executor_injected: list[list[float]] = []
         with tempfile.TemporaryDirectory() as tmp:
             result, channel, recorder, _ = agent_session(desk, Path(tmp), [long_write], 0.05, 10_000, False,
-                                                         person=person)
+                                                         person=person, injected=executor_injected)
             from workprint.store import SessionReader
 
             events = SessionReader(Path(tmp), recorder.session_id).events()
         lat = [1000 * v for v in channel.latencies]
         takeovers = [e for e in events if e["kind"] == "takeover"]
         handbacks = [e for e in events if e["kind"] == "handback"]
+        # Injected before the pause, but after the person's event reached the X server (the
+        # hook's delivery delay): seen by the hook after the person's event.
         after = sum(1 for tk, hb in zip(takeovers, handbacks) for e in events
-                    if e.get("agent") is not None and tk["t"] < e["t"] <= hb["t"])
-        paused_at = [t - recorder._t0 for t in channel.takeover_times]
-        after_pause = sum(1 for p, hb in zip(paused_at, handbacks) for e in events
-                          if e.get("agent") is not None and p < e["t"] <= hb["t"])
+                    if e.get("agent") is not None and tk["id"] < e["id"] < hb["id"])
+        # Events are written in the order the input hook classified them, and the takeover right
+        # after the person's event that caused it: anything of the agent's written between a
+        # takeover and its handback came after the pause (times are rounded to 0.1 ms, order is exact).
+        resumes = [recorder._t0 + hb["t"] for hb in handbacks]
+        late = [g for p, r in zip(channel.takeover_times, resumes) for g in executor_injected[0] if p < g < r]
         print(f"takeover latency (first person input event -> agent paused), {len(lat)} takeovers: "
               f"median {statistics.median(lat):.2f} ms, p95 {pct(lat, 95):.2f} ms, max {max(lat):.2f} ms; "
-              f"agent input events after the person's first input: {after}, after the agent was paused: {after_pause}")
+              f"agent input events after the person's first input: {after}, gestures the agent began after it was paused: {len(late)}")
         e2e = [1000 * v for v in end_to_end]
         print(f"  from starting `xdotool key` (process start, X server, XRecord delivery included) -> agent paused: "
               f"median {statistics.median(e2e):.1f} ms, p95 {pct(e2e, 95):.1f} ms")

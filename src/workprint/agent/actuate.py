@@ -58,13 +58,17 @@ class Executor:
         self.clock = clock
         self.step = 0
         self._pointer: tuple[int, int] | None = None
+        self.injected: list[float] | None = None  # bench: when each gesture began (monotonic)
 
     # ------------------------------------------------------------ gestures
     def _gesture(self, expected: list[Expected], perform: Callable[[], None]) -> None:
-        if not self.channel.may_act():
-            raise Interrupted()
-        self.channel.expect(expected)
-        perform()
+        with self.channel.acting():  # the person's input is classified before or after, never during
+            if not self.channel.may_act():
+                raise Interrupted()
+            self.channel.expect(expected)
+            if self.injected is not None:
+                self.injected.append(self.clock())
+            perform()
 
     def _exp(self, kind: str, **fields: Any) -> Expected:
         return Expected(kind, self.step, self.clock(), **fields)
@@ -89,12 +93,12 @@ class Executor:
 
         def perform() -> None:
             self.injector.button(button, True)
-            time.sleep(0.05)
+            time.sleep(0.03)
             # Through a midpoint, so apps see motion with the button held.
             self.injector.move((x + x2) // 2, (y + y2) // 2)
-            time.sleep(0.05)
+            time.sleep(0.03)
             self.injector.move(x2, y2)
-            time.sleep(0.05)
+            time.sleep(0.03)
             self.injector.button(button, False)
         self._gesture([self._exp("press", x=x, y=y, button=button),
                        self._exp("move", x=(x + x2) // 2, y=(y + y2) // 2), self._exp("move", x=x2, y=y2),

@@ -90,7 +90,10 @@ class AgentChannel:
 
     def __init__(self, recorder: "Recorder") -> None:
         self._rec = recorder
-        self._lock = threading.Lock()
+        # Held by the agent while it checks that it may act and injects one gesture, and by the
+        # input hook while it classifies an event: a takeover and a gesture never interleave, so
+        # no gesture starts once the person has control.
+        self._lock = threading.RLock()
         self._expected: deque[Expected] = deque()
         self._may_act = threading.Event()
         self._handback = threading.Event()
@@ -110,6 +113,10 @@ class AgentChannel:
     def expect(self, events: list[Expected]) -> None:
         with self._lock:
             self._expected.extend(events)
+
+    def acting(self) -> threading.RLock:
+        """``with channel.acting():`` check ``may_act`` and inject one gesture, atomically."""
+        return self._lock
 
     def may_act(self) -> bool:
         return self._may_act.is_set()

@@ -148,6 +148,9 @@ class AgentRun:
         self._inspector = self.backend.window_inspector()
         injector = self.backend.injector()
         executor = Executor(injector, channel)
+        self.executor = executor
+        if self.measure:
+            executor.injected = []
         result = RunResult("fail")
         try:
             result = self._loop(executor, result)
