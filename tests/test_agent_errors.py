@@ -81,3 +81,55 @@ def test_resume_and_stop_without_a_run(env):
 def test_model_must_be_a_url(desk, env):
     out = _run(desk, env, "localhost:8000")
     assert out.returncode == 2 and "is not a URL" in out.stderr
+
+
+def test_deny_list_holds_during_a_takeover(desk, env, pad):
+    """The person takes over and types a secret into an xterm (not allowed): nothing of it is kept."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from tests.conftest import XTERM_SECRET
+
+    desk.spawn(["xterm", "-geometry", "50x8+1300+700", "-title", "scratch"])
+    term = desk.wait_window("xterm")
+    asked, acted = threading.Event(), threading.Event()
+
+    def reply(request):
+        if not asked.is_set():
+            asked.set()
+            acted.wait(30)  # in flight during the takeover: never executed
+            return "```python\npyautogui.write(message='never typed')\n```"
+        return "```python\ncomputer.terminate(status='success')\n```"
+
+    run_env = {**desk.env, "WORKPRINT_HOME": env["WORKPRINT_HOME"]}
+    with ScriptedModelServer(reply) as server:
+        proc = subprocess.Popen([sys.executable, "-m", "workprint", "agent", "run", "--task", "t", "--model", server.url,
+                                 "--policy", _policy(env)], env=run_env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert asked.wait(60)
+        desk.activate(term)
+        x, y, w, h = desk.geometry(term)
+        desk.xdotool("mousemove", x + w // 2, y + h // 2)
+        desk.xdotool("click", 1)
+        desk.xdotool("type", "--delay", 40, f"echo {XTERM_SECRET}\n")
+        acted.set()
+        time.sleep(1.0)
+        workprint("agent", "resume", env=run_env)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    session = out.strip().splitlines()[-1]
+    events = SessionReader(Path(env["WORKPRINT_HOME"]), session).events()
+    assert XTERM_SECRET not in json.dumps(events) and "never typed" not in json.dumps([e for e in events
+                                                                                     if e["kind"] == "typed"])
+    assert [e["trigger"] for e in events if e["kind"] == "takeover"] == ["human_input"]
+    (record,) = [json.loads(line) for line in workprint("interventions", session, "--json", env=env).stdout.splitlines()]
+    assert record["human_actions"] == [] and record["proposed"]["executed"] is False
+    assert not [a for a in actions_json(env, session) if a.get("app") == "xterm"]
+
+
+def _policy(env) -> str:
+    path = Path(env["WORKPRINT_HOME"]) / "policy.toml"
+    path.write_text('[apps]\nallow = ["mousepad"]\n')
+    return str(path)

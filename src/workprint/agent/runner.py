@@ -127,8 +127,6 @@ class AgentRun:
 
     # ------------------------------------------------------------------ the loop
     def _wait_for_person(self) -> str:
-        self.log("paused: you have control. Hand back with ctrl+alt+g or `workprint agent resume`; "
-                 "`workprint agent stop` ends the run")
         while True:
             verdict = self.channel.wait_handback(0.25)
             if verdict is not None:

@@ -223,6 +223,8 @@ def describe(action: dict[str, Any]) -> str:
         what = f"{kind} {'+'.join(action['keys'])}"
     elif kind == "select":
         what = f"select {action.get('label')!r}"
+    elif kind == "call_user":
+        what = f"call_user {action.get('message', '')!r}"
     else:
         what = kind
     target = action.get("target")
@@ -230,4 +232,5 @@ def describe(action: dict[str, Any]) -> str:
         what += f" on {target.get('role')} {target.get('name')!r}"
     where = action.get("app") or "?"
     frame = (action.get("frame") or "-")[:8]
-    return f"{action['t']:8.2f}s  {what}  [{where}]  frame {frame}"
+    by = "  by the agent" if action.get("source") == "agent" else ""
+    return f"{action['t']:8.2f}s  {what}  [{where}]  frame {frame}{by}"
