@@ -86,6 +86,12 @@ def test_intervention_records(run):
     assert ask["message"] == "Which file name should I use?" and ask["human_actions"] == [7]
     assert refused["proposed"]["type"] == "click" and refused["proposed"]["executed"] is False
     assert refused["app"] == "xterm" and refused["human_actions"] == []
+    # The correction carries the action it replaced (what preference exports pair), and the gate
+    # wrote each span as an `intervention` event (what the eval set builder reads).
+    assert run["actions"][2]["rejected"]["text"] == MISTAKE
+    events = SessionReader(run["home"], run["session"]).events()
+    spans = [(e["trigger"], e["handback"]) for e in events if e["kind"] == "intervention"]
+    assert spans == [(r["trigger"], r["handback"]) for r in records]
     human = workprint("interventions", run["session"], env=run["env"]).stdout
     assert "human_input" in human and "not executed" in human
 

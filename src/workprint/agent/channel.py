@@ -102,6 +102,7 @@ class AgentChannel:
         self.takeovers = 0
         self.verdict: str | None = None  # resume | stop, the last handback
         self.status_text = ""
+        self._open: tuple[float, str] | None = None  # (t, trigger) of the takeover in progress
         self.latencies: list[float] = []  # takeover: first person input (hook time) -> agent paused
         self.takeover_times: list[float] = []  # monotonic time each takeover paused the agent
 
@@ -191,6 +192,7 @@ class AgentChannel:
             event[key] = value
         self._rec._append(event)
         self._rec.writer.flush()
+        self._open = (event["t"], trigger)
         why = {"human_input": "", "call_user": f" — the agent asks: {event.get('message', '')}",
                "refused_app": f" — the agent wanted to act on {event.get('app') or 'an app'}, "
                               "which the policy does not allow"}[trigger]
@@ -209,6 +211,7 @@ class AgentChannel:
         if self.taken:
             self._rec._end_run()
             self._rec._append({"kind": "handback", "t": self._rec._now(t), "how": how, "n": self.takeovers})
+            self._summary(t, how)
             self._rec.writer.flush()
         self.verdict = how
         with self._lock:
@@ -221,6 +224,16 @@ class AgentChannel:
             self.status_text = "stopped"
             self._may_act.clear()
         self._handback.set()
+
+    def _summary(self, t: float, how: str) -> None:
+        """An ``intervention`` event (t, t_end, trigger, handback) for readers that want the span
+        without deriving it (evals); the full record is ``process.interventions``."""
+        if self._open is None:
+            return
+        start, trigger = self._open
+        self._open = None
+        self._rec._append({"kind": "intervention", "t": start, "t_end": self._rec._now(t), "trigger": trigger,
+                           "handback": how, "n": self.takeovers})
 
     def hotkey(self, name: str | None, mods: set[str], t: float) -> bool:
         """ctrl+alt+g hands control back; True if the key was the hotkey (it is not recorded)."""
@@ -272,6 +285,7 @@ class AgentChannel:
             rec._end_run()
             if self.taken:
                 rec._append({"kind": "handback", "t": rec._now(t), "how": "end", "n": self.takeovers})
+                self._summary(t, "end")
                 self.taken = False
             status = message.get("status", "fail")
             end = {"kind": "agent_end", "t": rec._now(t), "status": status}

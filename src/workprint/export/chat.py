@@ -43,8 +43,7 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path, images
                     if f"images/{name}" not in files:
                         files.append(f"images/{name}")
                 content.append({"type": "image_url", "image_url": {"url": url}})
-            record = {"id": f"{step.episode.id}-{step.index}", "split": step.split,
-                      "source": step.action.get("source", "human"), "messages": [
+            record = {"id": f"{step.episode.id}-{step.index}", "split": step.split, "messages": [
                 {"role": "system", "content": SYSTEM},
                 {"role": "user", "content": content},
                 {"role": "assistant", "content": step.code},

@@ -53,8 +53,7 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path, images
             if image not in files:
                 (out / image).write_bytes(step.image)
                 files.append(image)
-        traj["traj"].append({"index": step.index, "image": image, "source": step.action.get("source", "human"),
-                             "value": {
+        traj["traj"].append({"index": step.index, "image": image, "value": {
             "code": step.code, "action": describe(step.action), "observation": "", "thought": "",
             "reflection": "", "last_step_correct": None, "last_step_redundant": None}})
     (out / "trajectories").mkdir(exist_ok=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from workprint.process.browser import merge_browser_events
-from workprint.process.interventions import attribute
+from workprint.process.interventions import attribute, mark_rejected
 from workprint.settings import Settings
 
 CLICK_TYPES = {"left": "click", "right": "right_click", "middle": "middle_click"}
@@ -194,6 +194,8 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
         nxt = actions[i + 1]["t"] if i + 1 < len(actions) else None
         action["frame"] = frames.before(action["t"])
         action["frame_after"] = frames.after(action["t_end"], nxt)
+    if any(e["kind"] == "agent_start" for e in ordered):
+        mark_rejected(actions, ordered)  # a correction carries the agent action it replaced
     return [_ordered(a) for a in actions]
 
 

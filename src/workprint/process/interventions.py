@@ -164,3 +164,14 @@ def runs_summary(events: list[dict[str, Any]], actions: list[dict[str, Any]],
                                          and start["t"] <= a["t"] <= t_end),
                     "interventions": triggers})
     return out
+
+
+def mark_rejected(actions: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    """The person's first action in each intervention carries ``rejected``: the agent's proposed
+    action it replaced (what preference exports pair it with)."""
+    by_id = {a["id"]: a for a in actions if a.get("id") is not None}
+    for record in derive_interventions(events, actions):
+        proposed = record.get("proposed")
+        if proposed and record["human_actions"] and record["human_actions"][0] in by_id:
+            rejected = {k: v for k, v in proposed.items() if k not in ("code", "executed")}
+            by_id[record["human_actions"][0]]["rejected"] = rejected
