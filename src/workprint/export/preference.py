@@ -81,3 +81,17 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path, images
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema), path, compression="zstd")
     return [str(path.relative_to(out))]
+
+
+# The format registry (``export/formats.py``, where there is one) takes the format from here.
+try:
+    from workprint.export.formats import Format, Written
+except ImportError:  # a tree without the registry lists this module in ``export.FORMATS``
+    pass
+else:
+    def _write(session: SessionData, steps: Iterable[Step], out: Path, options: object) -> Written:
+        return Written(files=write_session(session, steps, out))
+
+    FORMAT = Format(name="preference", summary="TRL DPO pairs (Parquet): the person's correction chosen over the agent's proposed action",
+                    loading="```python\nfrom datasets import load_dataset\nds = load_dataset(\"parquet\", data_files={\"train\": \"data/train/*.parquet\"})[\"train\"]\n```\nTRL DPO shape, conversational: `prompt`, `chosen` (the person's correction), `rejected` (the agent's proposed action), `images` (the redacted frame at the takeover). One pair per intervention with a correction.",
+                    write_session=_write)

@@ -79,3 +79,17 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path, images
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(table, schema=FEATURES.arrow_schema), path, compression="zstd")
     return [str(path.relative_to(out))]
+
+
+# The format registry (``export/formats.py``, where there is one) takes the format from here.
+try:
+    from workprint.export.formats import Format, Written
+except ImportError:  # a tree without the registry lists this module in ``export.FORMATS``
+    pass
+else:
+    def _write(session: SessionData, steps: Iterable[Step], out: Path, options: object) -> Written:
+        return Written(files=write_session(session, steps, out))
+
+    FORMAT = Format(name="rlif", summary="every agent step with `intervened` and a reward (Parquet), for intervention prediction and RLIF",
+                    loading="```python\nfrom datasets import load_dataset\nds = load_dataset(\"parquet\", data_files={\"train\": \"data/train/*.parquet\"})[\"train\"]\n```\nOne row per agent step (executed, or proposed and not executed), with `intervened` and `reward` (-1 for the step before a takeover, 0 otherwise).",
+                    write_session=_write)
