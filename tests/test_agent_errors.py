@@ -133,3 +133,19 @@ def _policy(env) -> str:
     path = Path(env["WORKPRINT_HOME"]) / "policy.toml"
     path.write_text('[apps]\nallow = ["mousepad"]\n')
     return str(path)
+
+
+def test_agent_typing_is_never_taken_for_the_person(desk, env, pad):
+    """Shifted characters, symbols and a character with no key in the keymap (typed through a
+    spare key code) are all recognised as the agent's own input: no false takeover."""
+    x, y = pad
+    text = "Café @ 10:30 {ok}? ~"
+    replies = [f"```python\npyautogui.click(x={x}, y={y})\npyautogui.write(message={text!r})\n"
+               "pyautogui.hotkey('ctrl', 'z')\n```", "```python\ncomputer.terminate(status='success')\n```"]
+    with ScriptedModelServer(replies) as server:
+        out = _run(desk, env, server.url)
+    assert out.returncode == 0, out.stderr
+    assert "0 intervention(s)" in out.stderr, out.stderr
+    actions = actions_json(env)
+    assert [(a["source"], a["type"]) for a in actions] == [("agent", "click"), ("agent", "type"), ("agent", "hotkey")]
+    assert actions[1]["text"] == text

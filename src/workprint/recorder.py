@@ -402,7 +402,7 @@ class Recorder:
         if agent is None or item[0] not in _AGENT_INPUT:
             self._queue.put(item)
             return
-        step, takeover = agent.classify(item)
+        step, takeover, item = agent.classify(item)
         self._queue.put(("input", item[1], item, step, takeover))
 
     def _handle(self, item: tuple) -> None:

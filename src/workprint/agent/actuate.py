@@ -135,11 +135,13 @@ class Executor:
 
     def _char(self, char: str) -> None:
         sym = keysym(char)
-        _, shift = self.injector.keycode(sym)
+        code, shift = self.injector.keycode(sym)
+        remapped = char if code in getattr(self.injector, "remapped", {}) else None
         shift_sym = keysym("shift")
         name = char.lower() if char.isprintable() else char
         expected = ([self._exp("key_down", key="shift", keysym=shift_sym)] if shift else [])
-        expected += [self._exp("key_down", key=name, keysym=sym), self._exp("key_up", key=name, keysym=sym)]
+        expected += [self._exp("key_down", key=name, keysym=sym, remapped_char=remapped),
+                     self._exp("key_up", key=name, keysym=sym, remapped_char=remapped)]
         if shift:
             expected.append(self._exp("key_up", key="shift", keysym=shift_sym))
 

@@ -47,6 +47,9 @@ class Expected:
     button: str | None = None
     key: str | None = None  # the pyautogui name the hooks will report
     keysym: int | None = None
+    # A character typed through a spare key code bound for the moment: the hooks may not know the
+    # new binding (pynput keeps the map it read at start) and report an unnamed key code.
+    remapped_char: str | None = None
 
     def matches(self, item: tuple) -> bool:
         kind = item[0]
@@ -62,7 +65,9 @@ class Expected:
         vk = getattr(key, "vk", None)
         if vk is None:
             vk = getattr(getattr(key, "value", None), "vk", None)
-        return name == self.key or (self.keysym is not None and vk == self.keysym)
+        if name == self.key or (self.keysym is not None and vk == self.keysym):
+            return True
+        return self.remapped_char is not None and (name is None or name.startswith("vk"))
 
 
 def text_of(value: str) -> tuple[str, list[str]]:
@@ -148,7 +153,7 @@ class AgentChannel:
         self._rec.indicator.line(f"workprint agent: {text}", changed=True)
 
     # ------------------------------------------------------------- gate thread
-    def classify(self, item: tuple) -> tuple[int | None, bool]:
+    def classify(self, item: tuple) -> tuple[int | None, bool, tuple]:
         """(the agent step that made this raw input event, or None if the person made it; whether
         it takes control from the agent). Called as the event arrives (input hook thread): a
         takeover pauses the agent here, at once; the gate then writes it (``record_takeover``)."""
@@ -159,16 +164,20 @@ class AgentChannel:
             for i, expected in enumerate(self._expected):
                 if expected.matches(item):
                     del self._expected[i]
-                    return expected.step, False
+                    if expected.remapped_char is not None:  # the character the agent typed
+                        from pynput.keyboard import KeyCode
+
+                        item = (item[0], item[1], KeyCode.from_char(expected.remapped_char))
+                    return expected.step, False, item
             if not (self.running and not self.taken and kind in TAKEOVER_KINDS):
-                return None, False
+                return None, False, item
             self._may_act.clear()
             self._handback.clear()
             self.taken = True
             now = time.monotonic()
             self.latencies.append(now - t)
             self.takeover_times.append(now)
-        return None, True
+        return None, True, item
 
     def pending(self) -> int:
         """Injected events the gate has not seen yet."""

@@ -368,6 +368,7 @@ class X11Injector:
             self._d.close()
             raise BackendUnavailable("the X server has no XTEST extension, so an agent cannot act on it")
         self._remapped: dict[int, int] = {}  # keycode -> keysym bound for unmapped characters
+        self.remapped = self._remapped  # read by the executor: events on these codes are announced by char
         first = self._d.display.info.min_keycode
         count = self._d.display.info.max_keycode - first + 1
         mapping = self._d.get_keyboard_mapping(first, count)
