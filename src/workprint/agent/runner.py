@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import numpy as np
 from PIL import Image
 
 from workprint.agent.actuate import Executor, Interrupted
