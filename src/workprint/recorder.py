@@ -48,6 +48,9 @@ from workprint.store.framecodec import Encoded
 PAUSE_HOTKEY = ("ctrl", "alt", "p")
 TASK_HOTKEY = ("ctrl", "alt", "t")
 WINDOW_CACHE_S = 0.5
+# Input events written with the agent step that made them, when the agent made them.
+_AGENT_TAGGED = {"move", "press", "release", "wheel", "key_down", "key_up", "typed", "secure_input"}
+_AGENT_INPUT = {"move", "press", "release", "wheel", "key_down", "key_up"}  # classified during agent runs
 FLUSH_EVERY_S = 0.5
 TICK_S = 0.2
 # Browser events arrive later than the desktop's keystrokes. When the page says a secure field took
@@ -71,6 +74,7 @@ class _TypingRun:
     no: int = 0  # the run's number in this session (names its sealed file under pending/)
     events: list[dict[str, Any]] = field(default_factory=list)
     held: int = 0  # how many of ``events`` are sealed on disk already
+    agent: int | None = None  # the agent step that typed this run (None: the person)
 
     def add(self, t: float, event: dict[str, Any]) -> None:
         self.events.append(event)
@@ -91,6 +95,11 @@ class Recorder:
         self._stop = threading.Event()
         self.session_id = new_session_id()
         self._problems: dict[str, int] = {}
+        # The agent channel (``workprint.agent.channel``): set by `workprint agent run`; it tells
+        # the agent's injected input from the person's and says who has control.
+        self.agent: Any = None
+        self._agent_tag: int | None = None  # the agent step of the input event being handled
+        self.ready = threading.Event()  # set once the hooks and the gate run
 
     # ----------------------------------------------------------------- lifecycle
     def stop(self) -> None:
@@ -162,10 +171,11 @@ class Recorder:
             self.bridge.start()
         except (OSError, WorkprintError) as exc:  # another recorder has this home: record the desktop anyway
             self._problem(f"browser bridge not started ({exc}); browser pages are recorded as desktop only")
-        hooks = self.backend.input_hooks(self._queue.put)
+        hooks = self.backend.input_hooks(self._enqueue_input)
         hooks.start()
         gate = threading.Thread(target=self._run_gate, name="workprint-gate", daemon=True)
         gate.start()
+        self.ready.set()
         self.indicator.notify("workprint is recording", "Pause: ctrl+alt+p or `workprint pause`")
         self._status(changed=True)
         try:
@@ -221,6 +231,8 @@ class Recorder:
         return round((time.monotonic() if t is None else t) - self._t0, 4)
 
     def _append(self, event: dict[str, Any]) -> int:
+        if self._agent_tag is not None and event["kind"] in _AGENT_TAGGED:
+            event["agent"] = self._agent_tag  # the agent made this input (see agent.channel)
         return self.writer.append(event)
 
     def _allowed(self, window: Window | None) -> bool:
@@ -248,9 +260,10 @@ class Recorder:
 
     def _status(self, changed: bool = False) -> None:
         state = "PAUSED" if self._paused else "● REC"
+        agent = f"  agent: {self.agent.status_text}" if self.agent is not None and self.agent.status_text else ""
         self.indicator.line(changed=changed, text=
             f"workprint {state} {self._now():7.0f}s  {self.writer.event_count} events  "
-            f"{self.writer.frame_count} frames  (ctrl+alt+p or `workprint pause` to pause)"
+            f"{self.writer.frame_count} frames  (ctrl+alt+p or `workprint pause` to pause){agent}"
         )
 
     # ----------------------------------------------------------------- the gate
@@ -338,6 +351,8 @@ class Recorder:
                 self._end_run()
                 self._append({"kind": "task_end", "t": self._now(t), "status": command.get("status", "done")})
                 self._task_open = False
+            elif self.agent is not None:
+                self.agent.control(command, t)
 
     def _ask_task(self) -> None:
         """The task hotkey: ask for an instruction in a small dialog, off the gate thread."""
@@ -388,8 +403,28 @@ class Recorder:
                 self._append(event)
         return window
 
+    def _enqueue_input(self, item: tuple) -> None:
+        """The input hooks' callback. During an agent run the channel tells the agent's input from
+        the person's here, as the event arrives, so a takeover pauses the agent at once instead of
+        after whatever the gate still has queued; the gate writes what was decided."""
+        agent = self.agent
+        if agent is None or item[0] not in _AGENT_INPUT:
+            self._queue.put(item)
+            return
+        step, takeover, item = agent.classify(item)
+        self._queue.put(("input", item[1], item, step, takeover))
+
     def _handle(self, item: tuple) -> None:
         kind, t = item[0], item[1]
+        self._agent_tag = None
+        if kind == "agent":
+            self.agent.on_message(t, item[2])
+            return
+        if kind == "input":  # classified by the agent channel (see _enqueue_input)
+            _, _, item, self._agent_tag, takeover = item
+            kind = item[0]
+            if takeover:
+                self.agent.record_takeover(t)
         if kind == "frame":
             self._on_frame(item[2])
             return
@@ -469,6 +504,8 @@ class Recorder:
         if kind == "key_down" and name == TASK_HOTKEY[-1] and set(TASK_HOTKEY[:-1]) <= self._mods:
             self._ask_task()
             return
+        if kind == "key_down" and self.agent is not None and self.agent.hotkey(name, self._mods, t):
+            return
         if self._paused or name is None:
             return
         # Focus is looked up on key down; its key up belongs to the same window.
@@ -508,13 +545,14 @@ class Recorder:
             return
         if is_text or (name == "backspace" and self._run is not None and not commands):
             run = self._run
-            if run is not None and (run.wid != wid or t - run.t_last > self.settings.type_merge_gap_s):
+            if run is not None and (run.wid != wid or t - run.t_last > self.settings.type_merge_gap_s
+                                    or run.agent != self._agent_tag):
                 self._end_run()
                 run = None
             if run is None:
                 self._keep_before(t)
                 self._runs += 1
-                run = self._run = _TypingRun(app, wid, t, t, no=self._runs)
+                run = self._run = _TypingRun(app, wid, t, t, no=self._runs, agent=self._agent_tag)
             run.add(t, {**event, "char": char} if char else event)
             if t - run.t_start > self.settings.type_max_run_s:
                 self._end_run()
@@ -539,8 +577,12 @@ class Recorder:
         run, self._run = self._run, None
         if run is None:
             return
-        write_typing_run({"t": self._now(run.t_start), "t_end": self._now(run.t_last), "app": run.app, "run": run.no},
-                         run.events, self._append)
+        tag, self._agent_tag = self._agent_tag, run.agent  # the run's keys are its typist's
+        try:
+            write_typing_run({"t": self._now(run.t_start), "t_end": self._now(run.t_last), "app": run.app,
+                              "run": run.no}, run.events, self._append)
+        finally:
+            self._agent_tag = tag
         if run.held:  # its sealed copy goes once the redacted run is durable in the log
             self.writer.flush()
             self.writer.release_run(run.no)

@@ -343,3 +343,81 @@ class X11Backend:
 
     def screen_grabber(self) -> X11ScreenGrabber:
         return X11ScreenGrabber()
+
+    def injector(self) -> "X11Injector":
+        return X11Injector()
+
+
+_BUTTONS = {"left": 1, "middle": 2, "right": 3}
+
+
+class X11Injector:
+    """Synthetic input through the XTEST extension (python-xlib, no extra tool or process).
+
+    One X connection, used from one thread (the agent's). Characters that have no key in the
+    current keyboard map are typed by binding their keysym to a spare key code for the
+    moment, the way xdotool does, and the map is restored on ``close``.
+    """
+
+    def __init__(self) -> None:
+        from Xlib.ext import xtest
+
+        self._xtest = xtest
+        self._d = _open_display()
+        if not self._d.has_extension("XTEST"):
+            self._d.close()
+            raise BackendUnavailable("the X server has no XTEST extension, so an agent cannot act on it")
+        self._remapped: dict[int, int] = {}  # keycode -> keysym bound for unmapped characters
+        self.remapped = self._remapped  # read by the executor: events on these codes are announced by char
+        first = self._d.display.info.min_keycode
+        count = self._d.display.info.max_keycode - first + 1
+        mapping = self._d.get_keyboard_mapping(first, count)
+        self._spare = [first + i for i, syms in enumerate(mapping) if not any(syms)]
+
+    def _sync(self) -> None:
+        self._d.sync()
+
+    def move(self, x: int, y: int) -> None:
+        self._xtest.fake_input(self._d, X.MotionNotify, x=int(x), y=int(y))
+        self._sync()
+
+    def button(self, button: str, down: bool) -> None:
+        self._xtest.fake_input(self._d, X.ButtonPress if down else X.ButtonRelease, _BUTTONS.get(button, 1))
+        self._sync()
+
+    def wheel(self, dx: int, dy: int) -> None:
+        """One wheel click: dy > 0 up (button 4), dy < 0 down (5), dx < 0 left (6), dx > 0 right (7)."""
+        number = 4 if dy > 0 else 5 if dy < 0 else 7 if dx > 0 else 6
+        self._xtest.fake_input(self._d, X.ButtonPress, number)
+        self._xtest.fake_input(self._d, X.ButtonRelease, number)
+        self._sync()
+
+    def keycode(self, keysym: int) -> tuple[int, bool]:
+        """(key code, shift needed) for a keysym, binding a spare key code if none has it."""
+        for code, index in self._d.keysym_to_keycodes(keysym):
+            if index in (0, 1):
+                return code, index == 1
+        for code, bound in self._remapped.items():
+            if bound == keysym:
+                return code, False
+        if not self._spare:
+            raise ValueError(f"no key can type keysym {keysym:#x}")
+        code = self._spare.pop()
+        self._d.change_keyboard_mapping(code, [(keysym, keysym)])
+        self._d.sync()
+        self._remapped[code] = keysym
+        time.sleep(0.02)  # clients learn of the new map through MappingNotify
+        return code, False
+
+    def key(self, keysym: int, down: bool) -> None:
+        code, _ = self.keycode(keysym)
+        self._xtest.fake_input(self._d, X.KeyPress if down else X.KeyRelease, code)
+        self._sync()
+
+    def close(self) -> None:
+        try:
+            for code in self._remapped:
+                self._d.change_keyboard_mapping(code, [(0, 0)])
+            self._d.sync()
+        finally:
+            self._d.close()

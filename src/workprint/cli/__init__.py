@@ -13,7 +13,7 @@ import sys
 from workprint import __version__
 from workprint.errors import WorkprintError
 
-GROUPS = ["recording", "consent", "sessions", "collector", "annotate", "evals"]
+GROUPS = ["recording", "consent", "agent", "sessions", "collector", "annotate", "evals"]
 
 EPILOG = """\
 examples:

@@ -123,7 +123,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "hf (Parquet for Hugging Face datasets), opencua (AgentNet JSONL for OpenCUA's "
                                    "tools), agentnetbench (OpenCUA's offline benchmark), chat (OpenAI fine-tuning "
                                    "JSONL), chat-preference (OpenAI preference/DPO JSONL), trl (TRL SFTTrainer "
-                                   "Parquet), sharegpt (LLaMA-Factory). Exporting again to the same --out "
+                                   "Parquet), sharegpt (LLaMA-Factory); from agent runs: preference (TRL DPO pairs, one "
+                                   "per intervention), rlif (agent steps with intervened and reward). Exporting again to the same --out "
                                    "rewrites only sessions that changed.")
     p.add_argument("sessions", nargs="*", metavar="SESSION", help="session ids or `latest` (default: all)")
     p.add_argument("--format", required=True, choices=list(REGISTRY))

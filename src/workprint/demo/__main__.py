@@ -76,6 +76,35 @@ def virtual_demo(out: Path) -> int:
             print(f"workprint demo: the recorder exited with {code}", file=sys.stderr)
             return code
     _finish(env, out)
+    return agent_demo(out, Path(env["WORKPRINT_HOME"]))
+
+
+def agent_demo(out: Path, home: Path) -> int:
+    """A short agent run against a scripted model server, with a person stepping in; then the
+    interventions and the preference export (see ``demo.agent_scenario``)."""
+    from workprint.demo.agent_scenario import AgentScenario, open_desktop_apps
+    from workprint.demo.desktop import VirtualDesktop
+
+    policy = out / "policy.toml"
+    print("\nworkprint demo: an agent run (scripted model server on 127.0.0.1) with a person taking over ...")
+    with VirtualDesktop() as desk:
+        pad, term = open_desktop_apps(desk)
+        scenario = AgentScenario(desk, home, policy, pad, term)
+        code, _, err = scenario.play()
+        sys.stderr.write(err)
+        if code != 0:
+            print(f"workprint demo: the agent run exited with {code}", file=sys.stderr)
+            return code
+    env = {**os.environ, "WORKPRINT_HOME": str(home)}
+    print("\n== agent run: actions (workprint actions latest) ==")
+    _workprint("actions", "latest", env=env, check=True)
+    print("\n== interventions (workprint interventions latest) ==")
+    _workprint("interventions", "latest", env=env, check=True)
+    _workprint("export", "latest", "--format", "preference", "--out", str(out / "dataset-preference"), "--quiet",
+               env=env, check=True)
+    _workprint("report", "latest", "--out", str(out / "agent-replay.html"), "--quiet", env=env, check=True)
+    print(f"\n  preference pairs (TRL DPO, parquet): {out / 'dataset-preference'}")
+    print(f"  agent run replay report: {out / 'agent-replay.html'}")
     return 0
 
 

@@ -9,6 +9,7 @@ from typing import Callable
 
 from workprint import __version__
 from workprint.export.formats import Format
+from workprint.export.agent_card import agent_section
 from workprint.export.steps import SessionData, assign_split
 
 
@@ -67,6 +68,7 @@ windows of apps outside the policy are masked at capture.
 ## Policy used
 {chr(10).join(f"- `{p}`" for p in sorted(policies))}
 
+{agent_section(sessions)}
 Instructions are empty (`instruction_source: "none"`) where the contributor did not mark a task;
 they are never invented. People appear only as pseudonymous contributor ids.
 """

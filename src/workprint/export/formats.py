@@ -24,6 +24,8 @@ REGISTRY: dict[str, str] = {
     "chat-preference": "chat_preference",
     "trl": "trl",
     "sharegpt": "sharegpt",
+    "preference": "preference",  # agent runs: TRL DPO pairs, one per intervention
+    "rlif": "rlif",  # agent runs: every agent step with intervened and a reward
 }
 
 

@@ -28,6 +28,7 @@ FEATURES = Features({
     # Written by a model (`workprint annotate`), never by the person; empty when not annotated.
     "model_instruction": Value("string"), "annotation_model": Value("string"), "observation": Value("string"),
     "thought": Value("string"), "description": Value("string"), "quality": Value("string"),
+    "source": Value("string"),  # human | agent (agent runs: DESIGN.md, "Agents at work")
 })
 
 
@@ -44,6 +45,7 @@ def row(step: Step) -> dict:
         "image_redactions": json.dumps(step.image_redactions),
         "model_instruction": step.episode.model_instruction,
         **annotation_columns(step),
+        "source": a.get("source", "human"),
     }
 
 

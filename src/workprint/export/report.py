@@ -43,8 +43,9 @@ def build_report(session: SessionData, progress=None) -> str:
                 frames[fid] = _webp(redacted(fid)[0])
         steps.append({k: a.get(k) for k in ("id", "type", "x", "y", "x2", "y2", "dx", "dy", "text", "keys",
                                             "label", "target", "t", "t_end", "app", "window", "frame",
-                                            "frame_after", "trace", "redacted", "screen")}
+                                            "frame_after", "trace", "redacted", "screen", "source", "message")}
                      | {"episode": step.episode.id, "instruction": step.episode.instruction,
+                        "model": (a.get("model") or {}).get("name"),
                         "instruction_source": step.episode.instruction_source,
                         "model_instruction": step.episode.model_instruction,
                         "instruction_model": step.episode.instruction_model, "annotation": step.annotation})
@@ -54,7 +55,9 @@ def build_report(session: SessionData, progress=None) -> str:
     types = Counter(s["type"] for s in steps)
     meta = session.reader.meta
     screen = meta.get("screen", {"w": 1920, "h": 1080})
-    data = json.dumps({"steps": steps, "frames": frames, "colors": COLORS, "screen": screen})
+    interventions = intervention_marks(session, steps)
+    data = json.dumps({"steps": steps, "frames": frames, "colors": COLORS, "screen": screen,
+                       "interventions": interventions})
     breakdown = "".join(f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in apps.most_common())
     by_type = "".join(f"<tr><td><span class=sw style='background:{COLORS.get(k, '#555')}'></span>{k}</td>"
                       f"<td>{v}</td></tr>" for k, v in types.most_common())
@@ -62,7 +65,36 @@ def build_report(session: SessionData, progress=None) -> str:
     return _PAGE.replace("%%TITLE%%", html.escape(f"workprint replay · {session.id}")) \
         .replace("%%SESSION%%", html.escape(session.id)) \
         .replace("%%SUMMARY%%", html.escape(f"{len(steps)} actions · {duration:.0f} s · started {meta.get('started_at', '?')}")) \
+        .replace("%%INTERVENTIONS%%", intervention_card(interventions)) \
         .replace("%%APPS%%", breakdown).replace("%%TYPES%%", by_type).replace("%%DATA%%", data.replace("</", "<\\/"))
+
+
+def intervention_marks(session: SessionData, steps: list[dict]) -> list[dict]:
+    """Interventions for the page: when, why, the agent's proposed action beside the person's correction."""
+    from workprint.export.pyautogui_code import to_code
+    from workprint.process.interventions import derive_interventions
+
+    by_id = {a["id"]: a for a in session.actions if a.get("id") is not None}
+    out = []
+    for record in derive_interventions(session.events, session.actions):
+        proposed = record.get("proposed") or {}
+        out.append({"id": record["id"], "t": record["t"], "t_end": record["t_end"], "trigger": record["trigger"],
+                    "proposed": proposed.get("code", "-") + ("" if proposed.get("executed", True) else "  (not executed)"),
+                    "human_actions": record["human_actions"], "handback": record["handback"],
+                    "correction": [to_code(by_id[i]) for i in record["human_actions"] if i in by_id]})
+    return out
+
+
+def intervention_card(interventions: list[dict]) -> str:
+    if not interventions:
+        return ""
+    rows = "".join(
+        f"<div class='iv-row' data-t='{v['t']}'><b>#{v['id']}</b> {v['t']:.1f} s · {html.escape(v['trigger'])} · "
+        f"handback {html.escape(str(v['handback']))}<code class=rej>{html.escape(v['proposed'])}</code>"
+        f"<code class=ok>{html.escape(chr(10).join(v['correction']) or '(the person handed back)')}</code></div>"
+        for v in interventions)
+    return (f"<div class='card' id='interventions'><b>Interventions</b> (agent's proposed action "
+            f"<span class=rej>struck</span>, the person's correction <span class=ok>green</span>){rows}</div>")
 
 
 def write_report(session: SessionData, out: Path, progress=None) -> Path:
@@ -91,6 +123,12 @@ _PAGE = r"""<!doctype html>
  .sw{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}
  #step{font-size:16px;font-weight:600} #detail{white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:12px}
  .model{border-left:4px solid #7a5cff;background:#f7f5ff} #modeltext p{margin:4px 0} .q{font-weight:600}
+ #timeline .tick.agent{top:2px;height:12px;border-radius:6px;border:1px solid #fff}
+ #timeline .tick.human{top:14px;height:12px}
+ #timeline .iv{position:absolute;top:0;height:28px;background:#e6194b33;border-left:2px solid #e6194b}
+ .iv-row{cursor:pointer;border-bottom:1px solid #eee;padding:3px 0;font-size:12px}
+ .iv-row code{display:block;font-size:11px;white-space:pre-wrap} .rej{color:#b00;text-decoration:line-through}
+ .ok{color:#070} #who{font-size:12px;margin:2px 0}
  kbd{border:1px solid #aaa;border-radius:3px;padding:0 3px;font-size:11px}
 </style></head><body>
 <header><h1>Replay of session %%SESSION%%</h1><div class="sum">%%SUMMARY%% · <kbd>←</kbd><kbd>→</kbd> step · <kbd>a</kbd> frame after</div></header>
@@ -100,8 +138,9 @@ _PAGE = r"""<!doctype html>
   <div id="timeline" title="click to jump"></div>
  </div>
  <aside>
-  <div class="card"><div id="step"></div><div id="which"></div><div id="detail"></div></div>
+  <div class="card"><div id="step"></div><div id="who"></div><div id="which"></div><div id="detail"></div></div>
   <div class="card model" id="model" hidden><b>Written by a model</b> <span id="modelname"></span><div id="modeltext"></div></div>
+  %%INTERVENTIONS%%
   <div class="card"><b>By app</b><table>%%APPS%%</table></div>
   <div class="card"><b>By action</b><table>%%TYPES%%</table></div>
   <div class="card">Redactions are shown as black boxes: text a detector flagged, and windows outside the policy.</div>
@@ -116,8 +155,13 @@ const svg = document.getElementById('overlay'), img = document.getElementById('f
 svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
 const tl = document.getElementById('timeline');
 const T = S.length ? S[S.length-1].t_end || 1 : 1;
+const IV = D.interventions || [];
+IV.forEach(v => { const d = document.createElement('div'); d.className = 'iv'; d.style.left = (100*v.t/T)+'%';
+  d.style.width = Math.max(0.3, 100*((v.t_end||v.t)-v.t)/T)+'%'; d.title = `intervention ${v.id}: ${v.trigger}; agent proposed ${v.proposed}`; tl.appendChild(d); });
+function stepAt(t){ let best = 0; S.forEach((s,k) => { if (Math.abs(s.t-t) < Math.abs(S[best].t-t)) best = k; }); return best; }
+document.querySelectorAll('.iv-row').forEach(r => r.onclick = () => show(stepAt(+r.dataset.t)));
 S.forEach((s, k) => { const d = document.createElement('div'); d.className = 'tick'; d.style.left = (100*s.t/T)+'%';
-  d.style.background = D.colors[s.type] || '#555'; d.title = `${k+1}: ${s.type}`; d.onclick = e => {e.stopPropagation(); show(k);}; tl.appendChild(d); });
+  d.style.background = D.colors[s.type] || '#555'; d.classList.add(s.source === 'agent' ? 'agent' : 'human'); d.title = `${k+1}: ${s.type}`; d.onclick = e => {e.stopPropagation(); show(k);}; tl.appendChild(d); });
 function el(tag, attrs, text){ const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
   for (const [k,v] of Object.entries(attrs)) e.setAttribute(k, v); if (text) e.textContent = text; svg.appendChild(e); return e; }
 function label(x, y, text, color){ const t = el('text', {x: x+18, y: y-14, fill: '#fff', 'font-size': 26, 'font-family': 'sans-serif', 'paint-order': 'stroke', stroke: color, 'stroke-width': 8}, text); }
@@ -130,7 +174,7 @@ function show(k){
   if (s.trace && s.trace.length > 1) el('polyline', {points: s.trace.map(p => p[1]+','+p[2]).join(' '), fill: 'none', stroke: c, 'stroke-width': 3, 'stroke-dasharray': '8 6', opacity: .7});
   if (s.target && s.target.bbox) { const b = s.target.bbox; el('rect', {x: b[0], y: b[1], width: b[2], height: b[3], fill: 'none', stroke: '#ffd400', 'stroke-width': 4, class: 'target'}); }
   if (s.x != null) {
-    el('circle', {cx: s.x, cy: s.y, r: 16, fill: c, 'fill-opacity': .35, stroke: c, 'stroke-width': 4, class: 'marker', 'data-x': s.x, 'data-y': s.y});
+    el('circle', {cx: s.x, cy: s.y, r: 16, fill: c, 'fill-opacity': .35, stroke: c, 'stroke-width': 4, class: 'marker ' + (s.source || 'human'), 'data-x': s.x, 'data-y': s.y, 'stroke-dasharray': s.source === 'agent' ? '6 4' : ''});
     el('circle', {cx: s.x, cy: s.y, r: 3, fill: c});
   }
   if (s.type === 'drag') { el('line', {x1: s.x, y1: s.y, x2: s.x2, y2: s.y2, stroke: c, 'stroke-width': 5}); el('circle', {cx: s.x2, cy: s.y2, r: 10, fill: c}); }
@@ -138,7 +182,15 @@ function show(k){
   let what = s.type;
   if (s.text != null) what += ' "' + s.text + '"'; if (s.keys) what += ' ' + s.keys.join('+'); if (s.label) what += ' ' + s.label;
   if (s.target && s.target.name) what += ` on ${s.target.role} '${s.target.name}'`;
+  if (s.message) what += ' "' + s.message + '"';
+  what = (s.source === 'agent' ? 'agent: ' : 'person: ') + what;
   if (s.x != null) label(s.x, s.y, what, c); else label(40, 80, what, c);
+  const iv = IV.find(v => v.human_actions.includes(s.id));
+  document.getElementById('who').innerHTML = '';
+  const who = document.getElementById('who');
+  who.textContent = s.source === 'agent' ? `by the agent (${s.model || 'model'})` : 'by a person';
+  if (iv) { const p = document.createElement('div'); p.innerHTML = '<b>Intervention</b> (' + iv.trigger + '): the agent proposed <code class=rej></code>, the person did this instead';
+    p.querySelector('code').textContent = iv.proposed; who.appendChild(p); }
   document.getElementById('step').textContent = `Step ${i+1} / ${S.length}: ${s.type}`;
   document.getElementById('which').textContent = after ? 'showing the frame after the action' : 'showing the frame the person acted on';
   document.getElementById('detail').textContent = JSON.stringify({t: s.t, app: s.app, window: s.window, episode: s.episode, instruction: s.instruction, redacted: s.redacted, target: s.target}, null, 1);

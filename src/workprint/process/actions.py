@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from workprint.process.browser import merge_browser_events
+from workprint.process.interventions import attribute, mark_rejected
 from workprint.settings import Settings
 
 CLICK_TYPES = {"left": "click", "right": "right_click", "middle": "middle_click"}
@@ -84,6 +85,7 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
     ordered = sorted((e for e in events if e["kind"] != "session"), key=lambda e: (e["t"], e["id"]))
     frames = _Frames.of(ordered)
     targets = {e["of"]: e for e in ordered if e["kind"] == "target"}
+    by_id = {e["id"]: e for e in ordered}
     focus = [e for e in ordered if e["kind"] == "focus"]
     focus_t = [e["t"] for e in focus]
     in_typing: set[int] = set()
@@ -137,6 +139,7 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
             else:
                 prev = actions[-1] if actions else None
                 if (prev is not None and prev["type"] == "click" and button == "left" and prev["button"] == "left"
+                        and by_id[prev["raw"][0]].get("agent") == press.get("agent")  # not two agent steps
                         and press["t"] - prev["t_end"] <= s.double_click_s
                         and max(abs(prev["x"] - press["x"]), abs(prev["y"] - press["y"])) <= s.double_click_px):
                     prev["type"] = "double_click"
@@ -184,17 +187,20 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
             emit("type", first, last, e.get("app"), **fields)
 
     actions = merge_browser_events(actions, ordered, screen)
+    actions = attribute(actions, ordered, screen)  # source: agent where the agent made it (agent runs)
     actions.sort(key=lambda a: a["t"])
     for i, action in enumerate(actions):
         action["id"] = i
         nxt = actions[i + 1]["t"] if i + 1 < len(actions) else None
         action["frame"] = frames.before(action["t"])
         action["frame_after"] = frames.after(action["t_end"], nxt)
+    if any(e["kind"] == "agent_start" for e in ordered):
+        mark_rejected(actions, ordered)  # a correction carries the agent action it replaced
     return [_ordered(a) for a in actions]
 
 
 _FIELD_ORDER = ("id", "type", "x", "y", "x2", "y2", "button", "dx", "dy", "text", "redacted", "keys",
-                "value", "label", "url", "t", "t_end", "source", "app", "window", "target", "screen",
+                "value", "label", "url", "message", "t", "t_end", "source", "model", "app", "window", "target", "screen",
                 "frame", "frame_after", "raw", "trace")
 
 
@@ -219,6 +225,8 @@ def describe(action: dict[str, Any]) -> str:
         what = f"{kind} {'+'.join(action['keys'])}"
     elif kind == "select":
         what = f"select {action.get('label')!r}"
+    elif kind == "call_user":
+        what = f"call_user {action.get('message', '')!r}"
     else:
         what = kind
     target = action.get("target")
@@ -226,4 +234,5 @@ def describe(action: dict[str, Any]) -> str:
         what += f" on {target.get('role')} {target.get('name')!r}"
     where = action.get("app") or "?"
     frame = (action.get("frame") or "-")[:8]
-    return f"{action['t']:8.2f}s  {what}  [{where}]  frame {frame}"
+    by = "  by the agent" if action.get("source") == "agent" else ""
+    return f"{action['t']:8.2f}s  {what}  [{where}]  frame {frame}{by}"

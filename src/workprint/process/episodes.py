@@ -41,6 +41,7 @@ def split_episodes(session: str, events: list[dict[str, Any]], actions: list[dic
     marks = sorted((e for e in events if e["kind"] in ("task_start", "task_end")), key=lambda e: e["t"])
     tasks: list[tuple[float, float, str]] = []
     ended: dict[float, str] = {}  # task start -> how the contributor ended it
+    by_agent = {m["t"] for m in marks if m["kind"] == "task_start" and m.get("by") == "agent"}  # agent runs
     open_task: dict | None = None
     for mark in marks:
         if mark["kind"] == "task_start":
@@ -82,7 +83,7 @@ def split_episodes(session: str, events: list[dict[str, Any]], actions: list[dic
             end_t = next(tk[1] for tk in tasks if tk[0] == key[1])
             episode.actions.append({
                 "id": None, "type": "done" if status == "done" else "fail", "status": status,
-                "t": end_t, "t_end": end_t, "source": "human", "app": last.get("app"), "window": last.get("window"),
+                "t": end_t, "t_end": end_t, "source": "agent" if key[1] in by_agent else "human", "app": last.get("app"), "window": last.get("window"),
                 "screen": last.get("screen"), "frame": last.get("frame_after") or last.get("frame"),
                 "frame_after": None, "raw": None, "trace": []})
     return episodes

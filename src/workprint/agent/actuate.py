@@ -1,0 +1,174 @@
+"""Vocabulary actions -> synthetic input, each event registered with the channel first.
+
+An action is cut into *gestures* that are never left half done (a click's press and
+release, a key's down and up, a hotkey's modifiers). Before each gesture the executor asks
+the channel whether the agent still has control: the person's first input stops the agent
+between two gestures, so a long ``write`` stops at the next character, and no button or
+modifier is left held down.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from workprint.agent.channel import AgentChannel, Expected
+from workprint.capture.base import Injector
+
+# pyautogui key names -> X keysyms (Xlib.XK names, resolved once).
+_KEYSYM_NAMES = {
+    "enter": "Return", "return": "Return", "tab": "Tab", "esc": "Escape", "escape": "Escape",
+    "backspace": "BackSpace", "delete": "Delete", "del": "Delete", "insert": "Insert", "home": "Home",
+    "end": "End", "pageup": "Prior", "pagedown": "Next", "up": "Up", "down": "Down", "left": "Left",
+    "right": "Right", "space": "space", "ctrl": "Control_L", "alt": "Alt_L", "shift": "Shift_L",
+    "win": "Super_L", "altgr": "ISO_Level3_Shift", "capslock": "Caps_Lock", "apps": "Menu",
+    "printscreen": "Print", "numlock": "Num_Lock", "scrolllock": "Scroll_Lock", "pause": "Pause",
+    **{f"f{n}": f"F{n}" for n in range(1, 21)},
+}
+# What the input hooks report for those keys (capture.keys names).
+_HOOK_NAME = {"return": "enter", "escape": "esc", "del": "delete"}
+_TEXT_KEYS = {"\n": "enter", "\t": "tab", " ": "space"}
+GESTURE_GAP_S = 0.008  # between the characters of `write`: editors drop keys typed faster
+
+
+class Interrupted(Exception):
+    """The person took control (or stopped the run) before the action was complete."""
+
+
+def keysym(name: str) -> int:
+    from Xlib import XK
+
+    if name in _KEYSYM_NAMES:
+        return XK.string_to_keysym(_KEYSYM_NAMES[name])
+    if len(name) == 1:
+        code = ord(name)
+        return code if 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF else 0x01000000 + code
+    value = XK.string_to_keysym(name)
+    if not value:
+        raise ValueError(f"unknown key {name!r}")
+    return value
+
+
+class Executor:
+    """Performs actions through an injector for one agent step at a time."""
+
+    def __init__(self, injector: Injector, channel: AgentChannel, clock: Callable[[], float] = time.monotonic):
+        self.injector = injector
+        self.channel = channel
+        self.clock = clock
+        self.step = 0
+        self._pointer: tuple[int, int] | None = None
+        self.injected: list[float] | None = None  # bench: when each gesture began (monotonic)
+
+    # ------------------------------------------------------------ gestures
+    def _gesture(self, expected: list[Expected], perform: Callable[[], None]) -> None:
+        with self.channel.acting():  # the person's input is classified before or after, never during
+            if not self.channel.may_act():
+                raise Interrupted()
+            self.channel.expect(expected)
+            if self.injected is not None:
+                self.injected.append(self.clock())
+            perform()
+
+    def _exp(self, kind: str, **fields: Any) -> Expected:
+        return Expected(kind, self.step, self.clock(), **fields)
+
+    def move(self, x: int, y: int) -> None:
+        if self._pointer == (x, y):
+            return
+        self._gesture([self._exp("move", x=x, y=y)], lambda: self.injector.move(x, y))
+        self._pointer = (x, y)
+
+    def click(self, x: int, y: int, button: str, count: int = 1) -> None:
+        self.move(x, y)
+        for _ in range(count):
+            def perform() -> None:
+                self.injector.button(button, True)
+                self.injector.button(button, False)
+            self._gesture([self._exp("press", x=x, y=y, button=button),
+                           self._exp("release", x=x, y=y, button=button)], perform)
+
+    def drag(self, x: int, y: int, x2: int, y2: int, button: str) -> None:
+        self.move(x, y)
+
+        def perform() -> None:
+            self.injector.button(button, True)
+            time.sleep(0.03)
+            # Through a midpoint, so apps see motion with the button held.
+            self.injector.move((x + x2) // 2, (y + y2) // 2)
+            time.sleep(0.03)
+            self.injector.move(x2, y2)
+            time.sleep(0.03)
+            self.injector.button(button, False)
+        self._gesture([self._exp("press", x=x, y=y, button=button),
+                       self._exp("move", x=(x + x2) // 2, y=(y + y2) // 2), self._exp("move", x=x2, y=y2),
+                       self._exp("release", x=x2, y=y2, button=button)], perform)
+        self._pointer = (x2, y2)
+
+    def scroll(self, x: int, y: int, dx: int, dy: int) -> None:
+        self.move(x, y)
+        for axis_dx, axis_dy, n in ((0, 1 if dy > 0 else -1, abs(dy)), (1 if dx > 0 else -1, 0, abs(dx))):
+            for _ in range(n):
+                self._gesture([self._exp("wheel", x=x, y=y)], lambda: self.injector.wheel(axis_dx, axis_dy))
+
+    def keys(self, names: list[str]) -> None:
+        """Press ``names`` in order and release them in reverse: a key or a hotkey."""
+        syms = [keysym(n) for n in names]
+        hooks = [_HOOK_NAME.get(n, n) for n in names]
+        expected = [self._exp("key_down", key=h, keysym=s) for h, s in zip(hooks, syms)]
+        expected += [self._exp("key_up", key=h, keysym=s) for h, s in reversed(list(zip(hooks, syms)))]
+
+        def perform() -> None:
+            for s in syms:
+                self.injector.key(s, True)
+            for s in reversed(syms):
+                self.injector.key(s, False)
+        self._gesture(expected, perform)
+
+    def write(self, text: str) -> None:
+        for char in text:
+            if char in _TEXT_KEYS:
+                self.keys([_TEXT_KEYS[char]])
+            else:
+                self._char(char)
+            time.sleep(GESTURE_GAP_S)
+
+    def _char(self, char: str) -> None:
+        sym = keysym(char)
+        code, shift = self.injector.keycode(sym)
+        remapped = char if code in getattr(self.injector, "remapped", {}) else None
+        shift_sym = keysym("shift")
+        name = char.lower() if char.isprintable() else char
+        expected = ([self._exp("key_down", key="shift", keysym=shift_sym)] if shift else [])
+        expected += [self._exp("key_down", key=name, keysym=sym, remapped_char=remapped),
+                     self._exp("key_up", key=name, keysym=sym, remapped_char=remapped)]
+        if shift:
+            expected.append(self._exp("key_up", key="shift", keysym=shift_sym))
+
+        def perform() -> None:
+            if shift:
+                self.injector.key(shift_sym, True)
+            self.injector.key(sym, True)
+            self.injector.key(sym, False)
+            if shift:
+                self.injector.key(shift_sym, False)
+        self._gesture(expected, perform)
+
+    # ------------------------------------------------------------ actions
+    def perform(self, action: dict[str, Any], step: int) -> None:
+        """Execute one vocabulary action (pointer, keys or text); raises Interrupted if stopped."""
+        self.step = step
+        kind = action["type"]
+        if kind in ("click", "double_click", "right_click", "middle_click"):
+            button = {"right_click": "right", "middle_click": "middle"}.get(kind, action.get("button") or "left")
+            self.click(action["x"], action["y"], button, 2 if kind == "double_click" else 1)
+        elif kind == "drag":
+            self.drag(action["x"], action["y"], action["x2"], action["y2"], action.get("button") or "left")
+        elif kind == "scroll":
+            self.scroll(action["x"], action["y"], int(action.get("dx") or 0), int(action.get("dy") or 0))
+        elif kind in ("hotkey", "key"):
+            self.keys(list(action["keys"]))
+        elif kind == "type":
+            self.write(action["text"])
+        else:
+            raise ValueError(f"{kind} cannot be performed on the desktop")

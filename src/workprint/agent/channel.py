@@ -1,0 +1,310 @@
+"""The agent channel: the recorder's second input source, and who has control.
+
+The agent's input and the person's reach the recorder the same way (both through the X
+server, and xdotool, which plays the person in tests, uses XTEST like the agent), so the
+X event itself cannot say who made it. Instead the agent *registers* every event it is
+about to inject (``expect``) before injecting it, and the gate matches each raw event it
+sees against those expectations (``classify``): a match is the agent's (tagged with its
+step), anything else is the person's. The person's first press, wheel click or key during a
+run is a takeover: the agent is paused before its next gesture, and a reply in flight is
+not executed.
+
+Threads: ``expect``, ``may_act``, ``wait_handback`` and ``send`` are called by the agent
+thread; ``classify``, ``on_message``, ``control`` and ``hotkey`` by the recorder's gate
+thread, which alone writes events. Everything shared sits behind one lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from workprint.capture.keys import describe
+from workprint.privacy.redact import redact
+
+if TYPE_CHECKING:
+    from workprint.recorder import Recorder
+
+RESUME_HOTKEY = ("ctrl", "alt", "g")
+# Raw events the person makes that take control from the agent (a pointer nudge does not).
+TAKEOVER_KINDS = {"press", "wheel", "key_down"}
+INPUT_KINDS = {"move", "press", "release", "wheel", "key_down", "key_up"}
+PAUSED_TEXT = "paused: you have control"
+
+
+@dataclass
+class Expected:
+    """One raw event the agent is about to inject."""
+
+    kind: str
+    step: int
+    at: float  # monotonic time it was registered
+    x: int | None = None
+    y: int | None = None
+    button: str | None = None
+    key: str | None = None  # the pyautogui name the hooks will report
+    keysym: int | None = None
+    # A character typed through a spare key code bound for the moment: the hooks may not know the
+    # new binding (pynput keeps the map it read at start) and report an unnamed key code.
+    remapped_char: str | None = None
+
+    def matches(self, item: tuple) -> bool:
+        kind = item[0]
+        if kind != self.kind:
+            return False
+        if kind in ("move", "press", "release", "wheel"):
+            x, y = int(item[2]), int(item[3])
+            if self.x is not None and (abs(x - self.x) > 1 or abs(y - self.y) > 1):
+                return False
+            return self.button is None or kind not in ("press", "release") or item[4] == self.button
+        key = item[2]
+        name, _ = describe(key)
+        vk = getattr(key, "vk", None)
+        if vk is None:
+            vk = getattr(getattr(key, "value", None), "vk", None)
+        if name == self.key or (self.keysym is not None and vk == self.keysym):
+            return True
+        return self.remapped_char is not None and (name is None or name.startswith("vk"))
+
+
+def text_of(value: str) -> tuple[str, list[str]]:
+    result = redact(value)
+    return result.text, result.kinds if result.changed else []
+
+
+def redacted_action(action: dict[str, Any]) -> dict[str, Any]:
+    """An agent action as stored: text fields redacted like everything else that is written."""
+    out = dict(action)
+    kinds: set[str] = set()
+    for key in ("text", "message", "label", "value", "url"):
+        if isinstance(out.get(key), str):
+            out[key], found = text_of(out[key])
+            kinds.update(found)
+    if kinds:
+        out["redacted"] = sorted(kinds | set(out.get("redacted") or []))
+    return out
+
+
+class AgentChannel:
+    """Gate-side state of one agent run attached to a recorder."""
+
+    EXPIRE_S = 2.0  # an expectation not seen this long after it was registered is dropped
+
+    def __init__(self, recorder: "Recorder") -> None:
+        self._rec = recorder
+        # Held by the agent while it checks that it may act and injects one gesture, and by the
+        # input hook while it classifies an event: a takeover and a gesture never interleave, so
+        # no gesture starts once the person has control.
+        self._lock = threading.RLock()
+        self._expected: deque[Expected] = deque()
+        self._may_act = threading.Event()
+        self._handback = threading.Event()
+        self.running = False
+        self.taken = False  # the person (or a call_user / refusal) has control
+        self.takeovers = 0
+        self.verdict: str | None = None  # resume | stop, the last handback
+        self.status_text = ""
+        self._open: tuple[float, str] | None = None  # (t, trigger) of the takeover in progress
+        self.latencies: list[float] = []  # takeover: first person input (hook time) -> agent paused
+        self.takeover_times: list[float] = []  # monotonic time each takeover paused the agent
+
+    # ------------------------------------------------------------ agent thread
+    def send(self, op: str, **payload: Any) -> None:
+        """A message for the gate, in order with the input events (the gate writes it)."""
+        self._rec._queue.put(("agent", time.monotonic(), {"op": op, **payload}))
+
+    def expect(self, events: list[Expected]) -> None:
+        with self._lock:
+            self._expected.extend(events)
+
+    def acting(self) -> threading.RLock:
+        """``with channel.acting():`` check ``may_act`` and inject one gesture, atomically."""
+        return self._lock
+
+    def may_act(self) -> bool:
+        return self._may_act.is_set()
+
+    def pause_for(self, trigger: str, **extra: Any) -> None:
+        """The agent asks for the person (call_user) or refuses an action (refused_app)."""
+        with self._lock:
+            if self.taken:  # the person took control already: that is the intervention
+                return
+            self._handback.clear()
+            self._may_act.clear()
+            self.taken = True
+            self.takeover_times.append(time.monotonic())
+        self.send("takeover", trigger=trigger, **extra)
+
+    def wait_handback(self, timeout: float | None = None) -> str | None:
+        """Block while the person has control; ``resume`` or ``stop`` (None on timeout)."""
+        if not self._handback.wait(timeout):
+            return None
+        return self.verdict
+
+    def stop_requested(self) -> bool:
+        return self.verdict == "stop"
+
+    def show(self, text: str) -> None:
+        """The status line: what the agent is about to do, before it does it."""
+        self.status_text = text
+        self._rec.indicator.line(f"workprint agent: {text}", changed=True)
+
+    # ------------------------------------------------------------- gate thread
+    def classify(self, item: tuple) -> tuple[int | None, bool, tuple]:
+        """(the agent step that made this raw input event, or None if the person made it; whether
+        it takes control from the agent). Called as the event arrives (input hook thread): a
+        takeover pauses the agent here, at once; the gate then writes it (``record_takeover``)."""
+        kind, t = item[0], item[1]
+        with self._lock:
+            while self._expected and self._expected[0].at < t - self.EXPIRE_S:
+                self._expected.popleft()
+            for i, expected in enumerate(self._expected):
+                if expected.matches(item):
+                    del self._expected[i]
+                    if expected.remapped_char is not None:  # the character the agent typed
+                        from pynput.keyboard import KeyCode
+
+                        item = (item[0], item[1], KeyCode.from_char(expected.remapped_char))
+                    return expected.step, False, item
+            if not (self.running and not self.taken and kind in TAKEOVER_KINDS):
+                return None, False, item
+            self._may_act.clear()
+            self._handback.clear()
+            self.taken = True
+            now = time.monotonic()
+            self.latencies.append(now - t)
+            self.takeover_times.append(now)
+        return None, True, item
+
+    def pending(self) -> int:
+        """Injected events the gate has not seen yet."""
+        with self._lock:
+            return len(self._expected)
+
+    def record_takeover(self, t: float) -> None:
+        """Gate thread: write the takeover that ``classify`` decided."""
+        self._takeover("human_input", t)
+
+    def _takeover(self, trigger: str, t: float, **extra: Any) -> None:
+        """Gate thread: write a takeover already decided (the agent is paused by now)."""
+        self.takeovers += 1
+        self._rec._end_run()
+        event = {"kind": "takeover", "t": self._rec._now(t), "trigger": trigger, "n": self.takeovers}
+        for key, value in extra.items():
+            if isinstance(value, str):
+                value, kinds = text_of(value)
+                if kinds:
+                    event.setdefault("redacted", []).extend(kinds)
+            event[key] = value
+        self._rec._append(event)
+        self._rec.writer.flush()
+        self._open = (event["t"], trigger)
+        why = {"human_input": "", "call_user": f" — the agent asks: {event.get('message', '')}",
+               "refused_app": f" — the agent wanted to act on {event.get('app') or 'an app'}, "
+                              "which the policy does not allow"}[trigger]
+        self.status_text = PAUSED_TEXT + why
+        self._rec.indicator.line(f"workprint agent: {self.status_text}. Hand back: ctrl+alt+g or "
+                                 "`workprint agent resume`; end: `workprint agent stop`", changed=True)
+        self._rec.indicator.notify(f"workprint agent {PAUSED_TEXT}", why.lstrip(" —") or
+                                   "Hand back with ctrl+alt+g or `workprint agent resume`")
+
+    def handback(self, how: str, t: float) -> None:
+        """``resume`` or ``stop`` from the command line or the hotkey."""
+        if not self.running:
+            return
+        if how == "resume" and not self.taken:
+            return
+        if self.taken:
+            self._rec._end_run()
+            self._rec._append({"kind": "handback", "t": self._rec._now(t), "how": how, "n": self.takeovers})
+            self._summary(t, how)
+            self._rec.writer.flush()
+        self.verdict = how
+        with self._lock:
+            self.taken = False
+        if how == "resume":
+            self.status_text = "the agent has control again"
+            self._rec.indicator.notify("workprint agent resumed", "the agent continues from the screen as it is")
+            self._may_act.set()
+        else:
+            self.status_text = "stopped"
+            self._may_act.clear()
+        self._handback.set()
+
+    def _summary(self, t: float, how: str) -> None:
+        """An ``intervention`` event (t, t_end, trigger, handback) for readers that want the span
+        without deriving it (evals); the full record is ``process.interventions``."""
+        if self._open is None:
+            return
+        start, trigger = self._open
+        self._open = None
+        self._rec._append({"kind": "intervention", "t": start, "t_end": self._rec._now(t), "trigger": trigger,
+                           "handback": how, "n": self.takeovers})
+
+    def hotkey(self, name: str | None, mods: set[str], t: float) -> bool:
+        """ctrl+alt+g hands control back; True if the key was the hotkey (it is not recorded)."""
+        if name == RESUME_HOTKEY[-1] and set(RESUME_HOTKEY[:-1]) <= mods and self.running:
+            self.handback("resume", t)
+            return True
+        return False
+
+    def control(self, command: dict[str, Any], t: float) -> None:
+        """`workprint agent resume|stop`, through the recorder's control folder."""
+        if command.get("command") == "agent_resume":
+            self.handback("resume", t)
+        elif command.get("command") == "agent_stop":
+            self.handback("stop", t)
+
+    def on_message(self, t: float, message: dict[str, Any]) -> None:
+        op = message.get("op")
+        rec = self._rec
+        if op == "start":
+            rec._end_run()
+            task, kinds = text_of(str(message.get("task", "")))
+            event = {"kind": "agent_start", "t": rec._now(t), "task": task, "model": message.get("model"),
+                     "format": message.get("format"), "max_steps": message.get("max_steps")}
+            rec._append(event)
+            start = {"kind": "task_start", "t": rec._now(t), "instruction": task, "by": "agent"}
+            if kinds:
+                start["redacted"] = event["redacted"] = kinds
+            rec._append(start)
+            rec._task_open = True
+            self.running, self.taken, self.verdict = True, False, None
+            self._may_act.set()
+        elif op == "step":
+            rec._end_run()
+            rec._append({"kind": "agent_step", "t": rec._now(t), "step": message["step"],
+                         "action": redacted_action(message["action"]),
+                         "reply": text_of(str(message.get("reply", "")))[0]})
+        elif op == "proposed":
+            rec._append({"kind": "agent_proposed", "t": rec._now(t), "step": message["step"], "n": self.takeovers,
+                         "action": redacted_action(message["action"]),
+                         "reply": text_of(str(message.get("reply", "")))[0], "why": message.get("why")})
+        elif op == "takeover":  # decided by pause_for
+            extra = {k: v for k, v in message.items() if k not in ("op", "trigger")}
+            self._takeover(message["trigger"], t, **extra)
+        elif op == "stop":
+            self.handback("stop", t)
+        elif op == "log":
+            rec._append({"kind": "agent_log", "t": rec._now(t), "message": text_of(str(message.get("message")))[0]})
+        elif op == "end":
+            rec._end_run()
+            if self.taken:
+                rec._append({"kind": "handback", "t": rec._now(t), "how": "end", "n": self.takeovers})
+                self._summary(t, "end")
+                self.taken = False
+            status = message.get("status", "fail")
+            end = {"kind": "agent_end", "t": rec._now(t), "status": status}
+            if message.get("error"):
+                end["error"] = text_of(str(message["error"]))[0]
+            rec._append(end)
+            rec._append({"kind": "task_end", "t": rec._now(t),
+                         "status": "done" if status == "done" else "failed" if status != "stopped" else "abandoned"})
+            rec._task_open = False
+            rec.writer.flush()
+            self.running = False
+            self._may_act.clear()
+            self._handback.set()

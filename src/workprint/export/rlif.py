@@ -1,0 +1,91 @@
+"""``rlif``: every agent step with ``intervened`` and a reward, for intervention prediction and
+RLIF-style training (reinforcement learning from intervention feedback).
+
+One row per agent action, executed or only proposed (the action that was pending when the
+person took over, or that the policy refused, is a step the agent chose too). A step is
+``intervened`` when it is among the agent's last ``WINDOW`` steps before a takeover by the
+person (triggers ``human_input`` and ``refused_app``; a ``call_user`` is the agent asking, not
+being corrected) that came within ``WINDOW_S`` seconds of it. ``reward`` is −1 for an
+intervened step and 0 otherwise. The image is the redacted frame the agent acted on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets import Features, Image, Value
+
+from workprint.export.pyautogui_code import to_code
+from workprint.export.formats import ExportOptions, Format, Written
+from workprint.export.steps import RedactedFrames, SessionData, Step, action_record
+from workprint.process.interventions import derive_interventions
+
+WINDOW = 1  # steps before a takeover that it blames
+WINDOW_S = 30.0
+PENALISED = ("human_input", "refused_app")
+FEATURES = Features({
+    "id": Value("string"), "session": Value("string"), "task": Value("string"), "model": Value("string"),
+    "step": Value("int32"), "action": Value("string"), "code": Value("string"), "executed": Value("bool"),
+    "intervened": Value("bool"), "reward": Value("float32"), "intervention": Value("int32"),
+    "trigger": Value("string"), "t": Value("float64"), "image": Image(),
+})
+
+
+def rows(session: SessionData, frames: RedactedFrames | None) -> list[dict]:
+    interventions = derive_interventions(session.events, session.actions)
+    starts = sorted((e for e in session.events if e["kind"] == "agent_start"), key=lambda e: e["t"])
+    steps = [dict(a, executed=True) for a in session.actions if a.get("source") == "agent"]
+    for record in interventions:
+        proposed = record.get("proposed")
+        if proposed and not proposed.get("executed"):
+            steps.append({**{k: v for k, v in proposed.items() if k not in ("code", "executed")},
+                          "t": record["t"], "frame": record.get("frame"), "executed": False,
+                          "intervention_of": record["id"]})
+    steps.sort(key=lambda a: (a["t"], not a["executed"]))
+    blamed: dict[int, dict] = {}
+    for record in interventions:
+        if record["trigger"] not in PENALISED:
+            continue
+        before = [i for i, a in enumerate(steps) if a["t"] <= record["t"] and record["t"] - a["t"] <= WINDOW_S
+                  and (a["executed"] or a.get("intervention_of") == record["id"])]
+        for i in before[-WINDOW:]:
+            blamed[i] = record
+    out = []
+    for i, a in enumerate(steps):
+        run = next((s for s in reversed(starts) if s["t"] <= a["t"]), {})
+        record = blamed.get(i)
+        image = None
+        if frames is not None and a.get("frame"):
+            image, _ = frames(a["frame"])
+        clean = {k: v for k, v in action_record(a).items() if k not in ("executed", "intervention_of")}
+        out.append({
+            "id": f"{session.id}-{i}", "session": session.id, "task": run.get("task"), "model": run.get("model"),
+            "step": i, "action": json.dumps(clean, sort_keys=True, ensure_ascii=False), "code": to_code(a),
+            "executed": a["executed"], "intervened": record is not None, "reward": -1.0 if record else 0.0,
+            "intervention": record["id"] if record else None, "trigger": record["trigger"] if record else None,
+            "t": a["t"], "image": {"bytes": image, "path": None} if image else None,
+        })
+    return out
+
+
+def write_session(session: SessionData, steps: Iterable[Step], out: Path) -> list[str]:
+    table = rows(session, RedactedFrames(session))
+    if not table:
+        return []
+    path = out / "data" / "train" / f"{session.id}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(table, schema=FEATURES.arrow_schema), path, compression="zstd")
+    return [str(path.relative_to(out))]
+
+
+def _write(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:
+    return Written(files=write_session(session, steps, out))
+
+
+FORMAT = Format(name="rlif", summary="every agent step with `intervened` and a reward (Parquet), for intervention prediction and RLIF",
+        loading="```python\nfrom datasets import load_dataset\nds = load_dataset(\"parquet\", data_files={\"train\": \"data/train/*.parquet\"})[\"train\"]\n```\nOne row per agent step (executed, or proposed and not executed), with `intervened` and `reward` (-1 for the step before a takeover, 0 otherwise).",
+        write_session=_write)

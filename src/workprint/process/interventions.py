@@ -1,0 +1,177 @@
+"""Agent runs in a session's event log -> who did each action, and the intervention records.
+
+Pure functions of the event log (like ``process.actions``), so they can be run again when
+they improve. The recorder's gate wrote:
+
+* input events tagged ``agent: STEP`` when the agent injected them (``agent.channel``);
+* ``agent_start`` (task, model), ``agent_step`` (the action about to be performed and the
+  model's reply, redacted), ``agent_proposed`` (an action that was *not* performed: a
+  takeover came while the model was answering, or the policy refused it), ``takeover``
+  (trigger, ``n``), ``handback`` (how) and ``agent_end``.
+
+Intervention record (DESIGN.md, "Agents at work"): ``id``, ``t``, ``t_end``, ``trigger``,
+``agent_actions``, ``proposed``, ``human_actions``, ``frame``, ``frame_after``, ``handback``,
+``task``, ``model``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+
+def to_code(action: dict[str, Any]) -> str:
+    from workprint.export.pyautogui_code import to_code as code  # export imports process: import late
+
+    return code(action)
+
+# Agent actions that are not input events but belong on the timeline.
+_CONTROL_ACTIONS = ("call_user",)
+
+
+def _steps_before(events: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, Any]]]:
+    steps = sorted((e for e in events if e["kind"] == "agent_step"), key=lambda e: e["id"])
+    return [e["id"] for e in steps], steps
+
+
+def _runs(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted((e for e in events if e["kind"] == "agent_start"), key=lambda e: e["id"])
+
+
+def _run_of(runs: list[dict[str, Any]], event_id: int) -> dict[str, Any] | None:
+    found = None
+    for run in runs:
+        if run["id"] <= event_id:
+            found = run
+    return found
+
+
+def attribute(actions: list[dict[str, Any]], events: list[dict[str, Any]],
+              screen: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Set ``source`` (``agent`` where the agent injected the action's first raw event) and
+    ``model {name, reply}``; add the agent's ``call_user`` steps. Returns the actions in time order."""
+    by_id = {e["id"]: e for e in events}
+    step_ids, steps = _steps_before(events)
+    runs = _runs(events)
+    if not runs:
+        return actions
+    for action in actions:
+        raw = action.get("raw")
+        first = by_id.get(raw[0]) if raw else None
+        if first is None or first.get("agent") is None:
+            continue
+        # The agent_step with this number written last before the raw event.
+        i = bisect.bisect_left(step_ids, first["id"]) - 1
+        while i >= 0 and steps[i].get("step") != first["agent"]:
+            i -= 1
+        action["source"] = "agent"
+        if i >= 0:
+            run = _run_of(runs, steps[i]["id"])
+            action["model"] = {"name": (run or {}).get("model"), "reply": steps[i].get("reply", "")}
+            action["agent_step"] = steps[i]["step"]
+    for step in steps:
+        kind = step["action"].get("type")
+        if kind in _CONTROL_ACTIONS:
+            run = _run_of(runs, step["id"])
+            actions.append({**step["action"], "t": step["t"], "t_end": step["t"], "raw": [step["id"], step["id"]],
+                            "source": "agent", "app": None, "window": None, "screen": screen,
+                            "model": {"name": (run or {}).get("model"), "reply": step.get("reply")},
+                            "agent_step": step["step"], "trace": []})
+    return actions
+
+
+def derive_interventions(events: list[dict[str, Any]], actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The intervention records of one session, in time order (``actions`` as derive_actions gives)."""
+    from workprint.process.actions import _Frames
+
+    ordered = sorted(events, key=lambda e: e["id"])
+    frames = _Frames.of(ordered)
+    out: list[dict[str, Any]] = []
+    run: dict[str, Any] | None = None
+    since = 0.0  # agent actions since the last intervention (or the run's start)
+    last_step: dict[str, Any] | None = None
+    current: dict[str, Any] | None = None
+    pending: dict[str, Any] | None = None
+
+    def close(t_end: float, how: str) -> None:
+        nonlocal current, since
+        if current is None:
+            return
+        current["t_end"] = t_end
+        current["handback"] = how
+        current["human_actions"] = [a["id"] for a in actions if a.get("source") != "agent"
+                                    and current["t"] <= a["t"] <= t_end and a.get("id") is not None]
+        current["frame_after"] = frames.before(t_end)
+        out.append(current)
+        since = t_end
+        current = None
+
+    for e in ordered:
+        kind = e["kind"]
+        if kind == "agent_start":
+            run, since, last_step, current, pending = e, e["t"], None, None, None
+        elif run is None:
+            continue
+        elif kind == "agent_step":
+            last_step, pending = e, None
+        elif kind == "takeover":
+            close(e["t"], "end")
+            proposed, pending = pending, None
+            if proposed is None and last_step is not None:
+                proposed = {**last_step["action"], "code": to_code(last_step["action"]), "executed": True}
+            current = {
+                "id": len(out), "t": e["t"], "t_end": None, "trigger": e["trigger"],
+                "agent_actions": [a["id"] for a in actions if a.get("source") == "agent"
+                                  and since <= a["t"] <= e["t"] and a.get("id") is not None],
+                "proposed": proposed, "human_actions": [], "frame": frames.before(e["t"]), "frame_after": None,
+                "handback": None, "task": run.get("task"), "model": run.get("model")}
+            for key in ("message", "app"):
+                if e.get(key):
+                    current[key] = e[key]
+        elif kind == "agent_proposed":
+            # Not performed: a takeover came while the model answered (after the takeover), or
+            # the policy refused it (just before the takeover it caused).
+            proposal = {**e["action"], "code": to_code(e["action"]), "executed": False}
+            if current is not None:
+                current["proposed"] = proposal
+            else:
+                pending = proposal
+        elif kind == "handback":
+            close(e["t"], e.get("how", "resume"))
+        elif kind == "agent_end":
+            close(e["t"], "end")
+            run = None
+    if current is not None:
+        close(max(e["t"] for e in ordered), "end")
+    return out
+
+
+def runs_summary(events: list[dict[str, Any]], actions: list[dict[str, Any]],
+                 interventions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line per agent run: task, model, how it ended, agent steps and interventions by trigger."""
+    ordered = sorted(events, key=lambda e: e["id"])
+    out = []
+    for start in (e for e in ordered if e["kind"] == "agent_start"):
+        end = next((e for e in ordered if e["kind"] == "agent_end" and e["id"] > start["id"]), None)
+        t_end = end["t"] if end else float("inf")
+        triggers: dict[str, int] = {}
+        for i in interventions:
+            if start["t"] <= i["t"] <= t_end:
+                triggers[i["trigger"]] = triggers.get(i["trigger"], 0) + 1
+        out.append({"task": start.get("task"), "model": start.get("model"), "t": start["t"],
+                    "status": end.get("status") if end else "interrupted",
+                    "agent_actions": sum(1 for a in actions if a.get("source") == "agent"
+                                         and start["t"] <= a["t"] <= t_end),
+                    "interventions": triggers})
+    return out
+
+
+def mark_rejected(actions: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    """The person's first action in each intervention carries ``rejected``: the agent's proposed
+    action it replaced (what preference exports pair it with)."""
+    by_id = {a["id"]: a for a in actions if a.get("id") is not None}
+    for record in derive_interventions(events, actions):
+        proposed = record.get("proposed")
+        if proposed and record["human_actions"] and record["human_actions"][0] in by_id:
+            rejected = {k: v for k, v in proposed.items() if k not in ("code", "executed")}
+            by_id[record["human_actions"][0]]["rejected"] = rejected
