@@ -63,3 +63,19 @@ def send_control(home: Path, command: dict) -> Path:
     path = folder / f"{time.time_ns()}-{os.getpid()}.json"
     atomic_write(path, json.dumps(command))
     return path
+
+
+def ready_file(home: Path, pid: int) -> Path:
+    """Exists while the recorder with process id ``pid`` records: its hooks, screen sampler and
+    accessibility listener are up, so input from now on is recorded (tests and the demo wait for it)."""
+    return home / "run" / f"recording-{pid}.ready"
+
+
+def announce_ready(home: Path, session_id: str) -> Path:
+    """Write this process's ready file (see ``ready_file``); the caller removes it when it stops."""
+    from workprint.files import private_dir
+
+    private_dir(home / "run")
+    path = ready_file(home, os.getpid())
+    atomic_write(path, session_id.encode())
+    return path

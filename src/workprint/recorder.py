@@ -34,7 +34,7 @@ from workprint.process.browser import BROWSER_APPS
 from workprint.capture.frames import FrameEncoder, FrameRing, FrameSampler, mask_rects
 from workprint.capture.indicator import Indicator
 from workprint.capture.keys import MODIFIERS, describe
-from workprint.home import contributor_id, control_dir, pause_flag, send_control
+from workprint.home import announce_ready, contributor_id, control_dir, pause_flag, send_control
 from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
 from workprint.privacy.typed import recovered_run, write_typing_run
@@ -175,7 +175,10 @@ class Recorder:
         hooks.start()
         gate = threading.Thread(target=self._run_gate, name="workprint-gate", daemon=True)
         gate.start()
+        if self.a11y is not None:
+            self.a11y.listening.wait(timeout=10)  # menu choices are named only once it listens
         self.ready.set()
+        ready_file = announce_ready(self.home, self.session_id)
         self.indicator.notify("workprint is recording", "Pause: ctrl+alt+p or `workprint pause`")
         self._status(changed=True)
         try:
@@ -190,6 +193,7 @@ class Recorder:
                 self._stop.wait(0.25 if deadline is None else max(0.0, min(0.25, deadline - time.monotonic())))
         finally:
             self._stop.set()
+            ready_file.unlink(missing_ok=True)
             hooks.stop()
             if self.bridge is not None:
                 self.bridge.stop()

@@ -250,6 +250,9 @@ class AccessibilityWorker(threading.Thread):
         self._selected: deque[list] = deque(maxlen=16)
         self._later: list = []  # requests set aside while waiting for late state events
         self._stopping = threading.Event()
+        # Set once the state-change listener is subscribed (or has given up): before that, a menu
+        # choice would go unnamed, so the recorder says it is ready only after this.
+        self.listening = threading.Event()
 
     def pointer(self, event_id: int, t: float, x: int, y: int) -> None:
         self._requests.put(("pointer", event_id, t, x, y))
@@ -277,7 +280,9 @@ class AccessibilityWorker(threading.Thread):
                 rule.add_arg_condition(0, state)
                 conn.send_and_get_reply(new_method_call(bus, "AddMatch", "s", (rule.serialise(),)), timeout=1)
         except Exception:
+            self.listening.set()
             return
+        self.listening.set()
         while not self._stopping.is_set():
             try:
                 msg = conn.receive(timeout=0.5)
@@ -300,6 +305,7 @@ class AccessibilityWorker(threading.Thread):
             client = AtspiClient()
         except AccessibilityUnavailable as exc:
             self.why_not = str(exc)
+            self.listening.set()
             while self._requests.get() is not None:
                 pass  # drain until stopped
             return

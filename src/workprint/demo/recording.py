@@ -46,9 +46,23 @@ class Recording:
             argv += ["--policy", str(policy)]
         pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE} if capture else {}
         self.proc = subprocess.Popen(argv, env=self.env, text=True, **pipes)
-        time.sleep(2.0)  # hooks, sampler and accessibility listener are up
+        self._wait_ready(home, timeout=60)
         if self.proc.poll() is not None:
             raise RuntimeError(f"the recorder exited early: {self.proc.stderr.read() if capture else ''}")
+
+    def _wait_ready(self, home: Path, timeout: float) -> None:
+        """Until the recorder says its hooks, sampler and accessibility listener are up."""
+        from workprint.home import ready_file
+
+        path = ready_file(home, self.proc.pid)
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if self.proc.poll() is not None:
+                break  # reported just below
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                raise RuntimeError(f"the recorder did not get ready within {timeout:.0f} s")
+            time.sleep(0.05)
 
     @property
     def pid(self) -> int:
