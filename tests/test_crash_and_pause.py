@@ -32,10 +32,8 @@ def test_kill_9_keeps_all_but_the_last_second(desk, pad, home):
     time.sleep(1.5)
     desk.xdotool("key", "Escape")  # close the save dialog
     time.sleep(1.2)
-    killed_at = time.monotonic()
     rec.proc.send_signal(signal.SIGKILL)
     rec.proc.wait(timeout=10)
-    assert time.monotonic() - killed_at < 5
     env = rec.env
     rows = [json.loads(line) for line in workprint("sessions", "--json", env=env).stdout.splitlines()]
     assert rows[-1]["status"] == "interrupted"

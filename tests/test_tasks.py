@@ -33,7 +33,7 @@ def test_marked_task_becomes_an_episode_ending_with_done(desk, home, tmp_path):
     assert ("Write a greeting to [EMAIL]", "contributor", "done") in rows
     assert ("", "none", "key") in rows, "after the task, actions are unmarked and carry no instruction"
     done = [c for c, t in zip(ds["code"], ds["action_type"]) if t == "done"]
-    assert done == ["DONE"]
+    assert done == ["computer.terminate(status='success')"]
 
 
 def test_task_needs_a_running_recording(env):
