@@ -336,16 +336,23 @@ class FrameRedactor:
         self._prev, self._prev_boxes = rgb, boxes
         return boxes
 
-    def masks(self, rgb: np.ndarray) -> list[FrameMask]:
-        prev, prev_masks = self._prev_masked, self._prev_masks
+    @staticmethod
+    def masks_of(boxes: list[TextBox]) -> list[FrameMask]:
+        """Masks over the sensitive spans of these lines: each span's share of its line's width,
+        widened by a margin."""
         out = []
-        for box in self.text_boxes(rgb):
+        for box in boxes:
             n = max(len(box.text), 1)
             for start, end, kind in ocr_spans(box.text):
-                # The span's share of the line's width, widened by a margin.
                 x0 = box.x0 + (box.x1 - box.x0) * start // n - MASK_MARGIN_PX
                 x1 = box.x0 + (box.x1 - box.x0) * end // n + MASK_MARGIN_PX
                 out.append(FrameMask((max(0, x0), max(0, box.y0 - MASK_MARGIN_PX), x1, box.y1 + MASK_MARGIN_PX), kind))
+        return out
+
+    def masks(self, rgb: np.ndarray) -> list[FrameMask]:
+        """Masks for the next frame of the sequence."""
+        prev, prev_masks = self._prev_masked, self._prev_masks
+        out = self.masks_of(self.text_boxes(rgb))
         if prev is not None and prev.shape == rgb.shape:
             # A mask whose pixels did not change stays: what was judged secret on the last frame
             # is still secret when, say, a menu now covers the label that gave it away.
