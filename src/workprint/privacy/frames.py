@@ -35,6 +35,8 @@ _OCR_HEX_DIGITS = str.maketrans("lIOo", "1100")
 # is taken when it is long and key-like.
 _OCR_SECRET = re.compile(r"(?i)\b(?:api[_-]?key|secret(?:[_-]?key)?|access[_-]?key|token)\s*[:=]\s*"
                          r"(\S+(?: [-_]?[A-Za-z0-9][\w-]{7,})?)")
+# A Google API key with a space OCR put inside it ("...qv8s f53h..."): 35 characters after AIza.
+_OCR_GOOGLE_KEY = re.compile(r"AIza(?:[\w-] ?){34}[\w-]")
 # Countries that use IBANs: an IBAN-shaped run whose checksum OCR broke (a letter read as a
 # digit) is still masked when it starts with one of these in capitals.
 _IBAN_COUNTRIES = frozenset("AD AE AL AT AZ BA BE BG BH BR CH CR CY CZ DE DK DO EE EG ES FI FO FR GB GE GI GL GR "
@@ -43,10 +45,10 @@ _IBAN_COUNTRIES = frozenset("AD AE AL AT AZ BA BE BG BH BR CH CR CY CZ DE DK DO 
 # user:password@host in a URL, with a space OCR put inside the password.
 _OCR_URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*: ?//[^\s/:@]+:([^\s/@]+(?: [^\s/@]+)?)@")
 _OCR_PASSWORD = re.compile(r"(?i)p ?a ?s ?s ?(?:w ?o ?r ?d|w ?d|p ?h ?r ?a ?s ?e)(?: is)? ?[:=] *(\S{2,})")
-# A JWT whose segments OCR broke with spaces: header and payload run to their dots; the
-# signature's later pieces must look like base64 (an upper-case letter, digit, - or _), so the
-# plain words after a token are not swallowed.
-_OCR_JWT = re.compile(r"eyJ[\w\- ]+? ?\. ?eyJ[\w\- ]+? ?\. ?[\w-]+(?: [\w-]*[A-Z0-9_-][\w-]*)*")
+# A JWT whose segments OCR broke with spaces or misread characters ("U@c" for "U0c"): header
+# and payload run to their dots; the signature's later pieces must look like base64 (an
+# upper-case letter, digit, - or _), so the plain words after a token are not swallowed.
+_OCR_JWT = re.compile(r"eyJ[^.\n]+? ?\. ?eyJ[^.\n]+? ?\. ?[\w-]+(?: [\w-]*[A-Z0-9_-][\w-]*)*")
 
 
 # OCR misreads a capital at a word's start: "Okafor" as "0kafor", "Olivia" as "olivia".
@@ -81,6 +83,7 @@ def ocr_spans(text: str) -> list[tuple[int, int, str]]:
     if hex_fixed != text:
         spans += list(_IPV6(hex_fixed)) + list(_IPV4(hex_fixed))
     spans += [(m.start(1), m.end(1), "api_key") for m in _OCR_SECRET.finditer(text)]
+    spans += [(m.start(), m.end(), "api_key") for m in _OCR_GOOGLE_KEY.finditer(text)]
     for m in _OCR_IBAN.finditer(text):
         for end in range(m.end(), m.start() + 14, -1):  # the longest prefix with a valid checksum
             if text[end - 1] != " " and _iban_ok(text[m.start():end]):
@@ -127,11 +130,15 @@ class TextBox:
     text: str
 
 
-def _overlap(a: TextBox, b: tuple[int, int, int, int]) -> bool:
-    """Whether box ``b`` covers most of line ``a`` (it is a new reading of the same line)."""
-    w = min(a.x1, b[2]) - max(a.x0, b[0])
+def _same_place(a: TextBox, b: tuple[int, int, int, int]) -> bool:
+    """Whether detected box ``b`` is line ``a`` found again (each edge within 4 pixels)."""
+    return all(abs(p - q) <= 4 for p, q in zip((a.x0, a.y0, a.x1, a.y1), b))
+
+
+def _covers(b: tuple[int, int, int, int], a: TextBox) -> bool:
+    """Whether box ``b`` is a new reading of the whole of line ``a`` (its full width, most of its height)."""
     h = min(a.y1, b[3]) - max(a.y0, b[1])
-    return w > 0 and h > 0 and w * h >= 0.5 * (a.x1 - a.x0) * (a.y1 - a.y0)
+    return b[0] <= a.x0 + 4 and b[2] >= a.x1 - 4 and h >= 0.5 * (a.y1 - a.y0)
 
 
 @dataclass
@@ -263,16 +270,21 @@ class FrameRedactor:
 
     def _read_band(self, rgb: np.ndarray, prev: np.ndarray, y0: int, y1: int) -> list[tuple[int, int, int, int]]:
         """Line boxes of rows y0..y1 around what changed in them. The columns read are the
-        changed ones and every earlier line there, widened over the text next to them (runs of
-        columns with sharp transitions, gaps under COLUMN_GAP_PX): a line is read whole, its
-        label with its value, not only where it changed."""
-        edges = np.abs(np.diff(rgb[y0:y1].astype(np.int16), axis=1)).max(axis=2) > EDGE_CONTRAST
-        changed = np.flatnonzero(changed_pixels(rgb[y0:y1], prev[y0:y1]).any(axis=0))
-        seeds = [(int(changed[0]), int(changed[-1]) + 1)] if changed.size else []
-        seeds += [(b.x0, b.x1) for b in self._prev_boxes if b.y0 < y1 and b.y1 > y0]
-        if not seeds:
+        changed ones and the earlier lines that changed, widened over the text next to them on
+        those lines (runs of columns with sharp transitions, gaps under COLUMN_GAP_PX): a line
+        is read whole, its label with its value, not only where it changed."""
+        diff = changed_pixels(rgb[y0:y1], prev[y0:y1])
+        rows = np.flatnonzero(diff.any(axis=1))
+        if not rows.size:
             return []
-        x0, x1 = min(a for a, _ in seeds), max(b for _, b in seeds)
+        changed = np.flatnonzero(diff.any(axis=0))
+        c0, c1 = y0 + int(rows[0]), y0 + int(rows[-1]) + 1
+        edited = [b for b in self._prev_boxes if b.y0 < c1 and b.y1 > c0]
+        x0 = min([int(changed[0])] + [b.x0 for b in edited])
+        x1 = max([int(changed[-1]) + 1] + [b.x1 for b in edited])
+        l0 = max(y0, min([c0] + [b.y0 for b in edited]))
+        l1 = min(y1, max([c1] + [b.y1 for b in edited]))
+        edges = np.abs(np.diff(rgb[l0:l1].astype(np.int16), axis=1)).max(axis=2) > EDGE_CONTRAST
         for r0, r1 in runs(np.flatnonzero(edges.any(axis=0)), COLUMN_GAP_PX):
             if r0 < x1 and r1 > x0:
                 x0, x1 = min(x0, r0), max(x1, r1)
@@ -320,17 +332,24 @@ class FrameRedactor:
 
         fresh = [b for y0, y1 in bands for b in self._read_band(rgb, prev, y0, y1)]
         fresh = [b for b in fresh if inside(b[1], b[3])]
-        read = self._recognise(rgb, fresh)
+        unchanged = [b for b in self._prev_boxes
+                     if np.array_equal(rgb[b.y0:b.y1, b.x0:b.x1], prev[b.y0:b.y1, b.x0:b.x1])]
+        # A line found again where it was, on the same pixels, keeps its reading (recognition is
+        # the costly part); any other line is recognised.
+        read, to_read = [], []
+        for f in fresh:
+            same = next((b for b in unchanged if _same_place(b, f) and np.array_equal(
+                rgb[min(b.y0, f[1]):max(b.y1, f[3]), min(b.x0, f[0]):max(b.x1, f[2])],
+                prev[min(b.y0, f[1]):max(b.y1, f[3]), min(b.x0, f[0]):max(b.x1, f[2])])), None)
+            (read.append(same) if same else to_read.append(f))
+        read += self._recognise(rgb, to_read)
         kept = []
-        for b in self._prev_boxes:
-            same = np.array_equal(rgb[b.y0:b.y1, b.x0:b.x1], prev[b.y0:b.y1, b.x0:b.x1])
-            if not same:
-                continue  # its pixels changed: only a new reading counts
+        for b in unchanged:  # a line whose pixels changed counts only by a new reading
             if not inside(b.y0, b.y1):
                 kept.append(b)
-            elif not any(_overlap(b, f) for f in fresh):
-                # Read again but not found again (the detector saw the band differently): its
-                # pixels did not change, so its reading still holds. Never lose a reading.
+            elif b not in read and not any(_covers(f, b) for f in fresh):
+                # Read again but not found again whole (the detector saw the band differently):
+                # its pixels did not change, so its reading still holds. Never lose a reading.
                 kept.append(b)
         boxes = kept + read
         self._prev, self._prev_boxes = rgb, boxes
