@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from workprint import __version__
 from workprint.errors import WorkprintError
 from workprint.export.pyautogui_code import to_code
-from workprint.privacy.frames import FrameRedactor
+from workprint.privacy.frames import REDACTOR_VERSION, FrameRedactor
 from workprint.process import annotate, derive_actions
 from workprint.process.episodes import Episode, split_episodes
 from workprint.store import Catalog, SessionReader, StoreError
@@ -72,10 +72,11 @@ class SessionData:
 
     @property
     def fingerprint(self) -> str:
-        """Changes when anything an export is built from changes."""
+        """Changes when anything an export is built from changes, the screenshot redactor included:
+        exports and uploads made by an older redactor are redone, never kept."""
         last = self.events[-1]["id"] if self.events else -1
         basis = json.dumps([self.id, last, len(self.events), self.reader.frame_ids(), __version__,
-                            self.annotations], sort_keys=True)
+                            self.annotations, f"redactor-{REDACTOR_VERSION}"], sort_keys=True)
         return hashlib.blake2b(basis.encode(), digest_size=12).hexdigest()
 
 
@@ -128,18 +129,22 @@ def assign_split(episode_id: str, splits: list[tuple[str, float]], seed: int) ->
 
 class RedactedFrames:
     """Each frame of a session OCR-redacted once, on first use: what exports, the replay report
-    and uploads show. Feed frames roughly in time order, so the redactor can reuse OCR work."""
+    and uploads show. Feed frames roughly in time order, so the redactor can reuse OCR work.
+
+    Entries are keyed by the redactor's version as well as the frame: a redaction made by
+    another version of the redaction logic is never handed out."""
 
     def __init__(self, session: SessionData, redactor: FrameRedactor | None = None):
         self._session = session
         self._redactor = redactor or FrameRedactor()
-        self._cache: dict[str, tuple[bytes, list[str]]] = {}
+        self._cache: dict[tuple[int, str], tuple[bytes, list[str]]] = {}
 
     def __call__(self, frame_id: str) -> tuple[bytes, list[str]]:
         """(redacted PNG, kinds masked)."""
-        if frame_id not in self._cache:
-            self._cache[frame_id] = self._redactor.redact_png(self._session.reader.frame(frame_id))
-        return self._cache[frame_id]
+        key = (REDACTOR_VERSION, frame_id)
+        if key not in self._cache:
+            self._cache[key] = self._redactor.redact_png(self._session.reader.frame(frame_id))
+        return self._cache[key]
 
 
 def iter_steps(session: SessionData, splits: list[tuple[str, float]], seed: int,

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from workprint.privacy.redact import _GIVEN_NAMES, _IPV4, _IPV6, _iban_ok, _luhn_ok, _names, find_spans
-from workprint.store.framecodec import changed_box, runs
+from workprint.store.framecodec import changed_pixels, changed_rows, runs
 
 # OCR drops the spaces between words ("replytojane@example.combefore") and splits long tokens,
 # so screen text gets a second, boundary-free look for what the text redactor anchors on words.
@@ -35,6 +35,8 @@ _OCR_HEX_DIGITS = str.maketrans("lIOo", "1100")
 # is taken when it is long and key-like.
 _OCR_SECRET = re.compile(r"(?i)\b(?:api[_-]?key|secret(?:[_-]?key)?|access[_-]?key|token)\s*[:=]\s*"
                          r"(\S+(?: [-_]?[A-Za-z0-9][\w-]{7,})?)")
+# A Google API key with a space OCR put inside it ("...qv8s f53h..."): 35 characters after AIza.
+_OCR_GOOGLE_KEY = re.compile(r"AIza(?:[\w-] ?){34}[\w-]")
 # Countries that use IBANs: an IBAN-shaped run whose checksum OCR broke (a letter read as a
 # digit) is still masked when it starts with one of these in capitals.
 _IBAN_COUNTRIES = frozenset("AD AE AL AT AZ BA BE BG BH BR CH CR CY CZ DE DK DO EE EG ES FI FO FR GB GE GI GL GR "
@@ -43,10 +45,10 @@ _IBAN_COUNTRIES = frozenset("AD AE AL AT AZ BA BE BG BH BR CH CR CY CZ DE DK DO 
 # user:password@host in a URL, with a space OCR put inside the password.
 _OCR_URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*: ?//[^\s/:@]+:([^\s/@]+(?: [^\s/@]+)?)@")
 _OCR_PASSWORD = re.compile(r"(?i)p ?a ?s ?s ?(?:w ?o ?r ?d|w ?d|p ?h ?r ?a ?s ?e)(?: is)? ?[:=] *(\S{2,})")
-# A JWT whose segments OCR broke with spaces: header and payload run to their dots; the
-# signature's later pieces must look like base64 (an upper-case letter, digit, - or _), so the
-# plain words after a token are not swallowed.
-_OCR_JWT = re.compile(r"eyJ[\w\- ]+? ?\. ?eyJ[\w\- ]+? ?\. ?[\w-]+(?: [\w-]*[A-Z0-9_-][\w-]*)*")
+# A JWT whose segments OCR broke with spaces or misread characters ("U@c" for "U0c"): header
+# and payload run to their dots; the signature's later pieces must look like base64 (an
+# upper-case letter, digit, - or _), so the plain words after a token are not swallowed.
+_OCR_JWT = re.compile(r"eyJ[^.\n]+? ?\. ?eyJ[^.\n]+? ?\. ?[\w-]+(?: [\w-]*[A-Z0-9_-][\w-]*)*")
 
 
 # OCR misreads a capital at a word's start: "Okafor" as "0kafor", "Olivia" as "olivia".
@@ -81,6 +83,7 @@ def ocr_spans(text: str) -> list[tuple[int, int, str]]:
     if hex_fixed != text:
         spans += list(_IPV6(hex_fixed)) + list(_IPV4(hex_fixed))
     spans += [(m.start(1), m.end(1), "api_key") for m in _OCR_SECRET.finditer(text)]
+    spans += [(m.start(), m.end(), "api_key") for m in _OCR_GOOGLE_KEY.finditer(text)]
     for m in _OCR_IBAN.finditer(text):
         for end in range(m.end(), m.start() + 14, -1):  # the longest prefix with a valid checksum
             if text[end - 1] != " " and _iban_ok(text[m.start():end]):
@@ -105,6 +108,17 @@ EDGE_CONTRAST = 16
 MIN_EDGES_PER_TEXT_ROW = 6
 REGION_GAP_PX = 8
 REGION_MARGIN_PX = 8
+# Columns of text closer than this belong together when a band is read again (a word gap is less).
+COLUMN_GAP_PX = 48
+
+
+# When more than this share of the frame's rows must be read again (a scroll, a window switch),
+# the frame is read whole: the previous readings are not trusted to line up with it.
+WHOLE_READ_SHARE = 0.5
+
+# Bumped on every change to what redaction masks: a redaction made by an older version (cached,
+# exported, uploaded) is never reused, the frames are redacted again.
+REDACTOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,17 @@ class TextBox:
     x1: int
     y1: int
     text: str
+
+
+def _same_place(a: TextBox, b: tuple[int, int, int, int]) -> bool:
+    """Whether detected box ``b`` is line ``a`` found again (each edge within 4 pixels)."""
+    return all(abs(p - q) <= 4 for p, q in zip((a.x0, a.y0, a.x1, a.y1), b))
+
+
+def _covers(b: tuple[int, int, int, int], a: TextBox) -> bool:
+    """Whether box ``b`` is a new reading of the whole of line ``a`` (its full width, most of its height)."""
+    h = min(a.y1, b[3]) - max(a.y0, b[1])
+    return b[0] <= a.x0 + 4 and b[2] >= a.x1 - 4 and h >= 0.5 * (a.y1 - a.y0)
 
 
 @dataclass
@@ -149,6 +174,8 @@ class FrameRedactor:
         self._ocr = _engine()
         self._prev: np.ndarray | None = None
         self._prev_boxes: list[TextBox] = []
+        self._prev_masked: np.ndarray | None = None  # the frame ``_prev_masks`` were drawn on
+        self._prev_masks: list[FrameMask] = []
         self.ocr_pixels = 0  # pixels text detection actually read, to measure what reuse saves
 
     def _detect(self, image: np.ndarray, y_offset: int) -> list[tuple[int, int, int, int]]:
@@ -210,55 +237,151 @@ class FrameRedactor:
         return [TextBox(*box, unicodedata.normalize("NFKC", text))
                 for box, (text, *_rest) in zip(boxes, results) if text]
 
+    def _text_rows(self, rgb: np.ndarray, y0: int, y1: int) -> np.ndarray:
+        """For rows y0..y1: whether each can hold text (the same test ``_detect_regions`` uses)."""
+        edges = np.abs(np.diff(rgb[y0:y1].astype(np.int16), axis=1)).max(axis=2) > EDGE_CONTRAST
+        return edges.sum(axis=1) >= MIN_EDGES_PER_TEXT_ROW
+
+    def _band(self, rgb: np.ndarray, r0: int, r1: int) -> tuple[int, int]:
+        """Rows to read again around changed rows r0..r1: with a margin, over every earlier line
+        they touch, and out to rows that hold no text, so no line is cut in two."""
+        h = rgb.shape[0]
+        y0, y1 = max(0, r0 - BAND_MARGIN_PX), min(h, r1 + BAND_MARGIN_PX)
+        touched = [b for b in self._prev_boxes if b.y0 < y1 and b.y1 > y0]
+        y0 = max(0, min([y0] + [b.y0 - 2 for b in touched]))
+        y1 = min(h, max([y1] + [b.y1 + 2 for b in touched]))
+        while y0 > 0:
+            step = min(y0, 16)
+            text = self._text_rows(rgb, y0 - step, y0)
+            blank = np.flatnonzero(~text)
+            if blank.size:
+                y0 = y0 - step + int(blank[-1])
+                break
+            y0 -= step
+        while y1 < h:
+            step = min(h - y1, 16)
+            text = self._text_rows(rgb, y1, y1 + step)
+            blank = np.flatnonzero(~text)
+            if blank.size:
+                y1 = y1 + int(blank[0]) + 1
+                break
+            y1 += step
+        return y0, y1
+
+    def _read_band(self, rgb: np.ndarray, prev: np.ndarray, y0: int, y1: int) -> list[tuple[int, int, int, int]]:
+        """Line boxes of rows y0..y1 around what changed in them. The columns read are the
+        changed ones and the earlier lines that changed, widened over the text next to them on
+        those lines (runs of columns with sharp transitions, gaps under COLUMN_GAP_PX): a line
+        is read whole, its label with its value, not only where it changed."""
+        diff = changed_pixels(rgb[y0:y1], prev[y0:y1])
+        rows = np.flatnonzero(diff.any(axis=1))
+        if not rows.size:
+            return []
+        changed = np.flatnonzero(diff.any(axis=0))
+        c0, c1 = y0 + int(rows[0]), y0 + int(rows[-1]) + 1
+        edited = [b for b in self._prev_boxes if b.y0 < c1 and b.y1 > c0]
+        x0 = min([int(changed[0])] + [b.x0 for b in edited])
+        x1 = max([int(changed[-1]) + 1] + [b.x1 for b in edited])
+        l0 = max(y0, min([c0] + [b.y0 for b in edited]))
+        l1 = min(y1, max([c1] + [b.y1 for b in edited]))
+        edges = np.abs(np.diff(rgb[l0:l1].astype(np.int16), axis=1)).max(axis=2) > EDGE_CONTRAST
+        for r0, r1 in runs(np.flatnonzero(edges.any(axis=0)), COLUMN_GAP_PX):
+            if r0 < x1 and r1 > x0:
+                x0, x1 = min(x0, r0), max(x1, r1)
+        x0, x1 = max(0, x0 - REGION_MARGIN_PX), min(rgb.shape[1], x1 + REGION_MARGIN_PX)
+        return [(bx0 + x0, by0, bx1 + x0, by1) for bx0, by0, bx1, by1 in self._detect(rgb[y0:y1, x0:x1], y0)]
+
+    def read_whole(self, rgb: np.ndarray) -> list[TextBox]:
+        """Every text line of a frame, read whole as a fresh redactor reads a first frame; the
+        state kept between frames is left alone (for checks that compare against it)."""
+        return self._recognise(rgb, self._detect_regions(rgb))
+
     def text_boxes(self, rgb: np.ndarray) -> list[TextBox]:
-        """OCR text boxes of a frame, reusing the previous frame's where nothing changed."""
+        """OCR text boxes of a frame, reusing the previous frame's where nothing changed.
+
+        What holds, whatever the frames: a line whose pixels changed is read again, whole; a
+        line keeps an earlier reading only while none of its pixels changed; and when the
+        frames cannot be matched (another size, or most rows changed: a scroll, a window
+        switch) the frame is read whole, as a fresh redactor would.
+        """
         prev = self._prev
         if prev is None or prev.shape != rgb.shape:
             boxes = self._recognise(rgb, self._detect_regions(rgb))
-        else:
-            change = changed_box(rgb, prev)
-            if change is None:
-                boxes = list(self._prev_boxes)
+            self._prev, self._prev_boxes = rgb, boxes
+            return boxes
+        rows = changed_rows(rgb, prev)
+        if not rows.size:
+            boxes = list(self._prev_boxes)
+            self._prev, self._prev_boxes = rgb, boxes
+            return boxes
+        bands: list[list[int]] = []
+        for r0, r1 in runs(rows, 2 * BAND_MARGIN_PX):
+            y0, y1 = self._band(rgb, r0, r1)
+            if bands and y0 <= bands[-1][1]:
+                bands[-1][1] = max(bands[-1][1], y1)
             else:
-                cx0, c0, cx1, c1, _ = change
-                changed = lambda y_top, y_bottom: y_top < c1 and y_bottom > c0  # noqa: E731
-                y0 = max(0, c0 - BAND_MARGIN_PX)
-                y1 = min(rgb.shape[0], c1 + BAND_MARGIN_PX)
-                # Never cut a line of text in two: grow the band over the lines it touches (once:
-                # growing again would chain through every line of a dense page).
-                touched = [b for b in self._prev_boxes if b.y0 < y1 and b.y1 > y0]
-                if touched:
-                    y0 = max(0, min([y0] + [b.y0 - 2 for b in touched]))
-                    y1 = min(rgb.shape[0], max([y1] + [b.y1 + 2 for b in touched]))
+                bands.append([y0, y1])
+        if sum(y1 - y0 for y0, y1 in bands) > WHOLE_READ_SHARE * rgb.shape[0]:
+            boxes = self._recognise(rgb, self._detect_regions(rgb))  # most of the screen changed
+            self._prev, self._prev_boxes = rgb, boxes
+            return boxes
 
-                def line_of_the_change(box: tuple[int, int, int, int]) -> bool:
-                    # A box cut by the band's edge is a sliver of a neighbouring line (which keeps
-                    # its reading) unless its middle lies in the changed rows.
-                    cut = (y0 > 0 and box[1] <= y0) or (y1 < rgb.shape[0] and box[3] >= y1)
-                    return changed(box[1], box[3]) and (not cut or c0 <= (box[1] + box[3]) // 2 < c1)
+        def inside(box_y0: int, box_y1: int) -> bool:
+            middle = (box_y0 + box_y1) // 2
+            return any(y0 <= middle < y1 for y0, y1 in bands)
 
-                # Columns: the changed ones, widened to the whole of every line they touch (typing
-                # in the middle of a line changes only its end, but the line is read whole).
-                edited = [b for b in touched if changed(b.y0, b.y1)]
-                x0 = min([cx0] + [b.x0 for b in edited]) - BAND_MARGIN_PX * 4
-                x1 = max([cx1] + [b.x1 for b in edited]) + BAND_MARGIN_PX * 4
-                x0, x1 = max(0, x0), min(rgb.shape[1], x1)
-                fresh = [(bx0 + x0, by0, bx1 + x0, by1) for bx0, by0, bx1, by1 in self._detect(rgb[y0:y1, x0:x1], y0)]
-                fresh = [b for b in fresh if line_of_the_change(b)]
-                kept = [b for b in self._prev_boxes if not changed(b.y0, b.y1)]
-                boxes = kept + self._recognise(rgb, fresh)
+        fresh = [b for y0, y1 in bands for b in self._read_band(rgb, prev, y0, y1)]
+        fresh = [b for b in fresh if inside(b[1], b[3])]
+        unchanged = [b for b in self._prev_boxes
+                     if np.array_equal(rgb[b.y0:b.y1, b.x0:b.x1], prev[b.y0:b.y1, b.x0:b.x1])]
+        # A line found again where it was, on the same pixels, keeps its reading (recognition is
+        # the costly part); any other line is recognised.
+        read, to_read = [], []
+        for f in fresh:
+            same = next((b for b in unchanged if _same_place(b, f) and np.array_equal(
+                rgb[min(b.y0, f[1]):max(b.y1, f[3]), min(b.x0, f[0]):max(b.x1, f[2])],
+                prev[min(b.y0, f[1]):max(b.y1, f[3]), min(b.x0, f[0]):max(b.x1, f[2])])), None)
+            (read.append(same) if same else to_read.append(f))
+        read += self._recognise(rgb, to_read)
+        kept = []
+        for b in unchanged:  # a line whose pixels changed counts only by a new reading
+            if not inside(b.y0, b.y1):
+                kept.append(b)
+            elif b not in read and not any(_covers(f, b) for f in fresh):
+                # Read again but not found again whole (the detector saw the band differently):
+                # its pixels did not change, so its reading still holds. Never lose a reading.
+                kept.append(b)
+        boxes = kept + read
         self._prev, self._prev_boxes = rgb, boxes
         return boxes
 
-    def masks(self, rgb: np.ndarray) -> list[FrameMask]:
+    @staticmethod
+    def masks_of(boxes: list[TextBox]) -> list[FrameMask]:
+        """Masks over the sensitive spans of these lines: each span's share of its line's width,
+        widened by a margin."""
         out = []
-        for box in self.text_boxes(rgb):
+        for box in boxes:
             n = max(len(box.text), 1)
             for start, end, kind in ocr_spans(box.text):
-                # The span's share of the line's width, widened by a margin.
                 x0 = box.x0 + (box.x1 - box.x0) * start // n - MASK_MARGIN_PX
                 x1 = box.x0 + (box.x1 - box.x0) * end // n + MASK_MARGIN_PX
                 out.append(FrameMask((max(0, x0), max(0, box.y0 - MASK_MARGIN_PX), x1, box.y1 + MASK_MARGIN_PX), kind))
+        return out
+
+    def masks(self, rgb: np.ndarray) -> list[FrameMask]:
+        """Masks for the next frame of the sequence."""
+        prev, prev_masks = self._prev_masked, self._prev_masks
+        out = self.masks_of(self.text_boxes(rgb))
+        if prev is not None and prev.shape == rgb.shape:
+            # A mask whose pixels did not change stays: what was judged secret on the last frame
+            # is still secret when, say, a menu now covers the label that gave it away.
+            for mask in prev_masks:
+                x0, y0, x1, y1 = mask.box
+                region = rgb[y0:y1 + 1, x0:x1 + 1]
+                if region.size and np.array_equal(region, prev[y0:y1 + 1, x0:x1 + 1]) \
+                        and (region != region[0, 0]).any() and mask not in out:
+                    out.append(mask)
+        self._prev_masked, self._prev_masks = rgb, out
         return out
 
     def redact_image(self, image: Image.Image) -> tuple[Image.Image, list[str]]:
