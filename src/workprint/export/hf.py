@@ -11,10 +11,9 @@ import json
 from pathlib import Path
 from typing import Iterable
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from datasets import Features, Image, Value
 
+from workprint.export.parquet import write_shard
 from workprint.export.formats import ExportOptions, Format, Written
 from workprint.export.steps import SessionData, Step, action_record
 
@@ -61,11 +60,7 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path, option
         by_split.setdefault(step.split, []).append(row(step))
     files = []
     for split, rows in sorted(by_split.items()):
-        path = out / "data" / split / f"{session.id}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema)
-        pq.write_table(table, path, compression="zstd", row_group_size=256)
-        files.append(str(path.relative_to(out)))
+        files.append(write_shard(out, split, session.id, rows, FEATURES))
     return Written(files)
 
 

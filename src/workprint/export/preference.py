@@ -14,11 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from datasets import Features, Image, Sequence, Value
 
 from workprint.export.pyautogui_code import to_code
+from workprint.export.parquet import write_shard
 from workprint.export.formats import ExportOptions, Format, Written
 from workprint.export.steps import RedactedFrames, SessionData, Step
 from workprint.model.prompt import SYSTEM_PYAUTOGUI
@@ -78,10 +77,7 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path) -> lis
     rows = pairs(session, RedactedFrames(session))
     if not rows:
         return []
-    path = out / "data" / "train" / f"{session.id}.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema), path, compression="zstd")
-    return [str(path.relative_to(out))]
+    return [write_shard(out, "train", session.id, rows, FEATURES)]
 
 
 def _write(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:

@@ -15,11 +15,10 @@ import json
 from pathlib import Path
 from typing import Iterable
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from datasets import Features, Image, Value
 
 from workprint.export.pyautogui_code import to_code
+from workprint.export.parquet import write_shard
 from workprint.export.formats import ExportOptions, Format, Written
 from workprint.export.steps import RedactedFrames, SessionData, Step, action_record
 from workprint.process.interventions import derive_interventions
@@ -76,10 +75,7 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path) -> lis
     table = rows(session, RedactedFrames(session))
     if not table:
         return []
-    path = out / "data" / "train" / f"{session.id}.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(table, schema=FEATURES.arrow_schema), path, compression="zstd")
-    return [str(path.relative_to(out))]
+    return [write_shard(out, "train", session.id, table, FEATURES)]
 
 
 def _write(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:

@@ -12,11 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from datasets import Features, Image, List, Value
 
 from workprint.export import prompt
+from workprint.export.parquet import write_shard
 from workprint.export.formats import ExportOptions, Format, Written
 from workprint.export.steps import SessionData, Step
 
@@ -45,11 +44,7 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path, option
     for turn in prompt.turns(steps, reasoning=options.reasoning):
         by_split.setdefault(turn.step.split, []).append(row(turn))
     for split, rows in sorted(by_split.items()):
-        path = out / "data" / split / f"{session.id}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema), path, compression="zstd",
-                       row_group_size=64)
-        written.files.append(str(path.relative_to(out)))
+        written.files.append(write_shard(out, split, session.id, rows, FEATURES, row_group_size=64))
     return written
 
 
