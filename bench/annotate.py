@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from workprint.demo.model_server import ScriptedModelServer
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 from workprint.export.steps import RedactedFrames, load_sessions
 from workprint.model import ChatClient
 from workprint.process.annotate import SIDECAR, annotate_session, estimate_tokens

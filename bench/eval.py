@@ -26,7 +26,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from workprint.evals import RunOptions, Thresholds, load_steps, read_predictions, run_eval, score
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

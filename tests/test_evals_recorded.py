@@ -15,7 +15,7 @@ from PIL import Image
 from tests.conftest import Recording, workprint
 from workprint.demo.desktop import VirtualDesktop
 from workprint.demo.scenario import MousepadScript
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 
 TASK = "Write a note and select all of it"
 

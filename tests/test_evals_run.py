@@ -13,7 +13,7 @@ from collections import defaultdict
 from tests.conftest import _free_port, workprint
 from tests.evalset import index_of_png, make_set
 from workprint.demo.model_server import Scripted, ScriptedModelServer, request_images
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 
 
 def _right(index: int, step: dict) -> bool:

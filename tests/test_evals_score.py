@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import workprint
 from tests.evalset import DIAGONAL, STEPS, make_set
 from workprint.evals.score import Thresholds, read_predictions, score
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 
 
 def _write(path, rows):

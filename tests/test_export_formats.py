@@ -278,7 +278,7 @@ def test_sharegpt_loads_with_datasets_one_image_token_per_image(recorded, action
      "pyautogui.press(keys=['enter'])"),
 ])
 def test_opencua_code_conventions(action, code):
-    from workprint.export.pyautogui_code import to_code
+    from workprint.process.pyautogui_code import to_code
 
     assert to_code({**action, "screen": {"w": 1920, "h": 1080}}, relative=True) == code
     parse_code(code)

@@ -5,7 +5,7 @@ then run_agentnetbench.py --data OUT/train --image_dir OUT/images ..."""
 import json, sys
 from PIL import Image
 from workprint.export.agentnetbench import ground_truth
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 out = sys.argv[1]
 Image.new("RGB", (1920, 1080), "white").save(f"{out}/images/blank.png")
 S = {"w": 1920, "h": 1080, "scale": 1}

@@ -31,13 +31,14 @@ from workprint.capture.atspi import AccessibilityWorker
 from workprint.capture.browser import BrowserBridge
 from workprint.errors import WorkprintError
 from workprint.process.browser import BROWSER_APPS
-from workprint.capture.frames import FrameEncoder, FrameRing, FrameSampler, mask_rects
+from workprint.capture.frames import FrameRing, FrameSampler, mask_rects
 from workprint.capture.indicator import Indicator
 from workprint.capture.keys import MODIFIERS, describe
 from workprint.home import announce_ready, contributor_id, control_dir, pause_flag, send_control
 from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
 from workprint.privacy.typed import recovered_run, write_typing_run
+from workprint.store.encoder import FrameEncoder
 from workprint.settings import Settings
 from workprint.store import Catalog, SessionWriter
 from workprint.store.session import recover_held_runs

@@ -20,7 +20,7 @@ from workprint.agent.actuate import Executor, Interrupted
 from workprint.agent.channel import AgentChannel
 from workprint.capture.base import Backend, Window
 from workprint.capture.frames import CapturedFrame, mask_rects, masked_rgb
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 from workprint.model import ChatClient, ImageFit, ModelError, ReplyError, build_messages, encode_png
 from workprint.model.parse import parse_reply, parse_tool_calls
 from workprint.model.prompt import TOOLS

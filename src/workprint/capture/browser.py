@@ -26,12 +26,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from workprint.capture import native_host
 from workprint.errors import WorkprintError
 from workprint.files import atomic_write, fsync_dir, private_dir
-from workprint.privacy.policy import Policy
 
 HOST_NAME = "org.workprint.bridge"
 # The extension's ID follows from the public key in its manifest.json ("key"), so it is the same
@@ -80,15 +79,22 @@ def install(home: Path, browser_dirs: list[Path] | None = None) -> tuple[Path, l
     return extension, written
 
 
+class UrlRules(Protocol):
+    """What the bridge tells the extension of the policy (``privacy.policy.Policy`` is one)."""
+
+    allow_urls: tuple[str, ...] | None
+    deny_urls: tuple[str, ...]
+
+
 class BrowserBridge:
     """The recorder's end of the browser channel: a Unix socket only this person can open."""
 
-    def __init__(self, home: Path, deliver: Callable[[float, dict], None], policy: Policy | None = None):
+    def __init__(self, home: Path, deliver: Callable[[float, dict], None], policy: UrlRules | None = None):
         self._deliver = deliver
-        policy = policy or Policy()
+        allow = policy.allow_urls if policy is not None else None
         hello = json.dumps({"hello": "workprint", "policy": {
-            "allow": list(policy.allow_urls) if policy.allow_urls is not None else None,
-            "deny": list(policy.deny_urls)}}).encode() + b"\n"
+            "allow": list(allow) if allow is not None else None,
+            "deny": list(policy.deny_urls) if policy is not None else []}}).encode() + b"\n"
         self.path = socket_path(home)
         private_dir(self.path.parent)
         os.chmod(self.path.parent, 0o700)

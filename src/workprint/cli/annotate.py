@@ -12,7 +12,7 @@ from workprint.cli.common import UserError, home as _home
 def cmd_annotate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from workprint.export.pyautogui_code import to_code
+    from workprint.process.pyautogui_code import to_code
     from workprint.export.steps import ExportError, RedactedFrames, load_sessions
     from workprint.model import ChatClient, ModelError
     from workprint.process.annotate import annotate_session

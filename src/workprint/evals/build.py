@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from workprint import __version__
 from workprint.evals.interaction import INTERACTIONS, interaction_of
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 from workprint.export.steps import RedactedFrames, SessionData, action_record, assign_split, load_sessions
 from workprint.privacy.frames import FrameRedactor
 

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 from workprint.export.formats import ExportOptions, Format, Written
 from workprint.export.opencua import image_name
-from workprint.export.pyautogui_code import calls, to_code
+from workprint.process.pyautogui_code import calls, to_code
 from workprint.export.steps import SessionData, Step
 
 SCORED = ("click", "doubleClick", "rightClick", "moveTo", "dragTo", "scroll", "write", "press", "hotkey",

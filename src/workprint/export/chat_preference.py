@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from workprint.export import prompt
 from workprint.export.chat import Images, prompt_messages, step_info, write_lines
 from workprint.export.formats import ExportOptions, Format, Written
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 from workprint.export.steps import SessionData, Step
 
 

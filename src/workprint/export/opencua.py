@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from workprint.export.formats import ExportOptions, Format, Written
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 from workprint.export.steps import SessionData, Step
 
 SPLITS = ("train", "validation", "test")

@@ -16,7 +16,7 @@ from typing import Iterable
 
 from datasets import Features, Image, Sequence, Value
 
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 from workprint.export.parquet import write_shard
 from workprint.export.formats import ExportOptions, Format, Written
 from workprint.export.steps import RedactedFrames, SessionData, Step

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 from workprint.export.steps import Step
 
 SYSTEM = ("You are a computer-use agent. Given the task, the previous actions and a screenshot, answer with "

@@ -71,7 +71,7 @@ def build_report(session: SessionData, progress=None) -> str:
 
 def intervention_marks(session: SessionData, steps: list[dict]) -> list[dict]:
     """Interventions for the page: when, why, the agent's proposed action beside the person's correction."""
-    from workprint.export.pyautogui_code import to_code
+    from workprint.process.pyautogui_code import to_code
     from workprint.process.interventions import derive_interventions
 
     by_id = {a["id"]: a for a in session.actions if a.get("id") is not None}

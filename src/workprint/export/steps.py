@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from workprint import __version__
 from workprint.errors import WorkprintError
-from workprint.export.pyautogui_code import to_code
+from workprint.process.pyautogui_code import to_code
 from workprint.privacy.frames import REDACTOR_VERSION, FrameRedactor
 from workprint.process import annotate, derive_actions
 from workprint.process.episodes import Episode, split_episodes

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from workprint.privacy.redact import _GIVEN_NAMES, _IPV4, _IPV6, _iban_ok, _luhn_ok, _names, find_spans
-from workprint.store.framecodec import changed_pixels, changed_rows, runs
+from workprint.imaging import changed_pixels, changed_rows, runs
 
 # OCR drops the spaces between words ("replytojane@example.combefore") and splits long tokens,
 # so screen text gets a second, boundary-free look for what the text redactor anchors on words.

@@ -21,7 +21,7 @@ from typing import Any
 
 
 def to_code(action: dict[str, Any]) -> str:
-    from workprint.export.pyautogui_code import to_code as code  # export imports process: import late
+    from workprint.process.pyautogui_code import to_code as code  # export imports process: import late
 
     return code(action)
 
