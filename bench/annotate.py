@@ -23,9 +23,10 @@ from pathlib import Path
 
 from workprint.demo.model_server import ScriptedModelServer
 from workprint.process.pyautogui_code import to_code
-from workprint.export.steps import RedactedFrames, load_sessions
+from workprint.privacy.frames import RedactedFrames
+from workprint.process.sessions import load_sessions
 from workprint.model import ChatClient
-from workprint.process.annotate import SIDECAR, annotate_session, estimate_tokens
+from workprint.process.annotate import SIDECAR, annotate_session
 
 ANSWER = json.dumps({"observation": "An editor.", "thought": "Continue.", "description": "Type.", "quality": "good"})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from workprint.evals.build import intervention_action_ids
 from workprint.evals.interaction import interaction_of
-from workprint.export.steps import SessionData
+from workprint.process.sessions import SessionData
 
 
 def test_menu_and_dropdown_choices_are_their_own_types():

@@ -150,7 +150,7 @@ def test_no_output_shows_the_secrets_on_any_frame(session, ocr, tmp_path):
 def test_exports_and_uploads_made_by_an_older_redactor_are_redone(session, tmp_path):
     """A session exported or uploaded before a redaction fix is redacted again on the next run."""
     import workprint.export.steps as steps
-    from workprint.export.steps import load_sessions
+    from workprint.process.sessions import load_sessions
 
     env, sid, home = session["env"], session["id"], session["home"]
     out = tmp_path / "opencua"

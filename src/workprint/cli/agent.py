@@ -97,11 +97,11 @@ def cmd_agent_stop(args: argparse.Namespace) -> int:  # noqa: ARG001
 
 
 def cmd_interventions(args: argparse.Namespace) -> int:
-    from workprint.cli.sessions import load_session
+    from workprint.cli.common import load_session
     from workprint.process.interventions import derive_interventions
 
-    reader, actions = load_session(args.session)
-    records = derive_interventions(reader.events(), actions)
+    session = load_session(args.session)
+    records = derive_interventions(session.events, session.actions)
     for record in records:
         if args.json:
             print(json.dumps(record, ensure_ascii=False))

@@ -13,14 +13,12 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from workprint.process.pyautogui_code import to_code
-    from workprint.export.steps import ExportError, RedactedFrames, load_sessions
+    from workprint.privacy.frames import RedactedFrames
+    from workprint.process.sessions import load_sessions
     from workprint.model import ChatClient, ModelError
     from workprint.process.annotate import annotate_session
 
-    try:
-        sessions = load_sessions(_home(), args.sessions)
-    except ExportError as exc:
-        raise UserError(str(exc)) from None
+    sessions = load_sessions(_home(), args.sessions)
     if args.dry_run:
         total = requests = 0
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workprint.errors import WorkprintError
+
+if TYPE_CHECKING:
+    from workprint.process.sessions import SessionData
 
 
 class UserError(WorkprintError):
@@ -20,6 +24,19 @@ class ConsentRequired(UserError):
     """No current agreement for what would be recorded (exit code 3, DESIGN.md: Consent)."""
 
     exit_code = 3
+
+
+def load_session(ref: str) -> "SessionData":
+    """One session (an id, a unique prefix, or `latest`) read and processed; what the store
+    reported (a torn tail, a damaged record) is printed as warnings."""
+    import sys
+
+    from workprint.process.sessions import load_sessions
+
+    (session,) = load_sessions(home(), [ref])
+    for problem in session.reader.problems:
+        print(f"workprint: warning: session {session.id}: {problem}", file=sys.stderr)
+    return session
 
 
 def home() -> Path:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from workprint.cli.common import UserError, home as _home
+from workprint.cli.common import UserError, home as _home, load_session
 
 def cmd_sessions(args: argparse.Namespace) -> int:
     from workprint.store import Catalog
@@ -30,28 +30,10 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_session(ref: str):
-    """(reader, actions) for a session id or `latest`; problems are printed as warnings."""
-    from workprint.process import derive_actions
-    from workprint.store import Catalog, SessionReader, StoreError
-
-    home = _home()
-    try:
-        session_id = Catalog(home).resolve(ref)
-        reader = SessionReader(home, session_id)
-        events = reader.events()
-    except StoreError as exc:
-        raise UserError(str(exc)) from None
-    for problem in reader.problems:
-        print(f"workprint: warning: session {session_id}: {problem}", file=sys.stderr)
-    return reader, derive_actions(events)
-
-
 def cmd_actions(args: argparse.Namespace) -> int:
     from workprint.process import describe
 
-    _, actions = load_session(args.session)
-    for action in actions:
+    for action in load_session(args.session).actions:
         print(json.dumps(action, ensure_ascii=False) if args.json else describe(action))
     return 0
 
@@ -94,12 +76,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from workprint.export.report import write_report
-    from workprint.export.steps import ExportError, load_sessions
 
-    try:
-        (session,) = load_sessions(_home(), [args.session])
-    except ExportError as exc:
-        raise UserError(str(exc)) from None
+    session = load_session(args.session)
     with tqdm(total=len(session.actions), desc="report", unit="step", disable=args.quiet) as bar:
         path = write_report(session, Path(args.out), progress=bar.update)
     print(f"workprint: replay report written to {path}", file=sys.stderr)

@@ -20,7 +20,9 @@ from tqdm import tqdm
 from workprint import __version__
 from workprint.evals.interaction import INTERACTIONS, interaction_of
 from workprint.process.pyautogui_code import to_code
-from workprint.export.steps import RedactedFrames, SessionData, action_record, assign_split, load_sessions
+from workprint.export.steps import action_record, assign_split
+from workprint.privacy.frames import RedactedFrames
+from workprint.process.sessions import SessionData, load_sessions
 from workprint.privacy.frames import FrameRedactor
 
 STEPS_FILE = "steps.jsonl"

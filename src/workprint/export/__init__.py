@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from workprint.export.formats import REGISTRY, ExportOptions, Format, Written
+from workprint.export.formats import REGISTRY, ExportOptions, Format
 
 if TYPE_CHECKING:
     from workprint.export.steps import SessionData, Step

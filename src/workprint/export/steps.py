@@ -7,22 +7,23 @@ may leave the store (redacted ones only), so the formats only differ in how they
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator
 
-from workprint import __version__
 from workprint.errors import WorkprintError
 from workprint.process.pyautogui_code import to_code
-from workprint.privacy.frames import REDACTOR_VERSION, FrameRedactor
-from workprint.process import annotate, derive_actions
-from workprint.process.episodes import Episode, split_episodes
-from workprint.store import Catalog, SessionReader, StoreError
+from workprint.privacy.frames import RedactedFrames
+from workprint.process import annotate
+from workprint.process.episodes import Episode
+from workprint.process.sessions import SessionData, load_sessions
 
 
 class ExportError(WorkprintError):
     """An export cannot run; the message says why and what to do."""
+
+
+__all__ = ["ExportError", "RedactedFrames", "SessionData", "Step", "action_record", "assign_split", "iter_steps",
+           "load_sessions", "parse_split"]
 
 
 @dataclass
@@ -61,48 +62,6 @@ class Step:
         return out
 
 
-@dataclass
-class SessionData:
-    id: str
-    reader: SessionReader
-    events: list[dict[str, Any]]
-    actions: list[dict[str, Any]]
-    episodes: list[Episode]
-    annotations: dict[str, Any] = field(default_factory=lambda: {"steps": {}, "episodes": {}})
-
-    @property
-    def fingerprint(self) -> str:
-        """Changes when anything an export is built from changes, the screenshot redactor included:
-        exports and uploads made by an older redactor are redone, never kept."""
-        last = self.events[-1]["id"] if self.events else -1
-        basis = json.dumps([self.id, last, len(self.events), self.reader.frame_ids(), __version__,
-                            self.annotations, f"redactor-{REDACTOR_VERSION}"], sort_keys=True)
-        return hashlib.blake2b(basis.encode(), digest_size=12).hexdigest()
-
-
-def load_sessions(home: Path, refs: list[str]) -> list[SessionData]:
-    catalog = Catalog(home)
-    try:
-        ids = [s.id for s in catalog.list()] if not refs else [catalog.resolve(r) for r in refs]
-    except StoreError as exc:
-        raise ExportError(str(exc)) from None
-    if not ids:
-        raise ExportError("there are no sessions to export; record one with `workprint record`")
-    out = []
-    for sid in dict.fromkeys(ids):
-        try:
-            reader = SessionReader(home, sid)
-            events = reader.events()
-        except StoreError as exc:
-            raise ExportError(str(exc)) from None
-        actions = derive_actions(events)
-        episodes = split_episodes(sid, events, actions)
-        annotations = annotate.load(reader)
-        annotate.apply_to_episodes(episodes, annotations)
-        out.append(SessionData(sid, reader, events, actions, episodes, annotations))
-    return out
-
-
 def parse_split(text: str | None) -> list[tuple[str, float]]:
     """``0.8,0.1,0.1`` -> train/validation/test shares; None -> everything in train."""
     if not text:
@@ -125,26 +84,6 @@ def assign_split(episode_id: str, splits: list[tuple[str, float]], seed: int) ->
         if h < acc:
             return name
     return splits[-1][0]
-
-
-class RedactedFrames:
-    """Each frame of a session OCR-redacted once, on first use: what exports, the replay report
-    and uploads show. Feed frames roughly in time order, so the redactor can reuse OCR work.
-
-    Entries are keyed by the redactor's version as well as the frame: a redaction made by
-    another version of the redaction logic is never handed out."""
-
-    def __init__(self, session: SessionData, redactor: FrameRedactor | None = None):
-        self._session = session
-        self._redactor = redactor or FrameRedactor()
-        self._cache: dict[tuple[int, str], tuple[bytes, list[str]]] = {}
-
-    def __call__(self, frame_id: str) -> tuple[bytes, list[str]]:
-        """(redacted PNG, kinds masked)."""
-        key = (REDACTOR_VERSION, frame_id)
-        if key not in self._cache:
-            self._cache[key] = self._redactor.redact_png(self._session.reader.frame(frame_id))
-        return self._cache[key]
 
 
 def iter_steps(session: SessionData, splits: list[tuple[str, float]], seed: int,

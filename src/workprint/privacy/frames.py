@@ -13,6 +13,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -404,3 +405,25 @@ class FrameRedactor:
         buf = io.BytesIO()
         image.save(buf, format="PNG", compress_level=1)
         return buf.getvalue(), kinds
+
+
+class RedactedFrames:
+    """``session`` is anything with ``reader.frame(frame_id) -> PNG bytes`` (``process.sessions.SessionData``).
+
+    Each frame of a session OCR-redacted once, on first use: what exports, the replay report
+    and uploads show. Feed frames roughly in time order, so the redactor can reuse OCR work.
+
+    Entries are keyed by the redactor's version as well as the frame: a redaction made by
+    another version of the redaction logic is never handed out."""
+
+    def __init__(self, session: Any, redactor: FrameRedactor | None = None):
+        self._session = session
+        self._redactor = redactor or FrameRedactor()
+        self._cache: dict[tuple[int, str], tuple[bytes, list[str]]] = {}
+
+    def __call__(self, frame_id: str) -> tuple[bytes, list[str]]:
+        """(redacted PNG, kinds masked)."""
+        key = (REDACTOR_VERSION, frame_id)
+        if key not in self._cache:
+            self._cache[key] = self._redactor.redact_png(self._session.reader.frame(frame_id))
+        return self._cache[key]

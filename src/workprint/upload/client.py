@@ -18,7 +18,8 @@ import httpx
 
 from workprint.errors import WorkprintError
 from workprint.files import atomic_write
-from workprint.export.steps import ExportError, RedactedFrames, load_sessions
+from workprint.privacy.frames import RedactedFrames
+from workprint.process.sessions import SessionsError, load_sessions
 from workprint.home import contributor_id
 from workprint.store.crypto import Sealer, device_key
 
@@ -118,7 +119,7 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
     state = review_state(home)
     try:
         sessions = load_sessions(home, refs)
-    except ExportError as exc:
+    except SessionsError as exc:
         raise UploadError(str(exc)) from None
     done = []
     headers = {"Authorization": f"Bearer {config['token']}"}

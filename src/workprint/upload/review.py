@@ -24,7 +24,7 @@ from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from workprint.export.report import build_report
-from workprint.export.steps import load_sessions
+from workprint.process.sessions import load_sessions
 from workprint.store import Catalog, StoreError
 from workprint.store.session import SESSION_ID_RE, delete_range, delete_session
 from workprint.upload.client import approve, review_state
