@@ -32,7 +32,8 @@ from workprint.server.models import (
     MissingRequest, RetentionRequest, TokenRequest,
 )
 from workprint.server.private import private_dir, secret_file, write_private
-from workprint.server.storage import Entry, LocalBlobStore, Refused, open_catalog
+from workprint.server.blobs import open_blobs
+from workprint.server.catalog import Entry, Refused, open_catalog
 
 MAX_BLOB = 16 * 1024 * 1024
 MAX_MANIFEST = 16 * 1024 * 1024
@@ -97,10 +98,13 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
-def create_app(data_dir: Path) -> FastAPI:
+def create_app(data_dir: Path, catalog_url: str | None = None, blobs_url: str | None = None) -> FastAPI:
+    """The collector on a --data folder (its secrets), a catalog (SQLite in DIR by default, or
+    PostgreSQL) and a blob store (DIR/blobs by default, or an S3 bucket). Replicas given the same
+    three are one collector."""
     private_dir(data_dir)
-    catalog = open_catalog(data_dir)
-    blobs = LocalBlobStore(data_dir / "blobs")
+    catalog = open_catalog(data_dir, catalog_url)
+    blobs = open_blobs(data_dir, blobs_url)
     with catalog.read() as r:
         legacy = r.setting("pseudonym_secret")  # before: kept in the catalog; now beside the audit key
     secret = secret_file(data_dir / "pseudonym.key", legacy=legacy)
@@ -119,6 +123,7 @@ def create_app(data_dir: Path) -> FastAPI:
     app = FastAPI(title="workprint collector", version=__version__,
                   description="Receives redacted recordings from enrolled devices. No per-person analytics.")
     app.state.catalog = catalog
+    app.state.blobs = blobs
 
     def pseudonym(contributor: str) -> str:
         return "p-" + hmac.new(secret.encode(), contributor.encode(), hashlib.sha256).hexdigest()[:24]
@@ -203,7 +208,8 @@ def create_app(data_dir: Path) -> FastAPI:
     def retention_loop() -> None:
         while True:
             try:
-                enforce_retention()
+                if catalog.once_per("retention", RETENTION_CHECK_S * 0.9):  # one replica per period
+                    enforce_retention()
             except Exception:  # a busy database: try again next round
                 pass
             time.sleep(RETENTION_CHECK_S)
