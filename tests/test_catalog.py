@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from servers import postgres  # noqa: F401 - the session fixture
+from tests.servers import postgres  # noqa: F401 - the session fixture
 from workprint.server.catalog import Catalog, Entry, Refused, open_catalog
 
 Factory = Callable[[], Catalog]
@@ -167,7 +167,7 @@ def test_postgres_migrations_apply_once(postgres) -> None:  # noqa: F811
 
 
 def test_unreachable_postgres_is_a_clear_error(tmp_path: Path) -> None:
-    from servers import free_port
+    from tests.servers import free_port
 
     from workprint.server.catalog.postgres import PostgresCatalog
 
