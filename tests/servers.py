@@ -169,3 +169,78 @@ def _wait_s3_ready(s3: S3, timeout: float = 90) -> None:
             last = exc
             time.sleep(0.5)
     raise TimeoutError(f"SeaweedFS S3 did not take a write within {timeout}s: {last}")
+
+
+NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "workprint.conf.template"
+
+
+class Nginx:
+    """nginx in front of collector replicas, from deploy/nginx/workprint.conf.template (the file a
+    deployment uses) rendered with this test's ports, inside a minimal main config in a temp dir."""
+
+    def __init__(self, replicas: list[int]):
+        from string import Template
+
+        self.root = Path(tempfile.mkdtemp(prefix="wp-nginx-"))
+        os.chmod(self.root, 0o755)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        values = {"WORKPRINT_LISTEN": f"127.0.0.1:{self.port}"}
+        values |= {f"WORKPRINT_REPLICA_{i}": f"127.0.0.1:{p}" for i, p in enumerate(replicas, 1)}
+        # ${...} not ours ($host and the like) stay as nginx variables
+        site = Template(NGINX_TEMPLATE.read_text()).safe_substitute(values)
+        assert "${WORKPRINT" not in site, "every placeholder of the deploy template is filled"
+        (self.root / "workprint.conf").write_text(site)
+        temp = self.root / "tmp"
+        temp.mkdir()
+        os.chmod(temp, 0o777)
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (self.root / "nginx.conf").write_text(
+            f"{user}worker_processes 1;\npid {self.root}/nginx.pid;\nerror_log {self.root}/error.log warn;\n"
+            "events { worker_connections 512; }\n"
+            f"http {{\n  access_log {self.root}/access.log;\n  client_body_temp_path {temp}/body;\n"
+            f"  proxy_temp_path {temp}/proxy;\n  fastcgi_temp_path {temp}/fastcgi;\n  uwsgi_temp_path {temp}/uwsgi;\n"
+            f"  scgi_temp_path {temp}/scgi;\n  include {self.root}/workprint.conf;\n}}\n")
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = subprocess.Popen([binary, "-p", str(self.root), "-c", str(self.root / "nginx.conf"),
+                                      "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_port(self.port, timeout=20, proc=self.proc)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Replica:
+    """One `workprint serve` process on a shared --data (secrets), catalog and blob store."""
+
+    def __init__(self, data: Path, catalog: str | None, blobs: str | None, env: dict[str, str]):
+        self.data, self.catalog, self.blobs, self.env = data, catalog, blobs, env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Replica:
+        import httpx
+
+        cmd = [sys.executable, "-m", "workprint", "serve", "--port", str(self.port), "--data", str(self.data)]
+        cmd += ["--catalog", self.catalog] if self.catalog else []
+        cmd += ["--blobs", self.blobs] if self.blobs else []
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the collector exited: {self.proc.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise TimeoutError("the collector did not start")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
