@@ -244,3 +244,31 @@ class Replica:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
+
+
+def clone_session(source_home: Path, session_id: str, home: Path, new_id: str) -> None:
+    """The recorded session again under another id in another device's home (each device
+    uploads its own session; the frames are the same pictures)."""
+    from workprint.store import Catalog, SessionReader, SessionWriter
+
+    reader = SessionReader(source_home, session_id)
+    events = reader.events()
+    meta = next(e for e in events if e["kind"] == "session")
+    writer = SessionWriter(home, new_id, {k: v for k, v in meta.items() if k not in ("id", "kind", "t")})
+    for fid in reader.frame_ids():
+        writer.put_frame(fid, reader.frame(fid))
+    id_map: dict[int, int] = {}
+    for e in events:
+        if e["kind"] == "session":
+            continue
+        new = {k: v for k, v in e.items() if k != "id"}
+        if new.get("raw"):
+            new["raw"] = [id_map.get(r, r) for r in new["raw"]]
+        if "of" in new:
+            new["of"] = id_map.get(new["of"], new["of"])
+        id_map[e["id"]] = writer.append(new)
+    writer.flush(sync=False)
+    writer.close()
+    Catalog(home).add(new_id, meta.get("started_at", "2026-01-01T00:00:00+00:00"))
+    Catalog(home).update(new_id, events=writer.event_count, frames=writer.frame_count, bytes=writer.bytes_on_disk,
+                         active_s=60, ended_at="2026-01-01T00:30:00+00:00")

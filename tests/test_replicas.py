@@ -93,3 +93,65 @@ def test_bad_catalog_and_blob_urls_are_clear_errors(tmp_path):
         out = subprocess.run([sys.executable, "-m", "workprint", "serve", "--data", str(tmp_path / "d"), *args],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 2 and said in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def test_uploads_through_nginx_survive_a_replica_killed_midway(recorded, postgres, seaweed, tmp_path):  # noqa: F811
+    """Three device homes upload through nginx to two replicas; one replica is SIGKILLed once
+    frames are flowing. Every session arrives exactly once, every frame is in the bucket and
+    none on local disk, and the audit chain on PostgreSQL verifies."""
+    from tests.servers import clone_session
+
+    data, catalog, blobs = tmp_path / "secrets", postgres.new_database(), seaweed.blobs_url()
+    env = {**os.environ, **seaweed.env()}
+    first = Replica(data, catalog, blobs, env).start()  # makes the secrets the second one shares
+    second = Replica(data, catalog, blobs, env).start()
+    proxy = Nginx([first.port, second.port])
+    try:
+        homes = []
+        for i in range(3):
+            home = tmp_path / f"device-{i}"
+            shutil.copytree(recorded["home"], home, ignore=shutil.ignore_patterns("sessions", "catalog*",
+                                                                                  "upload*", "review*"))
+            sid = f"20261123-10000{i}-00000{i}"
+            clone_session(recorded["home"], recorded["session"], home, sid)
+            denv = {**recorded["env"], "WORKPRINT_HOME": str(home)}
+            code = httpx.post(f"{proxy.url}/v1/enrolment-codes", headers=admin(data)).json()["code"]
+            workprint("enrol", proxy.url, code, env=denv)
+            workprint("consent", "accept", "--yes", "--policy", str(home / "policy.toml"), env=denv)
+            workprint("review", "--approve", sid, env=denv)
+            homes.append((denv, sid))
+        uploads = [subprocess.Popen([sys.executable, "-m", "workprint", "upload", sid], env=denv, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE) for denv, sid in homes]
+        deadline = time.time() + 300
+        with psycopg.connect(catalog, autocommit=True) as conn:
+            while time.time() < deadline:
+                stored = conn.execute("SELECT COUNT(*) FROM audit WHERE action='upload blob'").fetchone()[0]
+                if stored >= 3:
+                    break
+                time.sleep(0.05)
+            arrived = conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+        assert stored >= 3 and arrived < len(homes), "the replica dies with frames flowing and sessions to come"
+        first.kill()  # SIGKILL, mid-upload
+        results = [(p.wait(timeout=600), p.stdout.read(), p.stderr.read()) for p in uploads]
+        for (denv, sid), (rc, out, err) in zip(homes, results):
+            if rc != 0:  # cut on the dead replica: the same command again resumes on the other one
+                again = workprint("upload", sid, env=denv, check=False)
+                assert again.returncode == 0, err + again.stderr
+    finally:
+        proxy.stop()
+        first.kill()
+        second.kill()
+    sids = sorted(sid for _, sid in homes)
+    with psycopg.connect(catalog, autocommit=True) as conn:
+        rows = conn.execute("SELECT id, manifest FROM sessions ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == sids, "every session arrives, once"
+    import json
+
+    frames = {d for _, manifest in rows for d in json.loads(manifest)["frames"].values()}
+    assert frames, "the sessions name frames"
+    in_bucket = bucket_digests(seaweed, blobs)
+    assert frames <= in_bucket, f"{len(frames - in_bucket)} frames are not in the bucket"
+    assert files_under(data) <= SECRETS, f"nothing but secrets on local disk: {files_under(data) - SECRETS}"
+    verify = workprint("audit", "verify", "--data", str(data), "--catalog", catalog,
+                       env={**env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+    assert "intact" in verify.stdout
