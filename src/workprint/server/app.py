@@ -430,6 +430,21 @@ def create_app(data_dir: Path, catalog_url: str | None = None, blobs_url: str | 
                 steps.append({"session": sid, "action": action, "frame_blob": m["frames"].get(action.get("frame"))})
         return {"steps": steps}
 
+    @app.get("/v1/datasets/sessions")
+    def dataset_sessions(who: Actor = Depends(actor)) -> dict:
+        """The trainer's view of whole sessions, for `workprint export --collector`: actions and
+        frame digests of sessions not quarantined; no owner, no pseudonym, no start time."""
+        require(who, "read training data", "sessions", "trainer")
+        with catalog.transaction() as tx:
+            rows = tx.training_sessions()
+            tx.audit(Entry(who.subject, who.role, "read training data", "sessions", f"{len(rows)} sessions"))
+        out = []
+        for sid, manifest in rows:
+            m = json.loads(manifest)
+            meta = {k: v for k, v in (m.get("meta") or {}).items() if k in ("screen", "settings", "platform", "workprint")}
+            out.append({"id": sid, "meta": meta, "actions": m["actions"], "frames": m["frames"]})
+        return {"sessions": out}
+
     @app.get("/v1/audit")
     def audit_log(who: Actor = Depends(actor)) -> dict:
         require(who, "read the audit log", "audit", "auditor")
