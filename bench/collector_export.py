@@ -59,7 +59,7 @@ def main() -> int:
                 httpx.put(f"{server.url}/v1/blobs/{digest}", content=png, headers=device, timeout=60)
                 fid = f"{s:016x}{i:016x}"
                 frames[fid] = digest
-                actions.append({"id": i, "t": float(i), "type": "click", "x": 100, "y": 100 + i, "button": "left",
+                actions.append({"id": i, "t": float(i), "t_end": i + 0.1, "app": "mousepad", "screen": {"w": 1280, "h": 800}, "type": "click", "x": 100, "y": 100 + i, "button": "left",
                                 "frame": fid})
             reply = httpx.put(f"{server.url}/v1/sessions/20260101-00000{s}-00000{s}",
                               json={"meta": {"screen": [1280, 800]}, "actions": actions, "frames": frames},
@@ -74,10 +74,12 @@ def main() -> int:
                                   ("ray, 2 workers", ["--ray"], "2")):
             out = root / name.replace(" ", "").replace(",", "-")
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "workprint", "export", "--collector", server.url, "--format", "chat",
+            done = subprocess.run([sys.executable, "-m", "workprint", "export", "--collector", server.url, "--format", "chat",
                             "--out", str(out), "--quiet", *extra], env={**env, "WORKPRINT_RAY_CPUS": cpus},
-                           check=True, capture_output=True)
+                           check=False, capture_output=True, text=True)
             took = time.perf_counter() - start
+            if done.returncode != 0:
+                raise SystemExit(f"{name}: export failed: {done.stderr[-3000:]}")
             outputs[name] = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
             print(f"[{name}] {steps} steps ({args.sessions} sessions x {args.frames} frames) in {took:.1f} s: "
                   f"{steps / took:.2f} steps/s ({os.cpu_count()} cores)", flush=True)

@@ -75,7 +75,11 @@ def load_collector_sessions(url: str, token: str) -> list[SessionData]:
     for item in listing:
         reader = CollectorReader(item["id"], item.get("meta") or {}, item["frames"])
         actions = item["actions"]
-        episodes = split_episodes(item["id"], [], actions)
+        try:
+            episodes = split_episodes(item["id"], [], actions)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ExportError(f"session {item['id']} on the collector has actions this version cannot read "
+                              f"(missing or bad field {exc}); was it uploaded by another tool?") from None
         annotations = annotate.load(reader)
         out.append(SessionData(item["id"], reader, [], actions, episodes, annotations))  # type: ignore[arg-type]
     return out
