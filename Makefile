@@ -4,9 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Debian packages: a virtual X display, xdotool, a window manager, the accessibility bus,
-# and the real GUI apps the demo and tests drive.
-SYSTEM_PACKAGES := xvfb xdotool x11-utils dbus dbus-x11 at-spi2-core openbox mousepad zenity xterm libnotify-bin chromium
-SYSTEM_TOOLS := Xvfb xdotool xprop dbus-daemon openbox mousepad zenity xterm chromium
+# and the real GUI apps the demo and tests drive; PostgreSQL and nginx for the collector's
+# several-replica tests (each starts a private cluster / proxy in a temp dir).
+SYSTEM_PACKAGES := xvfb xdotool x11-utils dbus dbus-x11 at-spi2-core openbox mousepad zenity xterm libnotify-bin chromium \
+	postgresql nginx
+SYSTEM_TOOLS := Xvfb xdotool xprop dbus-daemon openbox mousepad zenity xterm chromium psql nginx
 
 .PHONY: demo test sysdeps venv clean
 

@@ -13,26 +13,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from workprint.server import create_app
 
+    from workprint.server.blobs import BlobURLError
+    from workprint.server.catalog import CatalogURLError
+
     data = Path(args.data)
-    app = create_app(data)
+    try:
+        app = create_app(data, args.catalog, args.blobs)
+    except (CatalogURLError, BlobURLError, ConnectionError) as exc:
+        raise UserError(str(exc)) from None
+    where = f"catalog {app.state.catalog.url.split('@')[-1]}, blobs {app.state.blobs.url}"
     print(f"workprint collector on http{'s' if args.tls_cert else ''}://{args.host}:{args.port} "
-          f"(data in {data}; the first admin token is in {data / 'admin.token'})", file=sys.stderr)
+          f"({where}; secrets in {data}; the first admin token is in {data / 'admin.token'})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)
     return 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from workprint.server.storage import Catalog as CollectorCatalog, Entry
+    from workprint.server.catalog import CatalogURLError, Entry, catalog_kind, open_catalog
 
     data = Path(args.data)
-    path, key = data / "catalog.sqlite", data / "audit.key"
-    if not path.exists():
-        raise UserError(f"no collector catalog at {path}; give the --data folder of `workprint serve`")
+    key = data / "audit.key"
+    try:
+        kind = catalog_kind(args.catalog)
+    except CatalogURLError as exc:
+        raise UserError(str(exc)) from None
+    path = data / "catalog.sqlite" if not args.catalog else None
+    if kind == "sqlite" and path is not None and not path.exists():
+        raise UserError(f"no collector catalog at {path}; give the --data folder of `workprint serve` "
+                        "(and its --catalog URL if it runs on PostgreSQL)")
     if not key.exists():
         raise UserError(f"no audit key at {key}: if this collector last ran a version without a keyed audit log, "
                         f"start `workprint serve --data {data}` once; otherwise restore the folder from a backup")
-    catalog = CollectorCatalog(path, key.read_text().strip(), data / "audit.anchor")
+    try:
+        catalog = open_catalog(data, args.catalog, audit_key=key.read_text().strip())
+    except ConnectionError as exc:
+        raise UserError(str(exc)) from None
     intact, count, problem = catalog.verify_audit()
     # the verification is itself an audited event
     catalog.audit(Entry("operator", "local", "verify audit log", "audit",
@@ -135,14 +151,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the collector service")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--data", default="collector-data", help="blobs and catalog (default: ./collector-data)")
+    p.add_argument("--data", default="collector-data",
+                   help="the collector's secrets, and its catalog and blobs unless --catalog/--blobs say otherwise "
+                        "(default: ./collector-data); replicas share it")
+    p.add_argument("--catalog", metavar="URL",
+                   help="sqlite:///PATH (default DIR/catalog.sqlite) or postgresql://USER@HOST:PORT/DB")
+    p.add_argument("--blobs", metavar="URL", help="file:///PATH (default DIR/blobs) or "
+                   "s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT (credentials from AWS_ACCESS_KEY_ID / "
+                   "AWS_SECRET_ACCESS_KEY)")
     p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-key", help="the certificate's private key (PEM)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("audit", help="verify the collector's audit log (keyed chain, no gaps, anchor)")
     p.add_argument("what", choices=["verify"])
-    p.add_argument("--data", default="collector-data", help="the collector's data folder")
+    p.add_argument("--data", default="collector-data", help="the collector's data folder (its audit key and anchor)")
+    p.add_argument("--catalog", metavar="URL", help="the catalog URL `workprint serve` was given, if any")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("enrol", help="enrol this device with a collector, using a code from an admin")

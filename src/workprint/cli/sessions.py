@@ -53,9 +53,21 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     options = ExportOptions(image_base_url=args.image_base_url, allow_empty_instruction=args.allow_empty_instruction,
                             reasoning=args.reasoning)
+    collector = None
+    if args.collector:
+        import os
+
+        token = os.environ.get("WORKPRINT_COLLECTOR_TOKEN", "").strip()
+        if not token:
+            raise UserError("--collector needs a trainer token in WORKPRINT_COLLECTOR_TOKEN (an admin makes one: "
+                            "POST /v1/tokens with {\"role\": \"trainer\"})")
+        collector = (args.collector, token)
+    elif args.ray:
+        raise UserError("--ray spreads a collector export (--collector URL) over Ray; give --collector too")
     try:
         summary = run_export(_home(), args.sessions, args.format, Path(args.out), split=args.split,
-                             seed=args.seed, options=options, progress=not args.quiet)
+                             seed=args.seed, options=options, progress=not args.quiet,
+                             collector=collector, ray_address=args.ray)
     except ExportError as exc:
         raise UserError(str(exc)) from None
     skipped = summary["episodes_without_instruction"]
@@ -117,6 +129,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reasoning", action="store_true",
                    help="chat, trl, sharegpt: answer with the step's thought, then the action, where "
                         "`workprint annotate` wrote one")
+    p.add_argument("--collector", metavar="URL",
+                   help="export what a collector holds (its trainer view: sessions not quarantined, no owner) "
+                        "instead of this device's sessions; the trainer token comes from WORKPRINT_COLLECTOR_TOKEN")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="with --collector: fetch and redact frames on a Ray cluster (no ADDRESS: a local one); "
+                        "the output is byte-identical to the run without Ray")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_export)
 

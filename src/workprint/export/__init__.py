@@ -32,8 +32,11 @@ def __getattr__(name: str) -> Any:  # ExportError, SessionData, Step without imp
 
 
 def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | None = None, seed: int = 0,
-               options: ExportOptions | None = None, progress: bool = True) -> dict:
-    """Export sessions; returns a summary. Sessions whose input did not change are skipped."""
+               options: ExportOptions | None = None, progress: bool = True,
+               collector: tuple[str, str] | None = None, ray_address: str | None = None) -> dict:
+    """Export sessions; returns a summary. Sessions whose input did not change are skipped.
+    ``collector`` (URL, trainer token): from a collector's trainer view instead of ``home``;
+    ``ray_address`` then spreads fetching and redacting frames over Ray ("local" starts one)."""
     from tqdm import tqdm
 
     from workprint.export import formats
@@ -49,7 +52,15 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
         raise ExportError(f"--image-base-url {options.image_base_url!r}: give an http:// or https:// URL "
                           "where the exported images/ folder will be served")
     splits = parse_split(split)
-    sessions = load_sessions(home, refs)
+    prepared: dict = {}
+    if collector:
+        from workprint.export.remote import load_collector_sessions, prepare_frames
+
+        sessions = load_collector_sessions(*collector)
+        if refs:
+            sessions = [s for s in sessions if s.id in refs or any(s.id.startswith(r) for r in refs)]
+    else:
+        sessions = load_sessions(home, refs)
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
@@ -62,13 +73,20 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
     todo = [s for s in sessions if done.get(s.id, {}).get("fingerprint") != s.fingerprint]
     bar = tqdm(total=sum(len(s.actions) for s in todo), desc=f"export {fmt}", unit="step", disable=not progress)
     redactor = FrameRedactor()
+    if collector:
+        with tqdm(total=0, desc="frames", unit="frame", disable=not progress) as frames_bar:
+            prepared = prepare_frames(todo, *collector, ray_address=ray_address, progress=frames_bar.update)
+            for session in todo:
+                session.reader.pngs.update({fid: png for fid, (png, _) in prepared.get(session.id, {}).items()})
     for session in todo:
         _remove(out, done.get(session.id, {}).get("files", []))
         # Episodes the format cannot use are dropped before their frames are redacted.
         dropped = [ep for ep in session.episodes if _needs_instruction(format_, options, ep)]
         usable = replace(session, episodes=[ep for ep in session.episodes if ep not in dropped])
         bar.update(sum(len(ep.actions) for ep in dropped))
-        steps = _counting(iter_steps(usable, splits, seed, RedactedFrames(session, redactor)), bar)
+        frames = RedactedFrames(session, redactor)
+        frames._cache.update(prepared.get(session.id, {}))  # redacted already (here or on Ray)
+        steps = _counting(iter_steps(usable, splits, seed, frames), bar)
         result = format_.write_session(usable, steps, out, options)
         if dropped:
             result.leave_out(NO_INSTRUCTION, sum(len(ep.actions) for ep in dropped))

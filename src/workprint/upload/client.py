@@ -103,6 +103,12 @@ def _request(client: httpx.Client, method: str, url: str, attempts: int = 6, **k
             continue
         if reply.status_code == 507:
             raise UploadError("the collector's disk is full; your data stays here, try again later")
+        if reply.status_code in (502, 503, 504) and attempt < attempts - 1:
+            # a load balancer with no replica to answer right now (one restarting): every upload
+            # request is idempotent, so it is sent again
+            time.sleep(delay)
+            delay = min(delay * 2, 8.0)
+            continue
         return reply
     raise AssertionError("unreachable")
 

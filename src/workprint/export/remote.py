@@ -1,0 +1,165 @@
+"""Exports from a collector: a trainer builds the same formats from the collector's
+de-identified view (sessions not quarantined, no owner) instead of a local store.
+
+Frames are fetched and redacted again (a second check on what devices sent) in fixed chunks,
+each with a fresh redactor, so the result does not depend on who does the work: in this
+process one chunk after another, or spread over a Ray cluster (``ray_address``: ``"local"``
+starts one here, anything else joins that cluster). Either way the export is byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from workprint.export.steps import ExportError, SessionData
+
+CHUNK = 8  # frames per unit of work: small enough to spread, large enough to amortise a task
+
+
+def _client(url: str, token: str):
+    import httpx
+
+    return httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=120)
+
+
+def fetch_json(url: str, token: str, path: str) -> Any:
+    import httpx
+
+    try:
+        with _client(url, token) as client:
+            reply = client.get(path)
+    except httpx.HTTPError as exc:
+        raise ExportError(f"cannot reach the collector at {url}: {exc}") from None
+    if reply.status_code in (401, 403):
+        raise ExportError(f"the collector at {url} refused the token ({reply.status_code}): exports need a trainer "
+                          "token in WORKPRINT_COLLECTOR_TOKEN (an admin makes one: POST /v1/tokens {\"role\": \"trainer\"})")
+    if reply.status_code != 200:
+        raise ExportError(f"the collector at {url} answered {reply.status_code} to {path}")
+    return reply.json()
+
+
+@dataclass
+class CollectorReader:
+    """What exports read of a session (meta, frames), from a collector manifest; frames are
+    filled in by :func:`prepare_frames` before the export runs."""
+
+    session_id: str
+    meta: dict[str, Any]
+    frames: dict[str, str]  # frame id -> SHA-256 of the PNG the device sent
+    pngs: dict[str, bytes] = field(default_factory=dict)
+
+    def frame_ids(self) -> list[str]:
+        return sorted(self.frames)
+
+    def frame(self, frame_id: str) -> bytes:
+        return self.pngs[frame_id]
+
+    def read_sidecar(self, name: str) -> None:  # noqa: ARG002 - annotations stay on the device
+        return None
+
+    def events(self) -> list[dict[str, Any]]:
+        return []
+
+
+def load_collector_sessions(url: str, token: str) -> list[SessionData]:
+    from workprint.process import annotate
+    from workprint.process.episodes import split_episodes
+
+    listing = fetch_json(url, token, "/v1/datasets/sessions")["sessions"]
+    if not listing:
+        raise ExportError(f"the collector at {url} holds no sessions a trainer may use")
+    out = []
+    for item in listing:
+        reader = CollectorReader(item["id"], item.get("meta") or {}, item["frames"])
+        actions = item["actions"]
+        try:
+            episodes = split_episodes(item["id"], [], actions)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ExportError(f"session {item['id']} on the collector has actions this version cannot read "
+                              f"(missing or bad field {exc}); was it uploaded by another tool?") from None
+        annotations = annotate.load(reader)
+        out.append(SessionData(item["id"], reader, [], actions, episodes, annotations))  # type: ignore[arg-type]
+    return out
+
+
+def redact_chunk(url: str, token: str, items: list[tuple[str, str]]) -> list[tuple[bytes, list[str]]]:
+    """Fetches ``(frame id, digest)`` frames, checks each against its digest, and redacts them
+    with a fresh redactor: the unit of work, the same function here and on Ray workers."""
+    from workprint.privacy.frames import FrameRedactor
+
+    redactor = FrameRedactor()
+    out = []
+    with _client(url, token) as client:
+        for _, digest in items:
+            reply = client.get(f"/v1/blobs/{digest}")
+            if reply.status_code != 200:
+                raise ExportError(f"the collector did not give frame {digest[:12]}: {reply.status_code}")
+            if hashlib.sha256(reply.content).hexdigest() != digest:
+                raise ExportError(f"frame {digest[:12]} arrived damaged (its bytes hash to something else)")
+            png, kinds = redactor.redact_png(reply.content)
+            out.append((png, list(kinds)))
+    return out
+
+
+def prepare_frames(sessions: list[SessionData], url: str, token: str, ray_address: str | None = None,
+                   progress: Callable[[int], None] = lambda _: None) -> dict[str, dict[str, tuple[bytes, list[str]]]]:
+    """Every frame the sessions' actions show, redacted: ``{session: {frame id: (png, kinds)}}``."""
+    work: list[tuple[str, list[tuple[str, str]]]] = []
+    for session in sessions:
+        frames = session.reader.frames  # type: ignore[attr-defined]
+        wanted = [fid for fid in dict.fromkeys(a.get(k) for a in session.actions for k in ("frame", "frame_after"))
+                  if fid and fid in frames]
+        for i in range(0, len(wanted), CHUNK):
+            work.append((session.id, [(fid, frames[fid]) for fid in wanted[i:i + CHUNK]]))
+    if ray_address:
+        results = _on_ray(work, url, token, ray_address, progress)
+    else:
+        results = []
+        for _, items in work:
+            results.append(redact_chunk(url, token, items))
+            progress(len(items))
+    out: dict[str, dict[str, tuple[bytes, list[str]]]] = {}
+    for (sid, items), done in zip(work, results):
+        for (fid, _), (png, kinds) in zip(items, done):
+            out.setdefault(sid, {})[fid] = (png, kinds)
+    return out
+
+
+def _on_ray(work, url: str, token: str, address: str, progress) -> list:
+    try:
+        import ray
+    except ImportError:
+        raise ExportError("--ray needs Ray: pip install 'workprint[scale]'") from None
+    started = not ray.is_initialized()
+    if started:
+        if address == "local":
+            ray.init(num_cpus=_local_cpus(), include_dashboard=False, log_to_driver=False,
+                     runtime_env={"env_vars": _worker_env()})
+        else:
+            ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": _worker_env()})
+    try:
+        task = ray.remote(num_cpus=1)(redact_chunk)
+        refs = [task.remote(url, token, items) for _, items in work]
+        results = []
+        for ref, (_, items) in zip(refs, work):  # in order: the export is written in order anyway
+            results.append(ray.get(ref))
+            progress(len(items))
+        return results
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _local_cpus() -> int:
+    import os
+
+    return max(1, min(int(os.environ.get("WORKPRINT_RAY_CPUS", "2")), os.cpu_count() or 1))
+
+
+def _worker_env() -> dict[str, str]:
+    import os
+
+    return {k: os.environ[k] for k in ("PYTHONPATH", "OMP_NUM_THREADS") if k in os.environ}
