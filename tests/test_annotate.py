@@ -126,7 +126,7 @@ def test_annotate_stores_flags_and_exports_model_text_and_sends_only_redacted_co
               env=env)
     answers = [json.loads(line)["messages"][-1]["content"]
                for path in (tmp_path / "chat").glob("train/*.jsonl") for line in path.read_text().splitlines()]
-    assert sum(a.startswith("Thought: Typing continues the note.\nAction:\npyautogui.") for a in answers) \
+    assert sum(a.startswith("Thought: Typing continues the note.\nAction:\n") for a in answers) \
         == len(annotated)
 
     # Cached by content: a second run asks only the step that failed (and the episode it belongs to).
