@@ -130,6 +130,7 @@ def test_a_torn_review_state_is_a_clear_error_not_a_traceback(home):
     env = {**os.environ, "WORKPRINT_HOME": str(home)}
     SessionWriter(home, "20261123-101500-a1b2c3", {"started_at": "2026-11-23T10:15:00+00:00"}).close()
     Catalog(home).add("20261123-101500-a1b2c3", "2026-11-23T10:15:00+00:00")
+    workprint("consent", "accept", "--yes", env=env)  # uploads need a consent in force
     save_enrolment(home, "http://127.0.0.1:9", "token", "p-1")
     save_review_state(home, {"approved": ["20261123-101500-a1b2c3"], "uploaded": {}})
     assert (home / "review.json").stat().st_mode & 0o077 == 0
