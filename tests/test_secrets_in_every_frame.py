@@ -83,7 +83,7 @@ def test_incremental_masks_cover_a_fresh_redactors_on_every_frame(session):
 
 
 def _export_images(out: Path, fmt: str) -> list[bytes]:
-    """Every image an export holds: files for opencua and chat, the parquet column for hf."""
+    """Every image an export holds: files for opencua, the parquet column for hf, inline data URLs for chat."""
     if fmt == "hf":
         import pyarrow.parquet as pq
 
@@ -92,6 +92,8 @@ def _export_images(out: Path, fmt: str) -> list[bytes]:
             images += [cell["bytes"] for cell in pq.read_table(path, columns=["image"]).column("image").to_pylist()
                        if cell and cell.get("bytes")]
         return images
+    if fmt == "chat":
+        return [image for path in sorted(out.rglob("*.jsonl")) for image in _report_images(path.read_text())]
     return [p.read_bytes() for p in sorted((out / "images").glob("*.png"))]
 
 
@@ -122,7 +124,7 @@ def test_no_output_shows_the_secrets_on_any_frame(session, ocr, tmp_path):
     outputs: dict[str, list[bytes]] = {}
     for fmt in ("hf", "opencua", "chat"):
         out = tmp_path / fmt
-        workprint("export", sid, "--format", fmt, "--out", str(out), "--quiet", env=env)
+        workprint("export", sid, "--format", fmt, "--out", str(out), "--allow-empty-instruction", "--quiet", env=env)
         outputs[fmt] = _export_images(out, fmt)
     report = tmp_path / "replay.html"
     workprint("report", sid, "--out", str(report), "--quiet", env=env)
@@ -155,8 +157,8 @@ def test_exports_and_uploads_made_by_an_older_redactor_are_redone(session, tmp_p
 
     env, sid, home = session["env"], session["id"], session["home"]
     out = tmp_path / "opencua"
-    workprint("export", sid, "--format", "opencua", "--out", str(out), "--quiet", env=env)
-    again = workprint("export", sid, "--format", "opencua", "--out", str(out), "--quiet", env=env)
+    workprint("export", sid, "--format", "opencua", "--out", str(out), "--allow-empty-instruction", "--quiet", env=env)
+    again = workprint("export", sid, "--format", "opencua", "--out", str(out), "--allow-empty-instruction", "--quiet", env=env)
     assert "(0 written, 1 unchanged)" in again.stderr, "an unchanged session is skipped (so the rest means something)"
 
     # Rewind the export to what an older redactor wrote: its fingerprint, and a frame in clear.
@@ -178,6 +180,6 @@ def test_exports_and_uploads_made_by_an_older_redactor_are_redone(session, tmp_p
     redacted = leaked.read_bytes()
     assert clear != redacted, "the frame was masked by this redactor"
     leaked.write_bytes(clear)
-    redone = workprint("export", sid, "--format", "opencua", "--out", str(out), "--quiet", env=env)
+    redone = workprint("export", sid, "--format", "opencua", "--out", str(out), "--allow-empty-instruction", "--quiet", env=env)
     assert "(1 written, 0 unchanged)" in redone.stderr
     assert leaked.read_bytes() == redacted, "the older export's frame was redacted again"
