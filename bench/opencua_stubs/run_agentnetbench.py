@@ -1,7 +1,7 @@
 """Run AgentNetBench's run.py (and its eval.py scorer) unchanged, with the model answering each
 step with that step's gold code (the `action` our export writes): scratch only, no network."""
 import contextvars, os, sys
-HERE = os.path.join(os.environ.get("OPENCUA_DIR", "/tmp/opencua"), "evaluation", "agentnetbench")  # a checkout of xlang-ai/OpenCUA
+HERE = os.path.join(os.environ.get("OPENCUA_DIR") or sys.exit("set OPENCUA_DIR to a checkout of xlang-ai/OpenCUA"), "evaluation", "agentnetbench")  # a checkout of xlang-ai/OpenCUA
 sys.path.insert(0, HERE)
 import run  # noqa: E402
 from agent.opencua import OpenCUA  # noqa: E402

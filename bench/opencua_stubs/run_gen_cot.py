@@ -3,7 +3,7 @@
 Records, per generator call, the step's code and whether gen_cot treated it as a mouse step
 (it sends a zoomed patch around the pointer, a second image, only for mouse steps)."""
 import json, os, sys
-HERE = os.path.join(os.environ.get("OPENCUA_DIR", "/tmp/opencua"), "data", "cot-generate")  # a checkout of xlang-ai/OpenCUA
+HERE = os.path.join(os.environ.get("OPENCUA_DIR") or sys.exit("set OPENCUA_DIR to a checkout of xlang-ai/OpenCUA"), "data", "cot-generate")  # a checkout of xlang-ai/OpenCUA
 sys.path.insert(0, HERE)
 os.chdir(HERE)
 os.environ.setdefault("API_KEY", "stub")
