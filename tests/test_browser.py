@@ -92,6 +92,23 @@ def install_extension(env: dict, profile: Path) -> str:
     return workprint("extension", "install", "--browser-dir", str(profile), env=env).stdout.strip()
 
 
+def wait_for_channel(context, page, url: str, timeout: float = 30) -> None:
+    """Open an allowed page and wait until the extension holds the recorder's policy: what a person
+    browses right after starting the browser is then recorded (and filtered) like the rest."""
+    page.goto(url)
+    worker = context.service_workers[0]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if worker.evaluate("policy !== null"):
+                return
+        except Exception:  # the worker restarted; ask again
+            worker = context.service_workers[0] if context.service_workers else worker
+        page.mouse.click(5, 5)  # an event to send makes the extension ask for the policy
+        time.sleep(0.3)
+    raise AssertionError("the extension never received the recorder's policy")
+
+
 @pytest.fixture(scope="module")
 def browsed(desk, site, tmp_path_factory):
     from playwright.sync_api import sync_playwright
@@ -114,6 +131,7 @@ def browsed(desk, site, tmp_path_factory):
         if not context.service_workers:  # the extension is loaded before the first page, as for a user
             context.wait_for_event("serviceworker", timeout=15000)
         page = context.new_page()
+        wait_for_channel(context, page, f"{site}/widgets.html")
         page.goto(f"{site}/form.html?session={URL_TOKEN}&contact={EMAIL}")
         time.sleep(1.0)
         page.click("#email")
@@ -409,6 +427,7 @@ def test_the_extension_applies_the_url_policy_before_sending(desk, site, home):
             if not context.service_workers:
                 context.wait_for_event("serviceworker", timeout=15000)
             page = context.new_page()
+            wait_for_channel(context, page, f"{site}/widgets.html")
             page.goto(f"{site}/private/secret.html?token={URL_TOKEN}")
             time.sleep(0.8)
             page.click("#q")
