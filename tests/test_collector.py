@@ -269,3 +269,18 @@ def test_tls(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_enrolment_codes_can_be_typed_into_the_command_line():
+    """A code is read off a screen and typed as `workprint enrol URL CODE`: it must never look like an
+    option to the command line (a code starting with "-" once broke enrolment one time in 64)."""
+    from workprint.cli import build_parser
+    from workprint.server.models import EnrolRequest
+    from workprint.server.routes.devices import new_enrolment_code
+
+    codes = {new_enrolment_code() for _ in range(2000)}
+    assert len(codes) == 2000
+    parser = build_parser()
+    for code in codes:
+        assert parser.parse_args(["enrol", "https://collector.example", code]).code == code
+        EnrolRequest(code=code, contributor="c-0123456789ab")  # the collector's own schema takes it

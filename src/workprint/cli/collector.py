@@ -170,8 +170,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("enrol", help="enrol this device with a collector, using a code from an admin")
-    p.add_argument("url")
-    p.add_argument("code")
+    p.add_argument("url", help="the collector's address, e.g. https://collector.example.com:8443")
+    p.add_argument("code", help="the one-time code an admin gave you, e.g. K7QX-9MPR-2DWF")
     p.set_defaults(func=cmd_enrol)
 
     p = sub.add_parser("review", help="look at sessions before upload: approve, delete, delete a time range",

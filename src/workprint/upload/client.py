@@ -50,7 +50,7 @@ def load_enrolment(home: Path) -> dict:
 
 def enrol(home: Path, url: str, code: str) -> str:
     try:
-        reply = httpx.post(f"{url.rstrip('/')}/v1/devices", json={"code": code, "contributor": contributor_id(home)},
+        reply = httpx.post(f"{url.rstrip('/')}/v1/devices", json={"code": code.strip(), "contributor": contributor_id(home)},
                            timeout=30)
     except httpx.HTTPError as exc:
         raise UploadError(f"cannot reach the collector at {url}: {exc}") from None

@@ -13,6 +13,18 @@ from workprint.server.models import PSEUDONYM, ROLE_SUBJECT, Actor, CodeRequest,
 from workprint.server.routes.common import Collector, hash_token as _hash_token
 
 
+# Enrolment codes are read off a screen and typed into `workprint enrol URL CODE`: letters and
+# digits only (no look-alikes such as 0/O or 1/I/l), in groups of four. A code must never start
+# with "-", which the command line would take for an option. 12 characters of 32: 60 bits.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_enrolment_code() -> str:
+    """A single-use enrolment code such as ``K7QX-9MPR-2DWF``."""
+    chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return "-".join(chars[i:i + 4] for i in range(0, 12, 4))
+
+
 def add_routes(app: FastAPI, ctx: Collector) -> None:
     catalog = ctx.catalog
     actor = ctx.actor
@@ -23,7 +35,7 @@ def add_routes(app: FastAPI, ctx: Collector) -> None:
     def new_code(body: CodeRequest | None = None, who: Actor = Depends(actor)) -> dict:
         require(who, "create enrolment codes", "-", "admin")
         body = body or CodeRequest()
-        code = secrets.token_urlsafe(12)
+        code = new_enrolment_code()
         expires = time.time() + body.expires_in_hours * 3600
         with catalog.transaction() as tx:
             tx.add_enrolment_code(_hash_token(code), expires)
