@@ -24,7 +24,7 @@ from workprint.process.pyautogui_code import to_code
 from workprint.model import ChatClient, ImageFit, ModelError, ReplyError, build_messages, encode_png
 from workprint.model.parse import parse_reply, parse_tool_calls
 from workprint.model.prompt import TOOLS
-from workprint.process.actions import describe
+from workprint.process.actions import action_summary
 
 POINTER = ("click", "double_click", "right_click", "middle_click", "drag", "scroll")
 KEYBOARD = ("type", "key", "hotkey", "navigate")
@@ -219,12 +219,12 @@ class AgentRun:
                 window = self.refused(action)
                 if window is not False:
                     app = window.app if isinstance(window, Window) else None
-                    self.log(f"the agent wanted to {describe_short(action)} in {app or 'a window'}, which the "
+                    self.log(f"the agent wanted to {action_summary(action)} in {app or 'a window'}, which the "
                              "policy does not allow; not done. Do it yourself or hand back")
                     channel.send("proposed", step=step, action=action, reply=reply, why="refused_app")
                     channel.pause_for("refused_app", app=app or "")
                     break
-                channel.show(f"next: {describe_short(action)}")
+                channel.show(f"next: {action_summary(action)}")
                 channel.send("step", step=step, action=action, reply=reply)
                 try:
                     executor.perform(action, step)
@@ -245,8 +245,3 @@ class AgentRun:
             timing["done"] = time.perf_counter()
             result.timings.append(timing)
 
-
-def describe_short(action: dict[str, Any]) -> str:
-    """The action in words, for the status line (before it is executed)."""
-    parts = describe({"t": 0.0, **action}).strip().split("  ")
-    return parts[1] if len(parts) > 1 else parts[0]

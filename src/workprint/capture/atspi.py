@@ -120,7 +120,7 @@ class AtspiClient:
                     continue
         return None
 
-    def describe(self, ref: tuple[str, str]) -> dict | None:
+    def target_of(self, ref: tuple[str, str]) -> dict | None:
         """{role, name, bbox} of one accessible, or None if it has no name or went away."""
         try:
             name = self._name(ref)
@@ -340,7 +340,7 @@ class AccessibilityWorker(threading.Thread):
                 self.secure_focus = role in _SECURE_ROLES
                 self.secure_box = tuple(client._extents(ref)) if self.secure_focus else None  # type: ignore[assignment]
             if detail == "selected" and on:
-                described = client.describe(ref)
+                described = client.target_of(ref)
                 if described and described["role"] in _CHOICE_ROLES:
                     self._selected.append([t, described, ref, None])
             elif detail == "selected":

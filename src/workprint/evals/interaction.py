@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from workprint.vocabulary import CLICK_TYPES
+
 INTERACTIONS = ("click", "double_click", "right_click", "middle_click", "drag", "scroll", "type", "hotkey", "key",
                 "select", "menu", "navigate", "done")
-POINT_TYPES = {"click", "double_click", "right_click", "middle_click"}
+POINT_TYPES = CLICK_TYPES
 
 # Menus: the menu bar's titles, their items (GTK/Qt AT-SPI role names and ARIA roles).
 MENU_ROLES = {"menu", "menu item", "check menu item", "radio menu item", "menu bar", "popup menu",

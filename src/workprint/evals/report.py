@@ -57,7 +57,7 @@ def _thumb(path: Path, step: dict[str, Any], verdict: Verdict) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
 
 
-def _describe(action: dict[str, Any] | None) -> str:
+def _action_json(action: dict[str, Any] | None) -> str:
     if not action:
         return "(no usable prediction)"
     keep = {k: action[k] for k in ("type", "x", "y", "x2", "y2", "dx", "dy", "text", "keys", "label", "url")
@@ -99,9 +99,9 @@ def write_report(out: Path, directory: Path, steps: list[dict[str, Any]], result
             f'<b>{html.escape(v.interaction)}</b> · step {html.escape(v.id)}'
             f'{" · corrected by a person" if v.intervention else ""}<br>'
             f'task: {html.escape(step.get("instruction") or "(none)")}<br>'
-            f'gold: {html.escape(_describe(step["gold"]))}'
+            f'gold: {html.escape(_action_json(step["gold"]))}'
             f'{" on " + html.escape(str(target.get("role"))) + " " + html.escape(repr(target.get("name"))) if target else ""}<br>'
-            f'predicted: {html.escape(_describe(v.predicted))}<br><i>{html.escape(v.why)}</i></figcaption></figure>')
+            f'predicted: {html.escape(_action_json(v.predicted))}<br><i>{html.escape(v.why)}</i></figcaption></figure>')
     kinds = sorted({v.interaction for v in failed})
     buttons = "".join(f'<button data-kind="{html.escape(k)}">{html.escape(k)} '
                       f'({sum(v.interaction == k for v in failed)})</button>' for k in kinds)

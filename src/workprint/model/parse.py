@@ -10,11 +10,10 @@ from __future__ import annotations
 import ast
 import json
 import re
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from workprint.model.prompt import ImageFit
-
-Action = dict[str, Any]
+from workprint.vocabulary import CLICK_OF_BUTTON, CLICK_TYPES, Action, ActionType, button_of
 
 
 class ReplyError(ValueError):
@@ -26,9 +25,8 @@ _KEY_ALIASES = {"return": "enter", "escape": "esc", "control": "ctrl", "cmd": "w
                 "super": "win", "meta": "win", "option": "alt", "del": "delete", "pgup": "pageup",
                 "pgdn": "pagedown", "page_up": "pageup", "page_down": "pagedown", "arrowup": "up",
                 "arrowdown": "down", "arrowleft": "left", "arrowright": "right", "spacebar": "space"}
-_CLICK_CALLS = {"click": "click", "leftclick": "click", "doubleclick": "double_click",
+_CLICK_CALLS: dict[str, ActionType] = {"click": "click", "leftclick": "click", "doubleclick": "double_click",
                 "rightclick": "right_click", "middleclick": "middle_click", "tripleclick": "click"}
-_BUTTON_CLICKS = {"left": "click", "right": "right_click", "middle": "middle_click"}
 _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.S)
 _BARE = {"DONE": {"type": "done", "status": "success"}, "FAIL": {"type": "fail"}, "WAIT": {"type": "wait"}}
 
@@ -110,10 +108,9 @@ def _point(x: Any, y: Any, fit: ImageFit) -> tuple[int, int]:
 
 
 def _tool_action(name: str, a: dict[str, Any], fit: ImageFit) -> Action:
-    if name in ("click", "double_click", "right_click", "middle_click"):
+    if name in CLICK_TYPES:
         x, y = _point(a.get("x"), a.get("y"), fit)
-        button = {"right_click": "right", "middle_click": "middle"}.get(name, "left")
-        return {"type": name, "x": x, "y": y, "button": button}
+        return {"type": cast(ActionType, name), "x": x, "y": y, "button": button_of(name)}
     if name == "drag":
         x, y = _point(a.get("x"), a.get("y"), fit)
         x2, y2 = _point(a.get("x2"), a.get("y2"), fit)
@@ -204,11 +201,11 @@ class _State:
             raise ReplyError("a point is needed: give x= and y=")
         return _point(x, y, self.fit)
 
-    def _click(self, kind: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+    def _click(self, kind: ActionType, args: list[Any], kwargs: dict[str, Any]) -> None:
         x, y = self._xy(args, kwargs)  # type: ignore[misc]
-        button = str(kwargs.get("button", {"right_click": "right", "middle_click": "middle"}.get(kind, "left")))
+        button = str(kwargs.get("button", button_of(kind)))
         if kind == "click":
-            kind = _BUTTON_CLICKS.get(button, "click")
+            kind = CLICK_OF_BUTTON.get(button, "click")
             if int(kwargs.get("clicks", 1)) == 2 and kind == "click":
                 kind = "double_click"
         self.actions.append({"type": kind, "x": x, "y": y, "button": button})

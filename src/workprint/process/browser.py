@@ -10,23 +10,25 @@ visit, which replaces the desktop keystrokes typed into that field.
 from __future__ import annotations
 
 import bisect
-from typing import Any
+from typing import Any, cast
+
+from workprint.vocabulary import CLICK_TYPES, Action, ActionType, Event, ScreenInfo, Target
 
 BROWSER_APPS = {"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "firefox",
                 "firefox-esr", "microsoft-edge", "brave-browser", "navigator"}
 JOIN_S = 0.6
-CLICKS = {"click", "double_click", "right_click", "middle_click"}
 
 
-def _target(event: dict) -> dict | None:
+def _target(event: Event) -> Target | None:
     target = event.get("target")
     if not target:
         return None
-    return {k: target[k] for k in ("role", "name", "bbox", "selector", "tag") if target.get(k) is not None}
+    fields: dict[str, Any] = dict(target)
+    return cast(Target, {k: fields[k] for k in ("role", "name", "bbox", "selector", "tag") if fields.get(k) is not None})
 
 
-def _base(event: dict, kind: str) -> dict[str, Any]:
-    action: dict[str, Any] = {"type": kind, "t": event["t"], "t_end": event.get("t_end", event["t"]),
+def _base(event: Event, kind: ActionType) -> Action:
+    action: Action = {"type": kind, "t": event["t"], "t_end": event.get("t_end", event["t"]),
                               "raw": [event["id"], event["id"]], "source": "human", "app": "browser",
                               "url": event.get("url")}
     target = _target(event)
@@ -35,7 +37,7 @@ def _base(event: dict, kind: str) -> dict[str, Any]:
     return action
 
 
-def merge_browser_events(actions: list[dict], ordered: list[dict], screen: Any) -> list[dict]:
+def merge_browser_events(actions: list[Action], ordered: list[Event], screen: ScreenInfo | None) -> list[Action]:
     dom = [e for e in ordered if e["kind"].startswith("dom_")]
     if not dom:
         return actions
@@ -44,7 +46,7 @@ def merge_browser_events(actions: list[dict], ordered: list[dict], screen: Any) 
     out = list(actions)
     inputs = [e for e in dom if e["kind"] == "dom_input"]
 
-    def in_browser(action: dict) -> bool:
+    def in_browser(action: Action) -> bool:
         return (action.get("app") or "") in BROWSER_APPS or action.get("app") == "browser"
 
     # Keystrokes typed into a field the page reported are replaced by the page's one `type`.
@@ -56,7 +58,7 @@ def merge_browser_events(actions: list[dict], ordered: list[dict], screen: Any) 
             if i >= 0:
                 action["url"] = navs[i][1]
     last_nav: tuple[float, str] | None = None
-    desktop_clicks = [a for a in out if a["type"] in CLICKS and in_browser(a)]
+    desktop_clicks = [a for a in out if a["type"] in CLICK_TYPES and in_browser(a)]
     joined: set[int] = set()
     for e in dom:
         kind = e["kind"]
