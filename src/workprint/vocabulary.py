@@ -129,7 +129,7 @@ Button = Literal["left", "right", "middle"]
 class Action(TypedDict, total=False):
     """One action (DESIGN.md, "Action vocabulary"); which fields a type needs: :data:`ACTION_SPECS`."""
 
-    id: int
+    id: int | None  # None: an episode's closing ``done``/``fail``, which no event made
     type: Required[ActionType]
     # pointer
     x: int
@@ -153,7 +153,7 @@ class Action(TypedDict, total=False):
     # where, when, who
     t: float
     t_end: float
-    raw: list[int]
+    raw: list[int] | None  # None: as ``id``
     source: Source
     model: ModelInfo
     agent_step: int
@@ -164,7 +164,13 @@ class Action(TypedDict, total=False):
     frame: str | None
     frame_after: str | None
     trace: list[list[float]]
-    rejected: dict[str, Any]  # the agent's action a person's correction replaced (agent runs)
+    rejected: "Action"  # the agent's action a person's correction replaced (agent runs)
+    # a step's reasoning, when whoever built the step carried it on the action (export.steps.Step.notes)
+    observation: str
+    thought: str
+    description: str
+    reflection: str
+    quality: str
 
 
 # How an action type is performed: the one dispatch over action types. Consumers keep a

@@ -57,7 +57,7 @@ class Verdict:
     success: bool
     type_match: bool
     distance: float | None  # predicted point to gold point (point actions), fraction of the screen diagonal
-    predicted: dict[str, Any] | None
+    predicted: Action | None
     why: str  # what decided it, for the report
 
 
@@ -89,7 +89,7 @@ def _check_action(action: Any) -> str | None:
 _POINT_FIELDS = ("x", "y", "x2", "y2")
 
 
-def prediction_action(prediction: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]:
+def prediction_action(prediction: dict[str, Any], step: dict[str, Any]) -> Action:
     """The predicted action of one prediction line; ValueError says what is wrong."""
     has_action, has_code = "action" in prediction, "code" in prediction
     if has_action and has_code:
@@ -112,14 +112,14 @@ def prediction_action(prediction: dict[str, Any], step: dict[str, Any]) -> dict[
     raise ValueError("needs `action` (an action in the vocabulary) or `code` (pyautogui code)")
 
 
-def read_predictions(path: Path, steps_by_id: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+def read_predictions(path: Path, steps_by_id: dict[str, dict[str, Any]]) -> dict[str, Action | None]:
     """id -> predicted action (None: the model gave no usable answer, recorded as `error`).
 
     Every malformed line is reported at once (up to 20), with its number and what is wrong.
     """
     if not path.is_file():
         raise PredictionError(f"{path}: no such file")
-    out: dict[str, dict[str, Any] | None] = {}
+    out: dict[str, Action | None] = {}
     problems: list[str] = []
     seen: set[str] = set()
     with path.open(encoding="utf-8") as f:
@@ -217,7 +217,7 @@ def _sign(v: Any) -> int:
     return (v > 0) - (v < 0)
 
 
-def judge(step: dict[str, Any], predicted: dict[str, Any] | None, t: Thresholds) -> Verdict:
+def judge(step: dict[str, Any], predicted: Action | None, t: Thresholds) -> Verdict:
     """One step: right or wrong, and why."""
     interaction, gold = step["interaction"], step["gold"]
     verdict = Verdict(step["id"], interaction, step["episode"], bool(step.get("intervention")), False, False,
@@ -255,7 +255,7 @@ def judge(step: dict[str, Any], predicted: dict[str, Any] | None, t: Thresholds)
     if not verdict.type_match:
         verdict.why = f"type {kind}, not {gold['type']}"
         return verdict
-    shape = ACTION_SPECS[kind].shape if kind in ACTION_SPECS else "control"
+    shape: Shape = ACTION_SPECS[kind].shape if kind in ACTION_SPECS else "control"
     verdict.success, verdict.why = _JUDGES[shape](predicted, gold, step, t)
     return verdict
 
@@ -315,7 +315,7 @@ def _summary(verdicts: list[Verdict]) -> dict[str, Any]:
             "grounding_distance": round(statistics.median(distances), 6) if distances else None}
 
 
-def score(steps: list[dict[str, Any]], predictions: dict[str, dict[str, Any] | None],
+def score(steps: list[dict[str, Any]], predictions: dict[str, Action | None],
           thresholds: Thresholds | None = None) -> tuple[dict[str, Any], list[Verdict]]:
     """(results.json as in the contract, one verdict per step). A step with no prediction is wrong."""
     t = thresholds or Thresholds()

@@ -54,7 +54,7 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
     splits = parse_split(split)
     prepared: dict = {}
     if collector:
-        from workprint.export.remote import load_collector_sessions, prepare_frames
+        from workprint.export.remote import CollectorReader, load_collector_sessions, prepare_frames
 
         sessions = load_collector_sessions(*collector)
         if refs:
@@ -77,6 +77,7 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
         with tqdm(total=0, desc="frames", unit="frame", disable=not progress) as frames_bar:
             prepared = prepare_frames(todo, *collector, ray_address=ray_address, progress=frames_bar.update)
             for session in todo:
+                assert isinstance(session.reader, CollectorReader)  # load_collector_sessions made them
                 session.reader.pngs.update({fid: png for fid, (png, _) in prepared.get(session.id, {}).items()})
     for session in todo:
         _remove(out, done.get(session.id, {}).get("files", []))

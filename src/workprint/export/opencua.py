@@ -27,7 +27,7 @@ from workprint.export.steps import SessionData, Step
 SPLITS = ("train", "validation", "test")
 
 
-def annotations(notes: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+def reasoning_fields(notes: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
     """The reasoning fields a step carries (``Step.notes``; none for a plain recording)."""
     action = notes
     out = {}
@@ -67,7 +67,7 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path, option
         if image is None:
             written.leave_out("no screenshot")
             continue
-        value = {"code": to_code(step.action, relative=True), **annotations(step.notes, previous.get(step.episode.id))}
+        value = {"code": to_code(step.action, relative=True), **reasoning_fields(step.notes, previous.get(step.episode.id))}
         traj["traj"].append({"index": len(traj["traj"]), "image": image,
                              "source": step.action.get("source", "human"), "value": value})
         previous[step.episode.id] = step.notes

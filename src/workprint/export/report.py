@@ -14,6 +14,7 @@ import io
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -34,11 +35,10 @@ def _webp(png: bytes) -> str:
 def build_report(session: SessionData, progress=None) -> str:
     redacted = RedactedFrames(session)
     frames: dict[str, str] = {}
-    steps = []
+    steps: list[dict[str, Any]] = []  # what the page's script reads of each step
     for step in iter_steps(session, [("train", 1.0)], 0, frames=None):
         a = step.action
-        for key in ("frame", "frame_after"):
-            fid = a.get(key)
+        for fid in (a.get("frame"), a.get("frame_after")):
             if fid and fid not in frames:
                 frames[fid] = _webp(redacted(fid)[0])
         steps.append({k: a.get(k) for k in ("id", "type", "x", "y", "x2", "y2", "dx", "dy", "text", "keys",

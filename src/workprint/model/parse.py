@@ -28,7 +28,8 @@ _KEY_ALIASES = {"return": "enter", "escape": "esc", "control": "ctrl", "cmd": "w
 _CLICK_CALLS: dict[str, ActionType] = {"click": "click", "leftclick": "click", "doubleclick": "double_click",
                 "rightclick": "right_click", "middleclick": "middle_click", "tripleclick": "click"}
 _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.S)
-_BARE = {"DONE": {"type": "done", "status": "success"}, "FAIL": {"type": "fail"}, "WAIT": {"type": "wait"}}
+_BARE: dict[str, Action] = {"DONE": {"type": "done", "status": "success"}, "FAIL": {"type": "fail"},
+                             "WAIT": {"type": "wait"}}
 
 
 def key_name(name: str) -> str:
@@ -54,7 +55,7 @@ def parse_reply(text: str, fit: ImageFit) -> list[Action]:
 def parse_code(code: str, fit: ImageFit) -> list[Action]:
     """Actions from pyautogui code (also the ``code`` of an eval prediction)."""
     lines = [line for line in code.splitlines() if line.strip() not in _BARE]
-    bare = [dict(_BARE[line.strip()]) for line in code.splitlines() if line.strip() in _BARE]
+    bare = [_BARE[line.strip()].copy() for line in code.splitlines() if line.strip() in _BARE]
     try:
         tree = ast.parse("\n".join(lines))
     except SyntaxError as exc:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, cast
 from workprint.process.browser import merge_browser_events
 from workprint.process.interventions import attribute, mark_rejected
 from workprint.settings import Settings
-from workprint.vocabulary import CLICK_OF_BUTTON, Action, ActionType, Event, action_shape
+from workprint.vocabulary import CLICK_OF_BUTTON, Action, ActionType, Event, Target, action_shape
 
 MODIFIER_ORDER = ("ctrl", "alt", "shift", "win", "altgr")
 MODIFIERS = set(MODIFIER_ORDER)
@@ -79,7 +79,7 @@ class _Frames:
 
 def derive_actions(events: list[Event], settings: Settings | None = None) -> list[Action]:
     """The actions of one session, in time order."""
-    meta: Event = next((e for e in events if e["kind"] == "session"), {"kind": "session", "t": 0.0})
+    meta = next((e for e in events if e["kind"] == "session"), Event(kind="session", t=0.0))
     s = settings or Settings.from_dict(meta.get("settings", {}))
     screen = meta.get("screen")
     ordered = sorted((e for e in events if e["kind"] != "session"), key=lambda e: (e["t"], e["id"]))
@@ -90,9 +90,9 @@ def derive_actions(events: list[Event], settings: Settings | None = None) -> lis
     focus_t = [e["t"] for e in focus]
     in_typing: set[int] = set()
     for e in ordered:
-        if e["kind"] == "typed" and e.get("raw"):
-            first, last = e["raw"]
-            in_typing.update(range(first, last + 1))
+        run = e.get("raw")
+        if e["kind"] == "typed" and run:
+            in_typing.update(range(run[0], run[1] + 1))
 
     actions: list[Action] = []
     moves: list[tuple[float, int, int]] = []
@@ -111,10 +111,10 @@ def derive_actions(events: list[Event], settings: Settings | None = None) -> lis
     def emit(kind: ActionType, first: Event, last: Event, app: str | None, **fields: Any) -> Action:
         trace = simplify(moves, s.trace_tolerance_px)
         moves.clear()
-        action: Action = {"type": kind, **fields, "t": first["t"], "t_end": last.get("t_end", last["t"]),
-                  "raw": [first["id"], last["id"]], "source": "human", "app": app,
-                  "window": window_at(first["t"], app), "screen": screen,
-                  "trace": [[round(t, 3), x, y] for t, x, y in trace]}
+        action = cast(Action, {"type": kind, **fields, "t": first["t"], "t_end": last.get("t_end", last["t"]),
+                               "raw": [first["id"], last["id"]], "source": "human", "app": app,
+                               "window": window_at(first["t"], app), "screen": screen,
+                               "trace": [[round(t, 3), x, y] for t, x, y in trace]})
         actions.append(action)
         return action
 
@@ -139,17 +139,17 @@ def derive_actions(events: list[Event], settings: Settings | None = None) -> lis
             else:
                 prev = actions[-1] if actions else None
                 if (prev is not None and prev["type"] == "click" and button == "left" and prev["button"] == "left"
-                        and by_id[prev["raw"][0]].get("agent") == press.get("agent")  # not two agent steps
+                        and by_id[_raw(prev)[0]].get("agent") == press.get("agent")  # not two agent steps
                         and press["t"] - prev["t_end"] <= s.double_click_s
                         and max(abs(prev["x"] - press["x"]), abs(prev["y"] - press["y"])) <= s.double_click_px):
                     prev["type"] = "double_click"
                     prev["t_end"] = e["t"]
-                    prev["raw"][1] = e["id"]
+                    _raw(prev)[1] = e["id"]
                     moves.clear()
                     continue
                 action = emit(CLICK_OF_BUTTON.get(button, "click"), press, e, app, x=press["x"], y=press["y"], button=button)
             if target:
-                action["target"] = {k: target[k] for k in ("role", "name", "bbox") if k in target}
+                action["target"] = target_of(target)
         elif kind == "wheel":
             prev = actions[-1] if actions else None
             if (prev is not None and prev["type"] == "scroll" and e["t"] - prev["t_end"] <= s.scroll_merge_gap_s
@@ -157,7 +157,7 @@ def derive_actions(events: list[Event], settings: Settings | None = None) -> lis
                 prev["dx"] += e["dx"]
                 prev["dy"] += e["dy"]
                 prev["t_end"] = e["t"]
-                prev["raw"][1] = e["id"]
+                _raw(prev)[1] = e["id"]
                 continue
             emit("scroll", e, e, e.get("app"), x=e["x"], y=e["y"], dx=e["dx"], dy=e["dy"])
         elif kind == "key_down":
@@ -174,8 +174,9 @@ def derive_actions(events: list[Event], settings: Settings | None = None) -> lis
             else:
                 emit("key", e, e, e.get("app"), keys=[name])
         elif kind == "key_up":
-            if e.get("key") in mods:
-                mods.remove(e["key"])
+            released = e.get("key")
+            if released is not None and released in mods:
+                mods.remove(released)
         elif kind == "typed":
             if not e.get("text"):
                 continue
@@ -183,9 +184,8 @@ def derive_actions(events: list[Event], settings: Settings | None = None) -> lis
             if e.get("redacted"):
                 fields["redacted"] = e["redacted"]
             raw = e.get("raw") or [e["id"], e["id"]]
-            first: Event = {"id": raw[0], "kind": "typed", "t": e["t"]}
-            last: Event = {"id": raw[1], "kind": "typed", "t": e["t_end"]}
-            emit("type", first, last, e.get("app"), **fields)
+            emit("type", Event(id=raw[0], kind="typed", t=e["t"]), Event(id=raw[1], kind="typed", t=e["t_end"]),
+                 e.get("app"), **fields)
 
     actions = merge_browser_events(actions, ordered, screen)
     actions = attribute(actions, ordered, screen)  # source: agent where the agent made it (agent runs)
@@ -198,6 +198,25 @@ def derive_actions(events: list[Event], settings: Settings | None = None) -> lis
     if any(e["kind"] == "agent_start" for e in ordered):
         mark_rejected(actions, ordered)  # a correction carries the agent action it replaced
     return [_ordered(a) for a in actions]
+
+
+def _raw(action: Action) -> list[int]:
+    """The raw event ids of an action made here (only an episode's closing ``done`` has none)."""
+    raw = action["raw"]
+    assert raw is not None
+    return raw
+
+
+def target_of(event: Event) -> Target:
+    """An accessibility ``target`` event as the action's ``target``."""
+    target = Target()
+    if "role" in event:
+        target["role"] = event["role"]
+    if "name" in event:
+        target["name"] = event["name"]
+    if "bbox" in event:
+        target["bbox"] = event["bbox"]
+    return target
 
 
 _FIELD_ORDER = ("id", "type", "x", "y", "x2", "y2", "button", "dx", "dy", "text", "redacted", "keys",

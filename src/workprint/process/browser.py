@@ -67,8 +67,9 @@ def merge_browser_events(actions: list[Action], ordered: list[Event], screen: Sc
             if near:
                 best = min(near, key=lambda a: abs(a["t"] - e["t"]))
                 joined.add(id(best))
-                if _target(e):
-                    best["target"] = _target(e)
+                target = _target(e)
+                if target:
+                    best["target"] = target
                 best["url"] = e.get("url")
             elif e.get("x") is not None:
                 out.append({**_base(e, "click"), "x": e["x"], "y": e["y"], "button": "left"})
@@ -80,7 +81,7 @@ def merge_browser_events(actions: list[Action], ordered: list[Event], screen: Sc
         elif kind == "dom_navigate":
             if last_nav and last_nav[1] == e["url"] and e["t"] - last_nav[0] < 1.0:
                 continue
-            last_nav = (e["t"], e["url"])
+            last_nav = (e["t"], e["url"] or "")
             out.append({**_base(e, "navigate"), "url": e["url"]})
         elif kind == "dom_input":
             action = {**_base(e, "type"), "text": e.get("text", "")}

@@ -9,6 +9,7 @@ are split at long idle gaps and at app switches, and their instruction is left e
 from __future__ import annotations
 
 import hashlib
+from workprint.vocabulary import Action, Event
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ class Episode:
     session: str
     instruction: str
     instruction_source: str  # contributor | model | none
-    actions: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
     # What a model wrote (``workprint annotate``): the instruction itself where the person wrote
     # none, else kept beside the person's, never over it.
     model_instruction: str | None = None
@@ -32,17 +33,17 @@ class Episode:
         return self.actions[0]["t"] if self.actions else 0.0
 
 
-def _episode_id(session: str, first_action: int) -> str:
+def _episode_id(session: str, first_action: int | None) -> str:
     return hashlib.blake2b(f"{session}:{first_action}".encode(), digest_size=6).hexdigest()
 
 
-def split_episodes(session: str, events: list[dict[str, Any]], actions: list[dict[str, Any]],
+def split_episodes(session: str, events: list[Event], actions: list[Action],
                    idle_gap_s: float = IDLE_GAP_S) -> list[Episode]:
     marks = sorted((e for e in events if e["kind"] in ("task_start", "task_end")), key=lambda e: e["t"])
     tasks: list[tuple[float, float, str]] = []
     ended: dict[float, str] = {}  # task start -> how the contributor ended it
     by_agent = {m["t"] for m in marks if m["kind"] == "task_start" and m.get("by") == "agent"}  # agent runs
-    open_task: dict | None = None
+    open_task: Event | None = None
     for mark in marks:
         if mark["kind"] == "task_start":
             if open_task is not None:
@@ -73,17 +74,18 @@ def split_episodes(session: str, events: list[dict[str, Any]], actions: list[dic
                 current = Episode(_episode_id(session, action["id"]), session, "", "none")
                 current._key = ("auto",)  # type: ignore[attr-defined]
                 episodes.append(current)
+        assert current is not None
         current.actions.append(action)
     for episode in episodes:
-        key = getattr(episode, "_key", None)
-        if key and key[0] == "task" and key[1] in ended and episode.actions:
+        task_key = getattr(episode, "_key", None)
+        if task_key and task_key[0] == "task" and task_key[1] in ended and episode.actions:
             # A task the contributor ended becomes an episode that ends with `done` (or `fail`).
             last = episode.actions[-1]
-            status = ended[key[1]]
-            end_t = next(tk[1] for tk in tasks if tk[0] == key[1])
+            status = ended[task_key[1]]
+            end_t = next(tk[1] for tk in tasks if tk[0] == task_key[1])
             episode.actions.append({
                 "id": None, "type": "done" if status == "done" else "fail", "status": status,
-                "t": end_t, "t_end": end_t, "source": "agent" if key[1] in by_agent else "human", "app": last.get("app"), "window": last.get("window"),
+                "t": end_t, "t_end": end_t, "source": "agent" if task_key[1] in by_agent else "human", "app": last.get("app"), "window": last.get("window"),
                 "screen": last.get("screen"), "frame": last.get("frame_after") or last.get("frame"),
                 "frame_after": None, "raw": None, "trace": []})
     return episodes

@@ -25,12 +25,13 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, cast
 
 from workprint.errors import WorkprintError
 from workprint.files import atomic_write, fsync_dir, private_dir
 from workprint.store.crypto import DecryptError, Sealer, load_session_key, new_session_key
 from workprint.store.framecodec import decode
+from workprint.vocabulary import Event
 from workprint.store.segments import SegmentWriter, read_segment, seal_interrupted
 
 SESSION_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
@@ -256,7 +257,7 @@ class SessionReader:
                 "sessions are readable only on the device that recorded them"
             ) from exc
         self.problems: list[str] = []
-        self._events: list[dict[str, Any]] | None = None
+        self._events: list[Event] | None = None
 
     def _segments(self) -> Iterator[tuple[int, Path]]:
         for path in sorted((self.dir / "events").glob("*.seg")):
@@ -265,10 +266,10 @@ class SessionReader:
             except ValueError:
                 self.problems.append(f"{path.name}: unexpected file in the event log; ignored")
 
-    def events(self) -> list[dict[str, Any]]:
+    def events(self) -> list[Event]:
         """All intact events, in the order they were written (ids ascending)."""
         if self._events is None:
-            events: list[dict[str, Any]] = []
+            events: list[Event] = []
             segments = list(self._segments())
             for number, path in segments:
                 read = read_segment(path, self._sealer, "events", number)
@@ -301,7 +302,7 @@ class SessionReader:
     def meta(self) -> dict[str, Any]:
         for event in self.events():
             if event.get("kind") == "session":
-                return event
+                return cast(dict[str, Any], event)  # free-form: whatever the recorder put there
         raise StoreError(f"session {self.session_id} has no metadata record: its first segment is damaged")
 
     def frame_ids(self) -> list[str]:
@@ -426,14 +427,14 @@ def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
     reader = SessionReader(home, session_id)
     events = reader.events()
 
-    def overlaps(e: dict) -> bool:
+    def overlaps(e: Event) -> bool:
         return e["kind"] != "session" and e["t"] <= end and e.get("t_end", e["t"]) >= start
 
     doomed = {e["id"] for e in events if overlaps(e)}
     for e in events:
-        if e["id"] in doomed and e.get("raw"):
-            first, last = e["raw"]
-            doomed.update(range(first, last + 1))  # the keystrokes a removed run was made of
+        run = e.get("raw")
+        if e["id"] in doomed and run:
+            doomed.update(range(run[0], run[1] + 1))  # the keystrokes a removed run was made of
     kept = [e for e in events if e["id"] not in doomed]
     removed = len(events) - len(kept)
     kept.append({"id": (events[-1]["id"] + 1) if events else 0, "kind": "deleted_range", "t": start, "t_end": end,

@@ -148,8 +148,7 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
             frames: dict[str, str] = {}
             payloads: dict[str, bytes] = {}
             for action in session.actions:
-                for key in ("frame", "frame_after"):
-                    fid = action.get(key)
+                for fid in (action.get("frame"), action.get("frame_after")):
                     if fid and fid not in frames:
                         png, _ = redacted(fid)
                         digest = hashlib.sha256(png).hexdigest()
