@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from workprint.agent.channel import AgentChannel, Expected
 from workprint.capture.base import Injector
+from workprint.vocabulary import Action
 
 # pyautogui key names -> X keysyms (Xlib.XK names, resolved once).
 _KEYSYM_NAMES = {
@@ -155,7 +156,7 @@ class Executor:
         self._gesture(expected, perform)
 
     # ------------------------------------------------------------ actions
-    def perform(self, action: dict[str, Any], step: int) -> None:
+    def perform(self, action: Action, step: int) -> None:
         """Execute one vocabulary action (pointer, keys or text); raises Interrupted if stopped."""
         self.step = step
         kind = action["type"]

@@ -57,7 +57,7 @@ class Expected:
             return False
         if kind in ("move", "press", "release", "wheel"):
             x, y = int(item[2]), int(item[3])
-            if self.x is not None and (abs(x - self.x) > 1 or abs(y - self.y) > 1):
+            if self.x is not None and self.y is not None and (abs(x - self.x) > 1 or abs(y - self.y) > 1):
                 return False
             return self.button is None or kind not in ("press", "release") or item[4] == self.button
         key = item[2]
@@ -192,7 +192,7 @@ class AgentChannel:
         """Gate thread: write a takeover already decided (the agent is paused by now)."""
         self.takeovers += 1
         self._rec._end_run()
-        event = {"kind": "takeover", "t": self._rec._now(t), "trigger": trigger, "n": self.takeovers}
+        event: dict[str, Any] = {"kind": "takeover", "t": self._rec._now(t), "trigger": trigger, "n": self.takeovers}
         for key, value in extra.items():
             if isinstance(value, str):
                 value, kinds = text_of(value)

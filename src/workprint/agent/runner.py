@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PIL import Image
 
@@ -25,6 +25,10 @@ from workprint.model import ChatClient, ImageFit, ModelError, ReplyError, build_
 from workprint.model.parse import parse_reply, parse_tool_calls
 from workprint.model.prompt import TOOLS
 from workprint.process.actions import action_summary
+from workprint.vocabulary import Action
+
+if TYPE_CHECKING:
+    from workprint.privacy.frames import FrameRedactor
 
 POINTER = ("click", "double_click", "right_click", "middle_click", "drag", "scroll")
 KEYBOARD = ("type", "key", "hotkey", "navigate")
@@ -56,7 +60,7 @@ class AgentRun:
         self.redact_screens = redact_screens
         self.log = log or (lambda m: print(f"workprint agent: {m}", file=sys.stderr, flush=True))
         self.channel = AgentChannel(recorder)
-        self._redactor = None
+        self._redactor: FrameRedactor | None = None
         self._history: list[str] = []
         self._action_no = 0
         self.measure = False
@@ -86,7 +90,7 @@ class AgentRun:
                 return window
         return None
 
-    def refused(self, action: dict[str, Any]) -> Window | None | bool:
+    def refused(self, action: Action) -> Window | None | bool:
         """The window an action would act on, if the policy does not allow it (else False)."""
         if action["type"] in POINTER:
             window = self._window_at(action["x"], action["y"])
@@ -97,7 +101,7 @@ class AgentRun:
         return False if self.rec._allowed(window) else window
 
     # ------------------------------------------------------------------ asking
-    def ask(self, png: bytes, timing: dict[str, float]) -> tuple[list[dict[str, Any]] | None, str]:
+    def ask(self, png: bytes, timing: dict[str, float]) -> tuple[list[Action] | None, str]:
         """(actions, raw reply text); actions None when the reply was unusable twice."""
         retry = None
         for attempt in range(2):

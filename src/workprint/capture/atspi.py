@@ -193,9 +193,10 @@ class AtspiClient:
                     container = self._role(ref) in _CONTAINER_ROLES
                 except Exception:
                     container = False
-                found = self._child_at(ref, x, y) if container else None
-                if found is None:
+                inner = self._child_at(ref, x, y) if container else None
+                if inner is None:
                     break
+                found = inner
             ref = found  # type: ignore[assignment]
             chain.append(ref)
         # The deepest accessible that means something: skip layout containers, and take the
@@ -382,7 +383,7 @@ class AccessibilityWorker(threading.Thread):
 
     def _drain_state(self, client: AtspiClient, until: float) -> list:
         """Handle state events arriving until ``until``; returns the other requests, in order."""
-        others = []
+        others: list[Any] = []
         while True:
             remaining = until - time.monotonic()
             try:

@@ -65,7 +65,8 @@ class FrameRing:
                 if not grabbing or time.monotonic() > deadline:
                     earlier = [f for f in self._frames if f.t <= t]
                     stable = [f for f in earlier if f.stable]
-                    return (stable or earlier or [None])[-1]
+                    found = stable or earlier
+                    return found[-1] if found else None
             time.sleep(0.002)
 
 

@@ -17,12 +17,13 @@ class Indicator:
 
     def notify(self, summary: str, body: str = "") -> None:
         """A desktop notification, where a notification service runs; never blocks recording."""
-        if not self._notify:
+        notify = self._notify
+        if not notify:
             return
 
         def send() -> None:
             try:
-                subprocess.run([self._notify, "-a", "workprint", "-t", "4000", summary, body],
+                subprocess.run([notify, "-a", "workprint", "-t", "4000", summary, body],
                                timeout=3, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
             except (OSError, subprocess.TimeoutExpired):
                 pass

@@ -278,6 +278,7 @@ class X11ScreenGrabber:
     def _cut_bands(self, first_row: int, end_row: int) -> None:
         """Re-cut the bands holding rows [first_row, end_row) from the buffer, where they changed."""
         size = self._monitor["width"] * 4 * self.BAND_ROWS
+        assert self._buffer is not None  # grabs fill it before bands are cut
         view = memoryview(self._buffer)  # slicing a bytearray would copy twice
         for i in range(first_row // self.BAND_ROWS, (end_row + self.BAND_ROWS - 1) // self.BAND_ROWS):
             band = bytes(view[i * size:(i + 1) * size])

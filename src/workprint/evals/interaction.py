@@ -8,8 +8,6 @@ text views well can still be lost in menus.
 
 from __future__ import annotations
 
-from typing import Any
-
 from workprint.vocabulary import CLICK_TYPES, Action
 
 INTERACTIONS = ("click", "double_click", "right_click", "middle_click", "drag", "scroll", "type", "hotkey", "key",

@@ -9,9 +9,9 @@ are split at long idle gaps and at app switches, and their instruction is left e
 from __future__ import annotations
 
 import hashlib
-from workprint.vocabulary import Action, Event
 from dataclasses import dataclass, field
-from typing import Any
+
+from workprint.vocabulary import Action, Event
 
 IDLE_GAP_S = 60.0
 

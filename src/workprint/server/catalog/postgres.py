@@ -91,7 +91,8 @@ class PostgresCatalog(Catalog):
             try:
                 conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
                              "(version INTEGER PRIMARY KEY, applied DOUBLE PRECISION NOT NULL)")
-                done = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+                row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
+                done = row[0] if row else 0
                 for version, sql in enumerate(MIGRATIONS, 1):
                     if version <= done:
                         continue
