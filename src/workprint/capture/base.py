@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from workprint.errors import WorkprintError
+from workprint.vocabulary import Rect
 
 # What input hooks put on the recorder's queue: (kind, monotonic_t, *payload).
 #   ("move", t, x, y) ("press"/"release", t, x, y, button) ("wheel", t, x, y, dx, dy)
@@ -33,7 +34,12 @@ class Window:
     wid: int
     app_ids: tuple[str, ...]  # e.g. WM_CLASS (instance, class), lowercase
     title: str
-    rect: tuple[int, int, int, int]  # x, y, w, h in screen pixels (frame included)
+    rect: tuple[int, int, int, int]  # x, y, w, h in screen pixels (frame included), as focus events store it
+
+    @property
+    def box(self) -> Rect:
+        """``rect`` as the in-memory rectangle (corners, end exclusive)."""
+        return Rect.from_xywh(*self.rect)
 
     @property
     def app(self) -> str | None:

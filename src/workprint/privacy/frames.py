@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from workprint.privacy.redact import _GIVEN_NAMES, _IPV4, _IPV6, _iban_ok, _luhn_ok, _names, find_spans
 from workprint.imaging import changed_pixels, changed_rows, runs
+from workprint.vocabulary import Rect
 
 # OCR drops the spaces between words ("replytojane@example.combefore") and splits long tokens,
 # so screen text gets a second, boundary-free look for what the text redactor anchors on words.
@@ -131,20 +132,20 @@ class TextBox:
     text: str
 
 
-def _same_place(a: TextBox, b: tuple[int, int, int, int]) -> bool:
+def _same_place(a: TextBox, b: Rect) -> bool:
     """Whether detected box ``b`` is line ``a`` found again (each edge within 4 pixels)."""
     return all(abs(p - q) <= 4 for p, q in zip((a.x0, a.y0, a.x1, a.y1), b))
 
 
-def _covers(b: tuple[int, int, int, int], a: TextBox) -> bool:
+def _covers(b: Rect, a: TextBox) -> bool:
     """Whether box ``b`` is a new reading of the whole of line ``a`` (its full width, most of its height)."""
-    h = min(a.y1, b[3]) - max(a.y0, b[1])
-    return b[0] <= a.x0 + 4 and b[2] >= a.x1 - 4 and h >= 0.5 * (a.y1 - a.y0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return b.x0 <= a.x0 + 4 and b.x1 >= a.x1 - 4 and h >= 0.5 * (a.y1 - a.y0)
 
 
 @dataclass
 class FrameMask:
-    box: tuple[int, int, int, int]  # x0, y0, x1, y1
+    box: Rect
     kind: str
 
 
@@ -179,8 +180,8 @@ class FrameRedactor:
         self._prev_masks: list[FrameMask] = []
         self.ocr_pixels = 0  # pixels text detection actually read, to measure what reuse saves
 
-    def _detect(self, image: np.ndarray, y_offset: int) -> list[tuple[int, int, int, int]]:
-        """Boxes (x0, y0, x1, y1) of text lines in ``image``, shifted down by ``y_offset``."""
+    def _detect(self, image: np.ndarray, y_offset: int) -> list[Rect]:
+        """Boxes of text lines in ``image``, shifted down by ``y_offset``."""
         # Edge rows above and below: the detector misses text that touches the image's border.
         # Padded up to multiples of 32 too, which the detector would otherwise resize to,
         # squashing a thin band's text (45 rows read as 32) and losing parts of its lines.
@@ -197,10 +198,10 @@ class FrameRedactor:
             y0 = max(0, int(min(ys)))
             y1 = min(image.shape[0], int(max(ys)) + 1)
             if y1 > y0:
-                boxes.append((max(0, int(min(xs))), y0 + y_offset, int(max(xs)) + 1, y1 + y_offset))
+                boxes.append(Rect(max(0, int(min(xs))), y0 + y_offset, int(max(xs)) + 1, y1 + y_offset))
         return boxes
 
-    def _detect_regions(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+    def _detect_regions(self, rgb: np.ndarray) -> list[Rect]:
         """Text line boxes of a whole frame, detecting only where text can be.
 
         Text is made of many sharp horizontal transitions; rows with almost none (empty space,
@@ -216,10 +217,10 @@ class FrameRedactor:
             y0, y1 = max(0, r0 - REGION_MARGIN_PX), min(rgb.shape[0], r1 + REGION_MARGIN_PX)
             cols = np.flatnonzero(edges[r0:r1].any(axis=0))
             x0, x1 = max(0, int(cols[0]) - REGION_MARGIN_PX), min(rgb.shape[1], int(cols[-1]) + 2 + REGION_MARGIN_PX)
-            boxes += [(bx0 + x0, by0, bx1 + x0, by1) for bx0, by0, bx1, by1 in self._detect(rgb[y0:y1, x0:x1], y0)]
+            boxes += [Rect(b.x0 + x0, b.y0, b.x1 + x0, b.y1) for b in self._detect(rgb[y0:y1, x0:x1], y0)]
         return boxes
 
-    def _recognise(self, rgb: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[TextBox]:
+    def _recognise(self, rgb: np.ndarray, boxes: list[Rect]) -> list[TextBox]:
         """Read each line box (screen text is upright, so no angle classifier)."""
         if not boxes:
             return []
@@ -269,7 +270,7 @@ class FrameRedactor:
             y1 += step
         return y0, y1
 
-    def _read_band(self, rgb: np.ndarray, prev: np.ndarray, y0: int, y1: int) -> list[tuple[int, int, int, int]]:
+    def _read_band(self, rgb: np.ndarray, prev: np.ndarray, y0: int, y1: int) -> list[Rect]:
         """Line boxes of rows y0..y1 around what changed in them. The columns read are the
         changed ones and the earlier lines that changed, widened over the text next to them on
         those lines (runs of columns with sharp transitions, gaps under COLUMN_GAP_PX): a line
@@ -290,7 +291,7 @@ class FrameRedactor:
             if r0 < x1 and r1 > x0:
                 x0, x1 = min(x0, r0), max(x1, r1)
         x0, x1 = max(0, x0 - REGION_MARGIN_PX), min(rgb.shape[1], x1 + REGION_MARGIN_PX)
-        return [(bx0 + x0, by0, bx1 + x0, by1) for bx0, by0, bx1, by1 in self._detect(rgb[y0:y1, x0:x1], y0)]
+        return [Rect(b.x0 + x0, b.y0, b.x1 + x0, b.y1) for b in self._detect(rgb[y0:y1, x0:x1], y0)]
 
     def read_whole(self, rgb: np.ndarray) -> list[TextBox]:
         """Every text line of a frame, read whole as a fresh redactor reads a first frame; the
@@ -332,7 +333,7 @@ class FrameRedactor:
             return any(y0 <= middle < y1 for y0, y1 in bands)
 
         fresh = [b for y0, y1 in bands for b in self._read_band(rgb, prev, y0, y1)]
-        fresh = [b for b in fresh if inside(b[1], b[3])]
+        fresh = [b for b in fresh if inside(b.y0, b.y1)]
         unchanged = [b for b in self._prev_boxes
                      if np.array_equal(rgb[b.y0:b.y1, b.x0:b.x1], prev[b.y0:b.y1, b.x0:b.x1])]
         # A line found again where it was, on the same pixels, keeps its reading (recognition is
@@ -340,8 +341,8 @@ class FrameRedactor:
         read, to_read = [], []
         for f in fresh:
             same = next((b for b in unchanged if _same_place(b, f) and np.array_equal(
-                rgb[min(b.y0, f[1]):max(b.y1, f[3]), min(b.x0, f[0]):max(b.x1, f[2])],
-                prev[min(b.y0, f[1]):max(b.y1, f[3]), min(b.x0, f[0]):max(b.x1, f[2])])), None)
+                rgb[min(b.y0, f.y0):max(b.y1, f.y1), min(b.x0, f.x0):max(b.x1, f.x1)],
+                prev[min(b.y0, f.y0):max(b.y1, f.y1), min(b.x0, f.x0):max(b.x1, f.x1)])), None)
             (read.append(same) if same else to_read.append(f))
         read += self._recognise(rgb, to_read)
         kept = []
@@ -366,7 +367,8 @@ class FrameRedactor:
             for start, end, kind in ocr_spans(box.text):
                 x0 = box.x0 + (box.x1 - box.x0) * start // n - MASK_MARGIN_PX
                 x1 = box.x0 + (box.x1 - box.x0) * end // n + MASK_MARGIN_PX
-                out.append(FrameMask((max(0, x0), max(0, box.y0 - MASK_MARGIN_PX), x1, box.y1 + MASK_MARGIN_PX), kind))
+                out.append(FrameMask(Rect(max(0, x0), max(0, box.y0 - MASK_MARGIN_PX), x1 + 1,
+                                          box.y1 + MASK_MARGIN_PX + 1), kind))
         return out
 
     def masks(self, rgb: np.ndarray) -> list[FrameMask]:
@@ -378,8 +380,8 @@ class FrameRedactor:
             # is still secret when, say, a menu now covers the label that gave it away.
             for mask in prev_masks:
                 x0, y0, x1, y1 = mask.box
-                region = rgb[y0:y1 + 1, x0:x1 + 1]
-                if region.size and np.array_equal(region, prev[y0:y1 + 1, x0:x1 + 1]) \
+                region = rgb[y0:y1, x0:x1]
+                if region.size and np.array_equal(region, prev[y0:y1, x0:x1]) \
                         and (region != region[0, 0]).any() and mask not in out:
                     out.append(mask)
         self._prev_masked, self._prev_masks = rgb, out
@@ -394,7 +396,7 @@ class FrameRedactor:
         image = image.copy()
         draw = ImageDraw.Draw(image)
         for mask in masks:
-            draw.rectangle(mask.box, fill=(0, 0, 0))
+            draw.rectangle((mask.box.x0, mask.box.y0, mask.box.x1 - 1, mask.box.y1 - 1), fill=(0, 0, 0))  # PIL: inclusive
         return image, sorted({m.kind for m in masks})
 
     def redact_png(self, png: bytes) -> tuple[bytes, list[str]]:

@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator, cast
 from workprint.errors import WorkprintError
 from workprint.files import atomic_write, fsync_dir, private_dir
 from workprint.store.crypto import DecryptError, Sealer, load_session_key, new_session_key
-from workprint.store.framecodec import decode
+from workprint.store.framecodec import decode, patch_reference
 from workprint.vocabulary import Event
 from workprint.store.segments import SegmentWriter, read_segment, seal_interrupted
 
@@ -419,8 +419,6 @@ def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
     so no text typed inside the range survives. The event log is rewritten; returns the events removed."""
     import shutil
 
-    from workprint.store.framecodec import MAGIC
-
     directory = session_dir(home, session_id)
     if directory.is_dir():
         _settle_event_log(directory)
@@ -455,8 +453,9 @@ def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
     referenced = {e["frame"] for e in kept if e["kind"] == "frame"}
     for fid in list(referenced):  # patches keep their keyframe
         blob = reader._blob(fid) if (reader.dir / "frames" / f"{fid}.frame").exists() else b""
-        if blob.startswith(MAGIC):
-            referenced.add(json.loads(blob[len(MAGIC):].partition(b"\n")[0])["ref"])
+        ref = patch_reference(blob)
+        if ref is not None:
+            referenced.add(ref)
     for path in (reader.dir / "frames").glob("*.frame"):
         if path.stem not in referenced:
             path.unlink()
