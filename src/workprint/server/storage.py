@@ -2,8 +2,9 @@
 PostgreSQL behind one interface) and blobs in :mod:`workprint.server.blobs` (folder and S3)."""
 
 from workprint.server.blobs import BlobStore, LocalBlobStore
-from workprint.server.catalog import Catalog, Entry, Refused, Tx, entry_mac, legacy_hash, open_catalog, read_anchor_lines
+from workprint.server.catalog import (CollectorCatalog, Entry, Refused, Tx, entry_mac, legacy_hash, open_catalog,
+                                      read_anchor_lines)
 from workprint.server.private import write_private
 
-__all__ = ["BlobStore", "Catalog", "Entry", "Refused", "LocalBlobStore", "Tx", "entry_mac", "legacy_hash",
+__all__ = ["BlobStore", "CollectorCatalog", "Entry", "Refused", "LocalBlobStore", "Tx", "entry_mac", "legacy_hash",
            "open_catalog", "read_anchor_lines", "write_private"]

@@ -1,6 +1,6 @@
 """The collector catalog's interface, shared by its SQLite and PostgreSQL implementations.
 
-Every change goes through a named method of :class:`Tx`, inside ``Catalog.transaction()``, and
+Every change goes through a named method of :class:`Tx`, inside ``CollectorCatalog.transaction()``, and
 the audit entry that records it is written in the same transaction: an action is never stored
 without its entry, nor an entry without its action. The SQL is written once, in the subset both
 databases speak (``?`` placeholders are rewritten for PostgreSQL); write transactions are
@@ -50,7 +50,7 @@ class Conn(Protocol):
 
 
 class Refused(Exception):
-    """An expected refusal, raised inside ``Catalog.transaction()`` after its audit entry was
+    """An expected refusal, raised inside ``CollectorCatalog.transaction()`` after its audit entry was
     written: the transaction is committed (the entry kept), then the refusal propagates."""
 
     def __init__(self, status: int, detail: object):
@@ -299,7 +299,7 @@ class Tx:
         self._db.execute("DELETE FROM settings WHERE key=?", (key,))
 
 
-class Catalog:
+class CollectorCatalog:
     """The catalog's transaction discipline, anchor file and audit verification; a subclass opens
     connections (``_writer`` and ``_reader``) and may clean up after erasure (``checkpoint``)."""
 
