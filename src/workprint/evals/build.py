@@ -112,7 +112,7 @@ def build_eval_set(home: Path, refs: list[str], out: Path, options: BuildOptions
 
     # 2. The cap per interaction: a seeded choice, corrections first (they are the regression set).
     if options.max_per_interaction is not None:
-        by_type: dict[str, list[dict]] = defaultdict(list)
+        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for c in candidates:
             by_type[c["interaction"]].append(c)
         keep: set[int] = set()
@@ -181,7 +181,7 @@ def _gold(action: Action) -> dict[str, Any]:
     return record
 
 
-def _write_card(out: Path, sessions: list[SessionData], rows: list[dict], skipped: Counter, episodes: int,
+def _write_card(out: Path, sessions: list[SessionData], rows: list[dict[str, Any]], skipped: Counter, episodes: int,
                 options: BuildOptions) -> None:
     counts = Counter(r["interaction"] for r in rows)
     corrected = Counter(r["interaction"] for r in rows if r["intervention"])

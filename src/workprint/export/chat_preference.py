@@ -42,7 +42,7 @@ def rejected_for(step: Step) -> Action | None:
 def write_session(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:
     written = Written()
     images = Images(out, options, written)
-    by_split: dict[str, list[tuple[dict, dict]]] = {}
+    by_split: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for turn in prompt.turns(steps):
         rejected = rejected_for(turn.step)
         if rejected is None:

@@ -69,7 +69,7 @@ def build_report(session: SessionData, progress=None) -> str:
         .replace("%%APPS%%", breakdown).replace("%%TYPES%%", by_type).replace("%%DATA%%", data.replace("</", "<\\/"))
 
 
-def intervention_marks(session: SessionData, steps: list[dict]) -> list[dict]:
+def intervention_marks(session: SessionData, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Interventions for the page: when, why, the agent's proposed action beside the person's correction."""
     from workprint.process.pyautogui_code import to_code
     from workprint.process.interventions import derive_interventions
@@ -85,7 +85,7 @@ def intervention_marks(session: SessionData, steps: list[dict]) -> list[dict]:
     return out
 
 
-def intervention_card(interventions: list[dict]) -> str:
+def intervention_card(interventions: list[dict[str, Any]]) -> str:
     if not interventions:
         return ""
     rows = "".join(

@@ -179,7 +179,10 @@ def _try_lock(directory: Path) -> int | None:
     return fd
 
 
-def recover_held_runs(home: Path, finish: Callable[[dict, list[dict], Callable[[dict], int]], None]) -> int:
+FinishRun = Callable[[dict[str, Any], list[dict[str, Any]], Callable[[dict[str, Any]], int]], None]
+
+
+def recover_held_runs(home: Path, finish: FinishRun) -> int:
     """Redact the typing runs a killed recorder left under ``pending/`` into their session's log.
 
     ``finish(header, keystrokes, append)`` turns one held run into redacted events through
@@ -202,7 +205,7 @@ def recover_held_runs(home: Path, finish: Callable[[dict, list[dict], Callable[[
             next_id = max((e.get("id", 0) for e in events), default=-1) + 1
             lines: list[bytes] = []
 
-            def append(event: dict) -> int:
+            def append(event: dict[str, Any]) -> int:
                 nonlocal next_id
                 lines.append(json.dumps({"id": next_id, **event}, separators=(",", ":")).encode())
                 next_id += 1
