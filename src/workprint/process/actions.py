@@ -240,7 +240,7 @@ def _drag_line(a: Action) -> str:
 
 
 def _scroll_line(a: Action) -> str:
-    return f"scroll dx={a['dx']} dy={a['dy']} at ({a['x']}, {a['y']})"
+    return f"scroll dx={a.get('dx', 0)} dy={a.get('dy', 0)} at ({a['x']}, {a['y']})"  # a model's scroll may give one
 
 
 def _control_line(a: Action) -> str:
