@@ -14,10 +14,11 @@ import pytest
 
 from workprint.evals.score import prediction_action
 from workprint.model.parse import parse_code
-from workprint.model.prompt import ImageFit
+from workprint.model.prompt import TOOLS, ImageFit
 from workprint.process.actions import action_line, derive_actions
 from workprint.process.pyautogui_code import to_code
-from workprint.vocabulary import ACTION_SPECS, ACTION_TYPES, Action, Event, Rect, rect_of_bbox
+from workprint.vocabulary import (ACTION_SPECS, ACTION_TYPES, EVENT_FIELDS, EVENT_KINDS, Action, Event, Rect,
+                                  rect_of_bbox)
 
 SAMPLE_FIELDS: dict[str, Any] = {"x": 120, "y": 80, "x2": 300, "y2": 200, "text": "hello", "keys": ["ctrl", "s"],
                                  "label": "Large", "url": "https://example.com/"}
@@ -39,6 +40,14 @@ def sample(action_type: str) -> dict[str, Any]:
 def test_the_specs_cover_the_vocabulary_of_design_md():
     assert ACTION_TYPES == {"click", "double_click", "right_click", "middle_click", "drag", "scroll", "type",
                             "hotkey", "key", "select", "navigate", "wait", "done", "fail", "call_user"}
+    assert set(ACTION_SPECS) == ACTION_TYPES
+    # --format tools offers one tool per action type, named as the vocabulary names them.
+    assert {tool["function"]["name"] for tool in TOOLS} == ACTION_TYPES
+
+
+def test_the_documented_fields_of_each_event_kind_are_declared():
+    assert set(EVENT_FIELDS) <= EVENT_KINDS
+    assert {f for fields in EVENT_FIELDS.values() for f in fields} <= _declared(Event)
 
 
 @pytest.mark.parametrize("action_type", sorted(ACTION_TYPES))

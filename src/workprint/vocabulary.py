@@ -204,7 +204,6 @@ ACTION_SPECS: dict[str, ActionSpec] = {s.type: s for s in (
     ActionSpec("fail", "control", ()),
     ActionSpec("call_user", "control", ()),
 )}
-assert set(ACTION_SPECS) == ACTION_TYPES, "every action type has a spec"
 
 CLICK_TYPES: frozenset[str] = frozenset(t for t, s in ACTION_SPECS.items() if s.shape == "point")
 POINTER_TYPES: frozenset[str] = frozenset(t for t, s in ACTION_SPECS.items() if s.shape in ("point", "drag", "scroll"))
@@ -305,14 +304,19 @@ class Event(TypedDict, total=False):
     by: str
     status: str
     task: str
-    model: Any
+    model: str | None  # the model's name (agent_start)
+    format: str
+    max_steps: int | None
     step: int
     action: Action
     reply: str | None
+    why: str | None
     message: str
     trigger: str
+    handback: str
     n: int
     events: int
+    # the session record (the first event) also holds free-form metadata: ``SessionReader.meta``
     settings: dict[str, Any]
     screen: ScreenInfo
 
@@ -338,10 +342,15 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "dom_input": ("url", "target", "t_end", "text", "redacted"),
     "dom_scroll": ("url", "target", "dy_px"),
     "dom_submit": ("url", "target"),
-    "task_start": ("instruction", "by"),
+    "task_start": ("instruction", "by", "redacted"),
     "task_end": ("status",),
+    "agent_start": ("task", "model", "format", "max_steps", "redacted"),
+    "agent_step": ("step", "action", "reply"),
+    "agent_proposed": ("step", "n", "action", "reply", "why"),
+    "agent_log": ("message",),
+    "agent_end": ("status",),
+    "takeover": ("trigger", "n", "message", "app", "redacted"),
+    "handback": ("how", "n"),
+    "intervention": ("t_end", "trigger", "handback", "n"),
+    "deleted_range": ("t_end", "events"),
 }
-
-
-def is_action_type(name: object) -> bool:
-    return isinstance(name, str) and name in ACTION_TYPES
