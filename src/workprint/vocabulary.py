@@ -206,7 +206,6 @@ ACTION_SPECS: dict[str, ActionSpec] = {s.type: s for s in (
 )}
 
 CLICK_TYPES: frozenset[str] = frozenset(t for t, s in ACTION_SPECS.items() if s.shape == "point")
-POINTER_TYPES: frozenset[str] = frozenset(t for t, s in ACTION_SPECS.items() if s.shape in ("point", "drag", "scroll"))
 CLICK_OF_BUTTON: dict[str, ActionType] = {"left": "click", "right": "right_click", "middle": "middle_click"}
 
 

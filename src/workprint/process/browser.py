@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 from typing import Any, cast
 
-from workprint.vocabulary import CLICK_TYPES, Action, ActionType, Event, ScreenInfo, Target
+from workprint.vocabulary import CLICK_TYPES, Action, ActionType, Event, Rect, ScreenInfo, Target, rect_of_bbox
 
 BROWSER_APPS = {"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "firefox",
                 "firefox-esr", "microsoft-edge", "brave-browser", "navigator"}
@@ -91,10 +91,10 @@ def merge_browser_events(actions: list[Action], ordered: list[Event], screen: Sc
         elif kind == "dom_scroll":
             if any(a["type"] == "scroll" and in_browser(a) and abs(a["t"] - e["t"]) <= 0.8 for a in out):
                 continue
-            bbox = (e.get("target") or {}).get("bbox") or [0, 0, 0, 0]
+            box = rect_of_bbox((e.get("target") or {}).get("bbox")) or Rect(0, 0, 0, 0)
             clicks = -round(e.get("dy_px", 0) / 100) or (-1 if e.get("dy_px", 0) > 0 else 1)
-            out.append({**_base(e, "scroll"), "x": bbox[0] + bbox[2] // 2, "y": bbox[1] + bbox[3] // 2,
-                        "dx": 0, "dy": clicks})
+            x, y = box.centre
+            out.append({**_base(e, "scroll"), "x": x, "y": y, "dx": 0, "dy": clicks})
     for action in out:
         action.setdefault("screen", screen)
         action.setdefault("trace", [])
