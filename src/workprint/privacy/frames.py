@@ -396,7 +396,8 @@ class FrameRedactor:
         image = image.copy()
         draw = ImageDraw.Draw(image)
         for mask in masks:
-            draw.rectangle((mask.box.x0, mask.box.y0, mask.box.x1 - 1, mask.box.y1 - 1), fill=(0, 0, 0))  # PIL: inclusive
+            x0, y0, x1, y1 = mask.box
+            draw.rectangle((x0, y0, x1 - 1, y1 - 1), fill=(0, 0, 0))  # PIL's corners are inclusive
         return image, sorted({m.kind for m in masks})
 
     def redact_png(self, png: bytes) -> tuple[bytes, list[str]]:

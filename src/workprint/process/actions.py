@@ -147,7 +147,8 @@ def derive_actions(events: list[Event], settings: Settings | None = None) -> lis
                     _raw(prev)[1] = e["id"]
                     moves.clear()
                     continue
-                action = emit(CLICK_OF_BUTTON.get(button, "click"), press, e, app, x=press["x"], y=press["y"], button=button)
+                action = emit(CLICK_OF_BUTTON.get(button, "click"), press, e, app, x=press["x"], y=press["y"],
+                              button=button)
             if target:
                 action["target"] = target_of(target)
         elif kind == "wheel":

@@ -24,7 +24,8 @@ def _target(event: Event) -> Target | None:
     if not target:
         return None
     fields: dict[str, Any] = dict(target)
-    return cast(Target, {k: fields[k] for k in ("role", "name", "bbox", "selector", "tag") if fields.get(k) is not None})
+    return cast(Target, {k: fields[k] for k in ("role", "name", "bbox", "selector", "tag")
+                         if fields.get(k) is not None})
 
 
 def _base(event: Event, kind: ActionType) -> Action:

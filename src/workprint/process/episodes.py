@@ -85,7 +85,8 @@ def split_episodes(session: str, events: list[Event], actions: list[Action],
             end_t = next(tk[1] for tk in tasks if tk[0] == task_key[1])
             episode.actions.append({
                 "id": None, "type": "done" if status == "done" else "fail", "status": status,
-                "t": end_t, "t_end": end_t, "source": "agent" if task_key[1] in by_agent else "human", "app": last.get("app"), "window": last.get("window"),
+                "t": end_t, "t_end": end_t, "source": "agent" if task_key[1] in by_agent else "human",
+                "app": last.get("app"), "window": last.get("window"),
                 "screen": last.get("screen"), "frame": last.get("frame_after") or last.get("frame"),
                 "frame_after": None, "raw": None, "trace": []})
     return episodes
