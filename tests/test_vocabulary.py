@@ -8,12 +8,13 @@ derivation writes are the fields the types declare; rectangles convert between t
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from workprint.evals.score import prediction_action
-from workprint.model.parse import parse_code
+from workprint.model.parse import parse_code, parse_tool_calls
 from workprint.model.prompt import TOOLS, ImageFit
 from workprint.process.actions import action_line, derive_actions
 from workprint.process.pyautogui_code import to_code
@@ -72,6 +73,19 @@ def test_code_we_write_reads_back_as_the_same_action(action_type):
     assert [a["type"] for a in read] == [action_type]
     for field in ACTION_SPECS[action_type].needs:
         assert read[0].get(field) == action[field], field
+
+
+TOOL_ARGS: dict[str, Any] = {"x": 0.5, "y": 0.25, "x2": 0.75, "y2": 0.5, "dy": -3, "text": "hi", "keys": ["ctrl", "c"],
+                             "key": "enter", "label": "Large", "url": "https://example.com/", "message": "help"}
+
+
+@pytest.mark.parametrize("tool", TOOLS, ids=lambda tool: tool["function"]["name"])
+def test_each_tool_call_reads_as_an_action_of_its_type_that_evals_accept(tool):
+    name, required = tool["function"]["name"], tool["function"]["parameters"]["required"]
+    call = {"function": {"name": name, "arguments": json.dumps({k: TOOL_ARGS[k] for k in required})}}
+    [action] = parse_tool_calls([call], ImageFit.for_screen(1000, 800))
+    assert action["type"] == name
+    assert prediction_action({"action": action}, {"screen": SCREEN}) == action
 
 
 @pytest.mark.parametrize("action_type", sorted(t for t in ACTION_TYPES if ACTION_SPECS[t].needs))

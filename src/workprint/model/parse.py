@@ -10,10 +10,10 @@ from __future__ import annotations
 import ast
 import json
 import re
-from typing import Any, Callable, cast
+from typing import Any, Callable
 
 from workprint.model.prompt import ImageFit
-from workprint.vocabulary import CLICK_OF_BUTTON, CLICK_TYPES, Action, ActionType, button_of
+from workprint.vocabulary import ACTION_SPECS, CLICK_OF_BUTTON, Action, ActionType, Shape, button_of
 
 
 class ReplyError(ValueError):
@@ -108,44 +108,69 @@ def _point(x: Any, y: Any, fit: ImageFit) -> tuple[int, int]:
     return sx, sy
 
 
-def _tool_action(name: str, a: dict[str, Any], fit: ImageFit) -> Action:
-    if name in CLICK_TYPES:
-        x, y = _point(a.get("x"), a.get("y"), fit)
-        return {"type": cast(ActionType, name), "x": x, "y": y, "button": button_of(name)}
-    if name == "drag":
-        x, y = _point(a.get("x"), a.get("y"), fit)
-        x2, y2 = _point(a.get("x2"), a.get("y2"), fit)
-        return {"type": "drag", "x": x, "y": y, "x2": x2, "y2": y2, "button": "left"}
-    if name == "scroll":
-        x, y = _point(a.get("x"), a.get("y"), fit)
-        return {"type": "scroll", "x": x, "y": y, "dx": int(_number(a.get("dx", 0), "dx")),
-                "dy": int(_number(a.get("dy", 0), "dy"))}
-    if name == "type":
-        if not isinstance(a.get("text"), str):
-            raise ReplyError("type needs text, a string")
-        return {"type": "type", "text": a["text"]}
-    if name == "hotkey":
-        keys = a.get("keys")
-        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
-            raise ReplyError("hotkey needs keys, a list of key names such as ['ctrl', 'c']")
-        return {"type": "hotkey", "keys": [key_name(k) for k in keys]}
-    if name == "key":
+def _tool_point(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    x, y = _point(a.get("x"), a.get("y"), fit)
+    return {"type": kind, "x": x, "y": y, "button": button_of(kind)}
+
+
+def _tool_drag(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    x, y = _point(a.get("x"), a.get("y"), fit)
+    x2, y2 = _point(a.get("x2"), a.get("y2"), fit)
+    return {"type": "drag", "x": x, "y": y, "x2": x2, "y2": y2, "button": "left"}
+
+
+def _tool_scroll(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    x, y = _point(a.get("x"), a.get("y"), fit)
+    return {"type": "scroll", "x": x, "y": y, "dx": int(_number(a.get("dx", 0), "dx")),
+            "dy": int(_number(a.get("dy", 0), "dy"))}
+
+
+def _tool_text(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    if not isinstance(a.get("text"), str):
+        raise ReplyError("type needs text, a string")
+    return {"type": "type", "text": a["text"]}
+
+
+def _tool_keys(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    if kind == "key":  # the key tool takes one name
         if not isinstance(a.get("key"), str):
             raise ReplyError("key needs key, a key name such as 'enter'")
         return {"type": "key", "keys": [key_name(a["key"])]}
-    if name == "select":
-        return {"type": "select", "label": str(a.get("label", "")), "value": a.get("value")}
-    if name == "navigate":
-        return {"type": "navigate", "url": str(a.get("url", ""))}
-    if name == "wait":
+    keys = a.get("keys")
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+        raise ReplyError("hotkey needs keys, a list of key names such as ['ctrl', 'c']")
+    return {"type": "hotkey", "keys": [key_name(k) for k in keys]}
+
+
+def _tool_choice(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    return {"type": "select", "label": str(a.get("label", "")), "value": a.get("value")}
+
+
+def _tool_url(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    return {"type": "navigate", "url": str(a.get("url", ""))}
+
+
+def _tool_control(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    if kind == "wait":
         return {"type": "wait", "seconds": float(a.get("seconds", 1.0))}
-    if name == "done":
+    if kind == "done":
         return {"type": "done", "status": "success"}
-    if name == "fail":
+    if kind == "fail":
         return {"type": "fail", "message": str(a.get("reason", ""))}
-    if name == "call_user":
-        return {"type": "call_user", "message": str(a.get("message", ""))}
-    raise ReplyError(f"unknown tool {name!r}; the tools are the action types offered")
+    return {"type": "call_user", "message": str(a.get("message", ""))}
+
+
+# One reader of tool arguments per shape of action (vocabulary.ACTION_SPECS); the tools are model.prompt.TOOLS.
+_TOOL_READERS: dict[Shape, Callable[[ActionType, dict[str, Any], ImageFit], Action]] = {
+    "point": _tool_point, "drag": _tool_drag, "scroll": _tool_scroll, "text": _tool_text, "keys": _tool_keys,
+    "choice": _tool_choice, "url": _tool_url, "control": _tool_control}
+
+
+def _tool_action(name: str, a: dict[str, Any], fit: ImageFit) -> Action:
+    spec = ACTION_SPECS.get(name)
+    if spec is None:
+        raise ReplyError(f"unknown tool {name!r}; the tools are the action types offered")
+    return _TOOL_READERS[spec.shape](spec.type, a, fit)
 
 
 def _dotted(node: ast.expr) -> str:
