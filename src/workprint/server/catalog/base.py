@@ -75,7 +75,7 @@ def _clean(text: str, limit: int = 300) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
 
 
-def entry_mac(key: bytes, prev: str, seq: int, fields: dict) -> str:
+def entry_mac(key: bytes, prev: str, seq: int, fields: dict[str, Any]) -> str:
     body = json.dumps({"seq": seq, **fields}, sort_keys=True, separators=(",", ":"))
     return hmac.new(key, (prev + body).encode(), hashlib.sha256).hexdigest()
 
@@ -386,7 +386,7 @@ class CollectorCatalog:
         with self._reader() as conn:
             return [tuple(r) for r in conn.execute(sql, args).fetchall()]
 
-    def audit_entries(self, limit: int = 1000) -> list[dict]:
+    def audit_entries(self, limit: int = 1000) -> list[dict[str, Any]]:
         rows = self._audit_rows("SELECT seq, ts, actor, role, action, target, outcome, prev, hash FROM audit "
                                 "ORDER BY seq DESC LIMIT ?", (limit,))
         keys = ("seq", "ts", "actor", "role", "action", "target", "outcome", "prev", "hash")
@@ -420,7 +420,7 @@ class CollectorCatalog:
         return True, len(rows), ""
 
 
-def legacy_hash(prev: str, fields: dict) -> str:
+def legacy_hash(prev: str, fields: dict[str, Any]) -> str:
     """The unkeyed chain of catalogs from before the audit key (verified up to the anchored legacy head)."""
     return hashlib.sha256((prev + json.dumps(fields, sort_keys=True)).encode()).hexdigest()
 
