@@ -149,3 +149,19 @@ def test_rectangles_convert_between_disk_and_memory():
     assert rect_of_bbox([10, 20, 30, 40]) == box
     assert rect_of_bbox(None) is None and rect_of_bbox([]) is None
     assert box.union(Rect(0, 0, 5, 5)) == Rect(0, 0, 40, 60)
+
+
+def test_masks_black_out_exactly_their_rectangles_and_plain_tuples_are_refused():
+    from workprint.capture.base import CapturedFrame, Window
+    from workprint.capture.frames import mask_rects, masked_rgb
+
+    w, h = 6, 5
+    windows = [Window(1, ("keepassxc",), "vault", (1, 1, 2, 3)), Window(2, ("mousepad",), "notes", (0, 0, 6, 5))]
+    frame = CapturedFrame(t=0.0, w=w, h=h, pixels=(b"\xff" * (w * h * 4),), stable=True, windows=windows)
+    masks = mask_rects(frame, lambda window: window.app != "keepassxc")
+    assert masks == [Rect(1, 1, 3, 4)], "a denied window's [x, y, w, h] as corners"
+    rgb = masked_rgb(frame, masks)
+    black = {(x, y) for y in range(h) for x in range(w) if not rgb[y, x].any()}
+    assert black == {(x, y) for x in (1, 2) for y in (1, 2, 3)}
+    with pytest.raises(TypeError, match="Rect.from_xywh"):
+        masked_rgb(frame, [(1, 1, 2, 3)])  # an on-disk [x, y, w, h] would be read as corners

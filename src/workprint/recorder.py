@@ -43,6 +43,7 @@ from workprint.settings import Settings
 from workprint.store import Catalog, SessionWriter
 from workprint.store.session import recover_held_runs
 from workprint.store.framecodec import Encoded
+from workprint.vocabulary import Rect, rect_of_bbox
 
 # ctrl+alt+p pauses or resumes recording from the keyboard; ctrl+alt+t asks for the task being
 # started (or ends the current one). Neither hotkey is recorded.
@@ -144,7 +145,7 @@ class Recorder:
         self._in_secure_field = False
         self._task_open = False
         self._dom_secure = False
-        self._dom_secure_box: tuple[int, int, int, int] | None = None
+        self._dom_secure_box: Rect | None = None
         self._browser_url_allowed: bool | None = None
         self._last_wheel_t = -1e9
         self._last_input_t: float | None = None
@@ -629,7 +630,7 @@ class Recorder:
         if kind == "secure":
             self._dom_secure = event.get("state") == "focus"
             bbox = (event.get("target") or {}).get("bbox")
-            self._dom_secure_box = tuple(bbox) if self._dom_secure and bbox else None
+            self._dom_secure_box = rect_of_bbox(bbox) if self._dom_secure else None
             if self._dom_secure:
                 self._drop_secure_run(t)
             return

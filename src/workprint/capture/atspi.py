@@ -20,6 +20,7 @@ from jeepney import DBusAddress, HeaderFields, MatchRule, new_method_call
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
 from workprint.errors import WorkprintError
+from workprint.vocabulary import Rect
 
 _NULL = "/org/a11y/atspi/null"
 _ACC = "org.a11y.atspi.Accessible"
@@ -245,7 +246,7 @@ class AccessibilityWorker(threading.Thread):
         self.available = False
         self.why_not = ""
         self.secure_focus = False
-        self.secure_box: tuple[int, int, int, int] | None = None  # x, y, w, h of the focused password field
+        self.secure_box: Rect | None = None  # the focused password field
         # Items selected recently, newest last: [time on, description, ref, time off or None].
         # A menu and its item can both be selected; the click point tells which was chosen.
         self._selected: deque[list] = deque(maxlen=16)
@@ -339,7 +340,7 @@ class AccessibilityWorker(threading.Thread):
             if detail == "focused" and on:
                 role = client._role(ref)
                 self.secure_focus = role in _SECURE_ROLES
-                self.secure_box = tuple(client._extents(ref)) if self.secure_focus else None  # type: ignore[assignment]
+                self.secure_box = Rect.from_xywh(*client._extents(ref)) if self.secure_focus else None
             if detail == "selected" and on:
                 described = client.target_of(ref)
                 if described and described["role"] in _CHOICE_ROLES:
