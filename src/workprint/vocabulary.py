@@ -10,9 +10,10 @@ three stages later.
   kind (which fields a kind has is listed in :data:`EVENT_FIELDS`): the processing code walks
   mixed lists of events, and a union of per-kind types would force a cast at every ``e["x"]``.
 * **Actions** (:class:`Action`) are derived from events, in the vocabulary agents act in.
-  :data:`ACTION_SPECS` says, per action type, which fields it needs; :func:`action_shape`
-  is the one dispatch every consumer (pyautogui code, the ``workprint actions`` line, eval
-  checks, baselines) keys its per-type handlers on, so a new action type is added here once.
+  :data:`ACTION_SPECS` says, per action type, which fields it needs and its *shape*; the
+  shape is the one dispatch every consumer keys its handlers on (pyautogui code, the
+  ``workprint actions`` line, reading tool calls, eval checks, judges and baselines), so a new
+  action type is one row here, and a handler only where its shape is new.
 * **Rectangles** in memory are :class:`Rect`: corners ``x0, y0, x1, y1`` in screen pixels,
   end exclusive (numpy slices ``rgb[y0:y1, x0:x1]`` and area ``(x1-x0)*(y1-y0)``). On disk and
   in exports they stay what DESIGN.md says, ``[x, y, w, h]`` (a target's ``bbox``, a focus
