@@ -76,11 +76,7 @@ def start(home: Path):
     recorder = Recorder(home, StillDesktop(), Policy(), accessibility=False)
     thread = threading.Thread(target=recorder.run, daemon=True)
     thread.start()
-    for _ in range(100):
-        if hasattr(recorder, "writer") and hasattr(recorder, "ring"):
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)
+    assert recorder.ready.wait(timeout=30), "the recorder did not get ready"
     return recorder, thread
 
 
