@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import time
 
-from tests.conftest import Recording, workprint
+from tests.conftest import Recording, session_events, wait_until, workprint
+
+
+def logged(home, rec: Recording, kind: str, **fields) -> None:
+    """Wait until the running recorder has flushed an event of ``kind`` with ``fields``."""
+    wait_until(lambda: any(e["kind"] == kind and all(e.get(k) == v for k, v in fields.items())
+                           for e in session_events(home, rec.session)), 20, f"a {kind} event")
 
 
 def test_marked_task_becomes_an_episode_ending_with_done(desk, home, tmp_path):
@@ -16,13 +22,13 @@ def test_marked_task_becomes_an_episode_ending_with_done(desk, home, tmp_path):
     rec = Recording(desk, home)
     desk.activate(wid)
     workprint("task", "start", "Write a greeting to jane@example.com", env=rec.env)
-    time.sleep(0.6)
+    logged(home, rec, "task_start")
     desk.xdotool("type", "--delay", 50, "Good morning")
-    time.sleep(1.3)
+    logged(home, rec, "typed", text="Good morning")
     workprint("task", "end", env=rec.env)
-    time.sleep(0.6)
+    logged(home, rec, "task_end")
     desk.xdotool("key", "Return")
-    time.sleep(0.5)
+    logged(home, rec, "key_down", key="enter")
     code, out, err = rec.stop()
     assert code == 0, err
     session = out.strip().splitlines()[-1]

@@ -46,6 +46,7 @@ from workprint.store.session import recover_held_runs
 TICK_S = 0.2  # the gate's housekeeping clock (pause flag, commands, focus, flushes)
 STATUS_EVERY_S = 1.0
 CATALOG_EVERY_S = 5.0
+FIRST_FRAME_S = 5.0  # how long starting waits for the sampler's first grab
 
 
 def new_session_id() -> str:
@@ -157,6 +158,10 @@ class Recorder:
         gate_thread.start()
         if self.a11y is not None:
             self.a11y.listening.wait(timeout=10)  # menu choices are named only once it listens
+        # The first action needs a frame before it: ready once the sampler has grabbed the screen.
+        deadline = time.monotonic() + FIRST_FRAME_S
+        while self.ring.latest() is None and self.sampler.error is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.ready.set()
         ready_file = announce_ready(self.home, self.session_id)
         self.indicator.notify("workprint is recording", "Pause: ctrl+alt+p or `workprint pause`")
