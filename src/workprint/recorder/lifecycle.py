@@ -159,8 +159,8 @@ class Recorder:
         if self.a11y is not None:
             self.a11y.listening.wait(timeout=10)  # menu choices are named only once it listens
         # The first action needs a frame before it: ready once the sampler has grabbed the screen.
-        deadline = time.monotonic() + FIRST_FRAME_S
-        while self.ring.latest() is None and self.sampler.error is None and time.monotonic() < deadline:
+        first_by = time.monotonic() + FIRST_FRAME_S
+        while self.ring.latest() is None and self.sampler.error is None and time.monotonic() < first_by:
             time.sleep(0.01)
         self.ready.set()
         ready_file = announce_ready(self.home, self.session_id)
