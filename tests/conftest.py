@@ -53,6 +53,22 @@ def session_events(home: Path, session: str) -> list[dict]:
     return SessionReader(home, session).events()
 
 
+def wait_logged(home: Path, session: str, check: Callable[[list[dict]], bool], what: str,
+                timeout: float = 20.0) -> list[dict]:
+    """Wait until the events the running recorder has flushed pass ``check``; returns them."""
+
+    def events() -> list[dict] | None:
+        found = session_events(home, session)
+        return found if check(found) else None
+
+    return wait_until(events, timeout, what)
+
+
+def has_event(kind: str, **fields) -> Callable[[list[dict]], bool]:
+    """A ``wait_logged`` check: an event of ``kind`` with these field values was written."""
+    return lambda events: any(e["kind"] == kind and all(e.get(k) == v for k, v in fields.items()) for e in events)
+
+
 def actions_json(env: dict[str, str], session: str = "latest") -> list[dict]:
     return [json.loads(line) for line in workprint("actions", session, "--json", env=env).stdout.splitlines()]
 

@@ -9,18 +9,8 @@ import time
 
 import pytest
 
-from tests.conftest import Recording, actions_json, session_events, wait_until, workprint
+from tests.conftest import Recording, actions_json, wait_logged, wait_until, workprint
 from workprint.store import SessionReader
-
-
-def logged(home, rec: Recording, check, what: str) -> list[dict]:
-    """Wait until the running recorder's flushed log passes ``check``; returns the log."""
-
-    def events() -> list[dict] | None:
-        found = session_events(home, rec.session)
-        return found if check(found) else None
-
-    return wait_until(events, 20, what)
 
 
 def typed(events: list[dict]) -> list[str]:
@@ -50,7 +40,7 @@ def test_kill_9_keeps_all_but_the_last_second(desk, pad, home):
     rec = Recording(desk, home)
     desk.xdotool("click", 1)
     desk.xdotool("type", "--delay", 50, "typed before the crash")
-    logged(home, rec, lambda events: "typed before the crash" in typed(events), "the typing run written")
+    wait_logged(home, rec.session, lambda events: "typed before the crash" in typed(events), "the typing run written")
     desk.xdotool("key", "ctrl+s")
     wait_until(lambda: active_title(desk) == "Save As", 20, "the save dialog opening")
     desk.xdotool("key", "Escape")  # close the save dialog
@@ -61,7 +51,7 @@ def test_kill_9_keeps_all_but_the_last_second(desk, pad, home):
         # Frames are stored in the order they were kept: one kept after esc means esc's own is in.
         return bool(esc) and any(e["kind"] == "frame" and e["t"] > esc[0] for e in events)
 
-    logged(home, rec, esc_and_its_frames, "esc and the frame after it flushed")
+    wait_logged(home, rec.session, esc_and_its_frames, "esc and the frame after it flushed")
     rec.proc.send_signal(signal.SIGKILL)
     rec.proc.wait(timeout=10)
     env = rec.env
@@ -105,7 +95,7 @@ def test_torn_tail_after_a_crash_is_reported_not_fatal(desk, pad, home):
     rec = Recording(desk, home)
     desk.xdotool("click", 1)
     desk.xdotool("type", "--delay", 50, "hello")
-    logged(home, rec, lambda events: typed(events) == ["hello"], "the typing run written")
+    wait_logged(home, rec.session, lambda events: typed(events) == ["hello"], "the typing run written")
     rec.proc.send_signal(signal.SIGKILL)
     rec.proc.wait(timeout=10)
     session = json.loads(workprint("sessions", "--json", env=rec.env).stdout.splitlines()[-1])["id"]
@@ -120,21 +110,21 @@ def test_pause_records_nothing_until_resume(desk, pad, home):
     rec = Recording(desk, home)
     desk.xdotool("click", 1)
     workprint("pause", env=rec.env)
-    logged(home, rec, lambda events: count(events, "pause") == 1, "the pause")
+    wait_logged(home, rec.session, lambda events: count(events, "pause") == 1, "the pause")
     desk.xdotool("type", "--delay", 40, "PAUSEDSECRET77")
     desk.xdotool("click", 1)
     time.sleep(0.5)  # while paused nothing shows: give the input hook time to deliver it, paused
     workprint("resume", env=rec.env)
-    logged(home, rec, lambda events: count(events, "resume") == 1, "the resume")
+    wait_logged(home, rec.session, lambda events: count(events, "resume") == 1, "the resume")
     desk.xdotool("type", "--delay", 40, "after resume")
-    logged(home, rec, lambda events: "after resume" in typed(events), "the typing after resume")
+    wait_logged(home, rec.session, lambda events: "after resume" in typed(events), "the typing after resume")
     # The pause hotkey works too, and is not itself recorded.
     desk.xdotool("key", "ctrl+alt+p")
-    logged(home, rec, lambda events: count(events, "pause") == 2, "the pause by hotkey")
+    wait_logged(home, rec.session, lambda events: count(events, "pause") == 2, "the pause by hotkey")
     desk.xdotool("type", "--delay", 40, "HOTKEYPAUSED")
     time.sleep(0.5)  # as above
     desk.xdotool("key", "ctrl+alt+p")
-    logged(home, rec, lambda events: count(events, "resume") == 2, "the resume by hotkey")
+    wait_logged(home, rec.session, lambda events: count(events, "resume") == 2, "the resume by hotkey")
     code, out, err = rec.stop(signal.SIGTERM)
     assert code == 0, err
     session = out.strip().splitlines()[-1]

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.conftest import Recording, session_events, wait_until, workprint
-
-
-def logged(home, rec: Recording, kind: str, **fields) -> None:
-    """Wait until the running recorder has flushed an event of ``kind`` with ``fields``."""
-    wait_until(lambda: any(e["kind"] == kind and all(e.get(k) == v for k, v in fields.items())
-                           for e in session_events(home, rec.session)), 20, f"a {kind} event")
+from tests.conftest import Recording, has_event, wait_logged, workprint
 
 
 def test_marked_task_becomes_an_episode_ending_with_done(desk, home, tmp_path):
@@ -22,13 +16,13 @@ def test_marked_task_becomes_an_episode_ending_with_done(desk, home, tmp_path):
     rec = Recording(desk, home)
     desk.activate(wid)
     workprint("task", "start", "Write a greeting to jane@example.com", env=rec.env)
-    logged(home, rec, "task_start")
+    wait_logged(home, rec.session, has_event("task_start"), "task_start")
     desk.xdotool("type", "--delay", 50, "Good morning")
-    logged(home, rec, "typed", text="Good morning")
+    wait_logged(home, rec.session, has_event("typed", text="Good morning"), "typed")
     workprint("task", "end", env=rec.env)
-    logged(home, rec, "task_end")
+    wait_logged(home, rec.session, has_event("task_end"), "task_end")
     desk.xdotool("key", "Return")
-    logged(home, rec, "key_down", key="enter")
+    wait_logged(home, rec.session, has_event("key_down", key="enter"), "key_down")
     code, out, err = rec.stop()
     assert code == 0, err
     session = out.strip().splitlines()[-1]
