@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from workprint.vocabulary import Action, Event
 
@@ -37,9 +38,22 @@ def _episode_id(session: str, first_action: int | None) -> str:
     return hashlib.blake2b(f"{session}:{first_action}".encode(), digest_size=6).hexdigest()
 
 
+MARK_FIELDS = ("kind", "t", "instruction", "status", "by", "redacted")
+
+
+def task_marks(events: list[Event]) -> list[Event]:
+    """The task marks among a session's events, in time order, with only the fields episodes are
+    made from: what an upload sends so that the collector splits episodes as the device does."""
+    marks = (cast(dict[str, Any], e) for e in events if e.get("kind") in ("task_start", "task_end"))
+    kept = [cast(Event, {k: m[k] for k in MARK_FIELDS if m.get(k) is not None}) for m in marks]
+    return sorted(kept, key=lambda e: e["t"])
+
+
 def split_episodes(session: str, events: list[Event], actions: list[Action],
                    idle_gap_s: float = IDLE_GAP_S) -> list[Episode]:
-    marks = sorted((e for e in events if e["kind"] in ("task_start", "task_end")), key=lambda e: e["t"])
+    """Episodes of a session from its actions and its task marks (``events`` may hold any events;
+    only ``task_start``/``task_end`` are read)."""
+    marks = task_marks(events)
     tasks: list[tuple[float, float, str]] = []
     ended: dict[float, str] = {}  # task start -> how the contributor ended it
     by_agent = {m["t"] for m in marks if m["kind"] == "task_start" and m.get("by") == "agent"}  # agent runs

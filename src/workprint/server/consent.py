@@ -16,7 +16,7 @@ from typing import Callable
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from workprint.server.storage import CollectorCatalog, Entry
+from workprint.server.catalog import CollectorCatalog, Entry
 
 HEX64 = r"^[0-9a-f]{64}$"
 
