@@ -165,3 +165,27 @@ def test_masks_black_out_exactly_their_rectangles_and_plain_tuples_are_refused()
     assert black == {(x, y) for x in (1, 2) for y in (1, 2, 3)}
     with pytest.raises(TypeError, match="Rect.from_xywh"):
         masked_rgb(frame, [(1, 1, 2, 3)])  # an on-disk [x, y, w, h] would be read as corners
+
+
+def test_the_masks_sidecar_keeps_its_stored_corners_and_reads_back_the_same_rects():
+    """Mask boxes are Rects in memory; the sidecar stores [x0, y0, x1, y1, kind] with the last
+    masked pixel inclusive, as it was first written, so sidecars already kept stay valid."""
+    from workprint.privacy.frames import MASKS_SIDECAR, FrameMask, _MaskCache
+
+    class Reader:
+        def __init__(self) -> None:
+            self.sidecars: dict[str, Any] = {}
+
+        def read_sidecar(self, name: str) -> Any:
+            return json.loads(json.dumps(self.sidecars[name])) if name in self.sidecars else None
+
+        def write_sidecar(self, name: str, document: dict[str, Any]) -> None:
+            self.sidecars[name] = document
+
+    reader = Reader()
+    cache = _MaskCache(reader)
+    masks = [FrameMask(Rect(10, 20, 40, 32), "email"), FrameMask(Rect(0, 0, 1, 1), "card")]
+    cache.add("f1", masks)
+    cache.save()
+    assert reader.sidecars[MASKS_SIDECAR]["frames"]["f1"] == [[10, 20, 39, 31, "email"], [0, 0, 0, 0, "card"]]
+    assert _MaskCache(reader).masks["f1"] == masks
