@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from workprint.privacy.redact import _GIVEN_NAMES, _IPV4, _IPV6, _iban_ok, _luhn_ok, _names, find_spans
+from workprint.privacy.names import names
+from workprint.privacy.redact import GIVEN_NAMES, IPV4, IPV6, find_spans, iban_ok, luhn_ok
 from workprint.imaging import changed_pixels, changed_rows, runs
 from workprint.vocabulary import Rect
 
@@ -64,7 +65,7 @@ def _restore_capitals(text: str) -> str:
         word = m.group(0)
         if word[0] in _OCR_CAPITALS and len(word) > 2 and word[1:].isalpha() and word[1:].islower():
             return _OCR_CAPITALS[word[0]] + word[1:]
-        if word.islower() and word in _GIVEN_NAMES:
+        if word.islower() and word in GIVEN_NAMES:
             return word.capitalize()
         return word
     return re.sub(r"\b\w+\b", fix, text)
@@ -73,23 +74,23 @@ def _restore_capitals(text: str) -> str:
 def ocr_spans(text: str) -> list[tuple[int, int, str]]:
     """Spans the text redactor finds, plus what only shows up in OCR'd text."""
     spans = list(find_spans(text))
-    spans += list(_names(_restore_capitals(text)))
+    spans += list(names(_restore_capitals(text)))
     spans += [(m.start(), m.end(), "email") for m in _OCR_EMAIL.finditer(text)]
     spans += [(m.start(), m.end(), "jwt") for m in _OCR_JWT.finditer(text)]
     spans += [(m.start(1), m.end(1), "password") for m in _OCR_PASSWORD.finditer(text)]
     spans += [(m.start(1), m.end(1), "password") for m in _OCR_URL_PASSWORD.finditer(text)]
     for m in _OCR_CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1:
+        if 13 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1:
             spans.append((m.start(), m.end(), "card"))
     hex_fixed = _OCR_HEX_TOKEN.sub(lambda m: m.group(0).translate(_OCR_HEX_DIGITS), text)  # same length
     if hex_fixed != text:
-        spans += list(_IPV6(hex_fixed)) + list(_IPV4(hex_fixed))
+        spans += list(IPV6(hex_fixed)) + list(IPV4(hex_fixed))
     spans += [(m.start(1), m.end(1), "api_key") for m in _OCR_SECRET.finditer(text)]
     spans += [(m.start(), m.end(), "api_key") for m in _OCR_GOOGLE_KEY.finditer(text)]
     for m in _OCR_IBAN.finditer(text):
         for end in range(m.end(), m.start() + 14, -1):  # the longest prefix with a valid checksum
-            if text[end - 1] != " " and _iban_ok(text[m.start():end]):
+            if text[end - 1] != " " and iban_ok(text[m.start():end]):
                 spans.append((m.start(), end, "iban"))
                 break
         else:
