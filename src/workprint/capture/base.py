@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from workprint.errors import WorkprintError
-from workprint.vocabulary import Rect
+from workprint.vocabulary import Rect, ScreenInfo
 
 # What input hooks put on the recorder's queue: (kind, monotonic_t, *payload).
 #   ("move", t, x, y) ("press"/"release", t, x, y, button) ("wheel", t, x, y, dx, dy)
@@ -25,7 +25,7 @@ class Screen:
     h: int
     scale: float = 1.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> ScreenInfo:
         return {"w": self.w, "h": self.h, "scale": self.scale}
 
 
