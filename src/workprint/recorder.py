@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import queue
 import secrets
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,13 +26,12 @@ from typing import Any
 
 from workprint import __version__
 from workprint.capture import Backend, CapturedFrame, Window
-from workprint.capture.atspi import AccessibilityWorker
+from workprint.capture.base import Accessibility
 from workprint.capture.browser import BrowserBridge
 from workprint.errors import WorkprintError
-from workprint.process.browser import BROWSER_APPS
 from workprint.capture.frames import FrameRing, FrameSampler, mask_rects
 from workprint.capture.indicator import Indicator
-from workprint.capture.keys import MODIFIERS, describe
+from workprint.capture.keys import MODIFIERS, Key
 from workprint.home import announce_ready, contributor_id, control_dir, pause_flag, send_control
 from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
@@ -161,10 +159,11 @@ class Recorder:
         self.encoder.start()
         self.sampler = FrameSampler(self.backend, s, self.ring, lambda f: self._queue.put(("frame", f.t, f)))
         self.sampler.start()
-        self.a11y: AccessibilityWorker | None = None
+        self.a11y: Accessibility | None = None
         if self._want_accessibility:
-            self.a11y = AccessibilityWorker(self._store_target)
-            self.a11y.start()
+            self.a11y = self.backend.accessibility(self._store_target)
+            if self.a11y is not None:
+                self.a11y.start()
 
         self.bridge = None
         try:
@@ -243,7 +242,7 @@ class Recorder:
     def _allowed(self, window: Window | None) -> bool:
         if window is None:
             return self.policy.allow_apps is None
-        if self._browser_url_allowed is False and set(window.app_ids) & BROWSER_APPS:
+        if self._browser_url_allowed is False and set(window.app_ids) & self.backend.apps.browsers:
             return False  # the browser shows a page the policy does not allow
         return self.policy.app_allowed(window.app_ids, window.title)
 
@@ -366,14 +365,10 @@ class Recorder:
             return
 
         def ask() -> None:
-            try:
-                out = subprocess.run(["zenity", "--entry", "--title", "workprint: new task",
-                                      "--text", "What task are you starting? (it becomes the episode's instruction)"],
-                                     capture_output=True, text=True, timeout=300)
-            except (OSError, subprocess.TimeoutExpired):
-                return
-            if out.returncode == 0 and out.stdout.strip():
-                send_control(self.home, {"command": "task_start", "instruction": out.stdout.strip()})
+            instruction = self.backend.ask_text(
+                "workprint: new task", "What task are you starting? (it becomes the episode's instruction)")
+            if instruction:
+                send_control(self.home, {"command": "task_start", "instruction": instruction})
 
         threading.Thread(target=ask, daemon=True).start()
 
@@ -499,8 +494,8 @@ class Recorder:
         else:
             self._after_t = t
 
-    def _on_key(self, kind: str, t: float, key: Any) -> None:
-        name, char = describe(key)
+    def _on_key(self, kind: str, t: float, key: Key) -> None:
+        name, char = key.name, key.char
         if name in MODIFIERS:
             (self._mods.add if kind == "key_down" else self._mods.discard)(name)
         if kind == "key_down" and name == PAUSE_HOTKEY[-1] and set(PAUSE_HOTKEY[:-1]) <= self._mods:
