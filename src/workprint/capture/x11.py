@@ -16,13 +16,13 @@ import shutil
 import subprocess
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from Xlib import X, Xatom, display, error
 from Xlib.ext import damage
 
-from workprint.capture.base import (Accessibility, BackendUnavailable, Enqueue, OnTarget, PlatformApps, Screen,
-                                    Stroke, Window)
+from workprint.capture.base import (Accessibility, Backend, BackendUnavailable, Enqueue, Injector, OnTarget,
+                                    PlatformApps, Screen, ScreenGrabber, Stroke, Window, WindowInspector)
 from workprint.capture.grab import BandedGrabber
 from workprint.capture.keys import Key
 
@@ -494,3 +494,10 @@ class X11Injector:
             self._d.sync()
         finally:
             self._d.close()
+
+
+if TYPE_CHECKING:  # mypy checks that this module implements the interface in capture.base
+    _backend: Backend = X11Backend()
+    _injector: Injector = X11Injector()
+    _grabber: ScreenGrabber = X11ScreenGrabber()
+    _inspector: WindowInspector = X11WindowInspector()

@@ -275,7 +275,7 @@ class AccessibilityWorker(threading.Thread):
 
     def _drain_state(self, bus: AtspiBus, until: float) -> list:
         """Handle state events arriving until ``until``; returns the other requests, in order."""
-        others = []
+        others: list = []
         while True:
             remaining = until - time.monotonic()
             try:
