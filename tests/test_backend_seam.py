@@ -8,38 +8,25 @@ and a new platform module is found without editing anything else.
 
 from __future__ import annotations
 
-import ast
 import sys
 import threading
 import time
 import types
-from pathlib import Path
 
 import pytest
 
-import workprint
 from workprint.capture import base
 from workprint.capture.base import OnTarget, PlatformApps, Screen, Stroke, Window
 from workprint.capture.keys import Key
 from workprint.privacy.policy import Policy
 from workprint.store import SessionReader
+from tests.test_layers import ROOT, all_imports
 
-ROOT = Path(workprint.__file__).parent
 PLATFORM_LIBRARIES = {"pynput", "Xlib", "jeepney", "mss"}
 # The X11 backend and the helpers only backends use. demo/ drives a real X desktop (xdotool,
 # the accessibility bus) to play a person in tests, so it may name them too.
 PLATFORM_SPECIFIC = ("capture/x11.py", "capture/pynput_keys.py", "capture/atspi/", "demo/")
 PLATFORM_MODULES = {"workprint.capture.x11", "workprint.capture.pynput_keys", "workprint.capture.atspi"}
-
-
-def _imports(path: Path) -> list[str]:
-    names = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
-        elif isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
-    return names
 
 
 def test_platform_neutral_modules_import_no_platform_library_or_backend():
@@ -49,7 +36,7 @@ def test_platform_neutral_modules_import_no_platform_library_or_backend():
         if rel.startswith(PLATFORM_SPECIFIC):
             continue
         neutral += 1
-        for name in _imports(path):
+        for name in all_imports(path):
             if name.split(".")[0] in PLATFORM_LIBRARIES or any(
                     name == m or name.startswith(m + ".") for m in PLATFORM_MODULES):
                 wrong.append(f"{rel} imports {name}")
