@@ -249,7 +249,8 @@ def test_a_backend_of_protocols_only_records_targets_tasks_and_agent_input(home)
         hooks(("key_down", t + 0.1 + i * 0.01, Key(name)))
     for i, name in enumerate(("t", "alt", "ctrl")):
         hooks(("key_up", t + 0.2 + i * 0.01, Key(name)))
-    _wait(lambda: recorder._task_open, "the task the prompt asked for")
+    _wait(lambda: any(e["kind"] == "task_start" for e in SessionReader(home, recorder.session_id).events()),
+          "the task the prompt asked for")
 
     # The agent: its keys go through the platform's injector and come back through its hooks.
     channel = AgentChannel(recorder)
