@@ -20,6 +20,7 @@ from workprint.capture.base import OnTarget, PlatformApps, Screen, Stroke, Windo
 from workprint.capture.keys import Key
 from workprint.privacy.policy import Policy
 from workprint.store import SessionReader
+from tests.conftest import has_event, wait_logged, wait_until
 from tests.test_layers import ROOT, all_imports
 
 PLATFORM_LIBRARIES = {"pynput", "Xlib", "jeepney", "mss"}
@@ -214,13 +215,6 @@ def test_the_loopback_backend_is_exactly_the_protocols():
     assert {"accessibility", "ask_text", "notify", "injector", "apps"} <= _members(base.Backend)
 
 
-def _wait(condition, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 @pytest.fixture(autouse=True)
 def _no_display(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
@@ -249,18 +243,17 @@ def test_a_backend_of_protocols_only_records_targets_tasks_and_agent_input(home)
         hooks(("key_down", t + 0.1 + i * 0.01, Key(name)))
     for i, name in enumerate(("t", "alt", "ctrl")):
         hooks(("key_up", t + 0.2 + i * 0.01, Key(name)))
-    _wait(lambda: any(e["kind"] == "task_start" for e in SessionReader(home, recorder.session_id).events()),
-          "the task the prompt asked for")
+    wait_logged(home, recorder.session_id, has_event("task_start"), "the task the prompt asked for")
 
     # The agent: its keys go through the platform's injector and come back through its hooks.
     channel = AgentChannel(recorder)
     recorder.agent = channel
     channel.send("start", task="type a note", model="scripted", format="pyautogui", max_steps=1)
-    _wait(lambda: channel.running, "the agent run to start")
+    wait_until(lambda: channel.running, what="the agent run to start")
     Executor(platform.injector(), channel).perform({"type": "type", "text": "café"}, step=1)
-    _wait(lambda: channel.pending() == 0, "the gate to see the injected keys")
+    wait_until(lambda: channel.pending() == 0, what="the gate to see the injected keys")
     channel.send("end", status="done")
-    _wait(lambda: not channel.running, "the agent run to end")
+    wait_until(lambda: not channel.running, what="the agent run to end")
     recorder.stop()
     thread.join(timeout=20)
     assert not thread.is_alive()
