@@ -8,7 +8,7 @@ Threads and what they may do:
   ``recorder.gate``;
 * the frame sampler: grabs the screen after it changes (see ``capture.frames``);
 * the frame encoder: masks, encodes and stores the frames the gate kept;
-* the accessibility worker: asks AT-SPI what was under a click;
+* the backend's accessibility source (AT-SPI on Linux): what a click or key chose;
 * the browser bridge: page events from the extension, enqueued for the gate.
 """
 
