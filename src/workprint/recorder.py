@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from workprint import __version__
+from workprint.agent.link import AgentLink
 from workprint.capture import Backend, CapturedFrame, Window
 from workprint.capture.atspi import AccessibilityWorker
 from workprint.capture.browser import BrowserBridge
@@ -172,6 +173,12 @@ class Recorder:
             self.bridge.start()
         except (OSError, WorkprintError) as exc:  # another recorder has this home: record the desktop anyway
             self._problem(f"browser bridge not started ({exc}); browser pages are recorded as desktop only")
+        self.link: AgentLink | None = None  # `workprint agent run` joins this recording through it
+        try:
+            self.link = AgentLink(self)
+            self.link.start()
+        except (OSError, WorkprintError) as exc:
+            self._problem(f"agent link not started ({exc}); `workprint agent run` cannot join this recording")
         hooks = self.backend.input_hooks(self._enqueue_input)
         hooks.start()
         gate = threading.Thread(target=self._run_gate, name="workprint-gate", daemon=True)
@@ -193,6 +200,8 @@ class Recorder:
                     break
                 self._stop.wait(0.25 if deadline is None else max(0.0, min(0.25, deadline - time.monotonic())))
         finally:
+            if self.link is not None:  # first, so the gate still writes the end of a joined agent run
+                self.link.stop()
             self._stop.set()
             ready_file.unlink(missing_ok=True)
             hooks.stop()

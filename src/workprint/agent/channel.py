@@ -9,7 +9,7 @@ step), anything else is the person's. The person's first press, wheel click or k
 run is a takeover: the agent is paused before its next gesture, and a reply in flight is
 not executed.
 
-Threads: ``expect``, ``may_act``, ``wait_handback`` and ``send`` are called by the agent
+Threads: ``gesture``, ``may_act``, ``wait_handback`` and ``send`` are called by the agent
 thread; ``classify``, ``on_message``, ``control`` and ``hotkey`` by the recorder's gate
 thread, which alone writes events. Everything shared sits behind one lock.
 """
@@ -20,8 +20,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
+from workprint.capture.base import Window
 from workprint.capture.keys import describe
 from workprint.privacy.redact import redact
 
@@ -107,6 +108,7 @@ class AgentChannel:
         self.takeovers = 0
         self.verdict: str | None = None  # resume | stop, the last handback
         self.status_text = ""
+        self.lost: str | None = None  # why the recording went away during the run (a joined run)
         self._open: tuple[float, str] | None = None  # (t, trigger) of the takeover in progress
         self.latencies: list[float] = []  # takeover: first person input (hook time) -> agent paused
         self.takeover_times: list[float] = []  # monotonic time each takeover paused the agent
@@ -116,13 +118,34 @@ class AgentChannel:
         """A message for the gate, in order with the input events (the gate writes it)."""
         self._rec._queue.put(("agent", time.monotonic(), {"op": op, **payload}))
 
+    def attach(self) -> None:
+        """Become the recorder's agent: from now on the gate classifies input through this channel."""
+        self._rec.agent = self
+
+    def recording(self) -> bool:
+        return self._rec.ready.is_set() and not self._rec._stop.is_set()
+
     def expect(self, events: list[Expected]) -> None:
         with self._lock:
             self._expected.extend(events)
 
-    def acting(self) -> threading.RLock:
-        """``with channel.acting():`` check ``may_act`` and inject one gesture, atomically."""
-        return self._lock
+    def gesture(self, expected: list[Expected], perform: Callable[[], None]) -> bool:
+        """If the agent still has control: register ``expected``, then ``perform`` (inject) them,
+        atomically with the person's input (classified before or after, never during). False,
+        and nothing done, once the person has control."""
+        with self._lock:
+            if not self._may_act.is_set():
+                return False
+            self._expected.extend(expected)
+            perform()
+        return True
+
+    def look(self, windows: list[Window | None]) -> tuple[list[bool], list[tuple[int, int, int, int]]]:
+        """(whether the policy allows each window, boxes to mask as well: a focused password field)."""
+        rec = self._rec
+        a11y = getattr(rec, "a11y", None)
+        boxes = [a11y.secure_box] if a11y is not None and a11y.secure_box is not None else []
+        return [rec._allowed(w) for w in windows], boxes
 
     def may_act(self) -> bool:
         return self._may_act.is_set()

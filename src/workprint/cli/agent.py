@@ -27,17 +27,26 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     home = _home()
-    running = [s.id for s in Catalog(home).list() if s.status == "recording"]
-    if running:
-        # Joining a recorder in another process needs a channel between the two processes; until
-        # then, say so rather than record the agent twice or not at all.
-        raise UserError(f"a recording is running (session {running[0]}); stop it (Ctrl-C in its terminal) and "
-                        "start `workprint agent run`, which records the run itself")
     try:
         policy = Policy.load(args.policy)
         backend = open_backend()
+    except (PolicyError, BackendUnavailable) as exc:
+        raise UserError(str(exc)) from None
+    from workprint.agent.link import LinkError, join  # (the input hooks' key names need the display)
+
+    try:
+        joined = join(home)
+    except LinkError as exc:
+        raise UserError(str(exc)) from None
+    if joined is not None:
+        return _run_joined(args, joined, backend, policy if args.policy else None)
+    running = [s.id for s in Catalog(home).list() if s.status == "recording"]
+    if running:  # a recorder whose agent link did not start (its warnings say why)
+        raise UserError(f"a recording is running (session {running[0]}) but does not take agent runs; stop it "
+                        "(Ctrl-C in its terminal) and start `workprint agent run`, which records the run itself")
+    try:
         client = ChatClient(args.model, args.model_name)
-    except (PolicyError, BackendUnavailable, ModelError) as exc:
+    except ModelError as exc:
         raise UserError(str(exc)) from None
     from workprint.agent.runner import AgentRun
     from workprint.recorder import Recorder
@@ -45,20 +54,14 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
     recorder = Recorder(home, backend, policy, indicator=Indicator(enabled=not args.quiet))
     run = AgentRun(recorder, backend, client, args.task, fmt=args.format, max_steps=args.max_steps,
                    image_size=args.image_size, redact_screens=not args.no_screen_redaction)
-
-    def on_signal(signum, frame):  # noqa: ARG001
-        run.channel.send("stop")
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    _stop_on_signals(run)
     thread = threading.Thread(target=recorder.run, name="workprint-recorder", daemon=True)
     thread.start()
     if not recorder.ready.wait(30):
         recorder.stop()
         raise UserError("the recorder did not start; see `workprint record` for what is wrong")
     print(f"workprint agent: recording session {recorder.session_id} (policy: {policy.source}); the agent "
-          f"{client.model_name} starts. Any key or click of yours takes control; hand back with ctrl+alt+g or "
-          "`workprint agent resume`; `workprint agent stop` ends the run", file=sys.stderr)
+          f"{client.model_name} starts. {_CONTROLS}", file=sys.stderr)
     try:
         result = run.run()
     finally:
@@ -67,10 +70,62 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
         client.close()
     for problem in recorder.problems:
         print(f"workprint: warning: {problem}", file=sys.stderr)
+    return _report(result, recorder.session_id)
+
+
+_CONTROLS = ("Any key or click of yours takes control; hand back with ctrl+alt+g or `workprint agent resume`; "
+             "`workprint agent stop` ends the run")
+
+
+def _stop_on_signals(run) -> None:
+    def on_signal(signum, frame):  # noqa: ARG001
+        run.channel.send("stop")
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+
+def _run_joined(args: argparse.Namespace, channel, backend, policy) -> int:
+    """The run joins the recording already going on (`workprint record` in another process): one
+    timeline, that recorder's policy and consent. ``policy``: the one --policy named, if any."""
+    from workprint.model import ChatClient, ModelError
+
+    try:
+        if policy is not None:
+            mine = policy.to_dict()
+            theirs = dict(channel.policy)
+            if {k: v for k, v in mine.items() if k != "source"} != {k: v for k, v in theirs.items() if k != "source"}:
+                raise UserError(f"the recording running (session {channel.session}) records under policy "
+                                f"{theirs.get('source')!r}, not {args.policy}; a joined agent run uses the "
+                                "recording's policy: leave out --policy, or stop the recording and start "
+                                "`workprint agent run --policy FILE`, which records the run itself")
+        client = ChatClient(args.model, args.model_name)
+    except ModelError as exc:
+        channel.close()
+        raise UserError(str(exc)) from None
+    except UserError:
+        channel.close()
+        raise
+    from workprint.agent.runner import AgentRun
+
+    run = AgentRun(None, backend, client, args.task, fmt=args.format, max_steps=args.max_steps,
+                   image_size=args.image_size, redact_screens=not args.no_screen_redaction, channel=channel)
+    _stop_on_signals(run)
+    print(f"workprint agent: joining the recording running now, session {channel.session} (the recording's "
+          f"policy: {channel.policy.get('source')}); the agent {client.model_name} starts. {_CONTROLS}; "
+          "the recording goes on after the run", file=sys.stderr)
+    try:
+        result = run.run()
+    finally:
+        channel.close()
+        client.close()
+    return _report(result, channel.session)
+
+
+def _report(result, session_id: str) -> int:
     print(f"workprint agent: {result.status} after {result.steps} step(s), {result.actions} action(s), "
-          f"{result.takeovers} intervention(s). See `workprint interventions {recorder.session_id}`.",
-          file=sys.stderr)
-    print(recorder.session_id)
+          f"{result.takeovers} intervention(s). See `workprint interventions {session_id}`.", file=sys.stderr)
+    print(session_id)
     if result.status == "error":
         raise UserError(f"the agent run ended with an error: {result.error}")
     return 0
