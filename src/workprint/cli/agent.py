@@ -175,12 +175,18 @@ def cmd_interventions(args: argparse.Namespace) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("agent", help="let an agent drive the desktop while you watch (and take over)",
                        description="An agent works on a task through any OpenAI-compatible model server; the "
-                                   "run is recorded like `workprint record`. Your first key or click pauses it "
-                                   "and what you do is recorded as an intervention.")
+                                   "run is recorded like `workprint record` (or joins the `workprint record` "
+                                   "already running). Your first key or click pauses it and what you do is "
+                                   "recorded as an intervention.")
     agent = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     run = agent.add_parser("run", help="start an agent on a task",
-                           description="Exit 0 when the agent says done or fail, or the run is stopped; 2 with a "
-                                       "message when the model server cannot be used.")
+                           description="With no recording running, the run records its own session under "
+                                       "--policy. With `workprint record` running (same WORKPRINT_HOME), it joins "
+                                       "that recording: one timeline, the recording's policy (a different "
+                                       "--policy is refused), one agent at a time; if the recording stops, the "
+                                       "agent stops. Exit 0 when the agent says done or fail, or the run is "
+                                       "stopped; 2 with a message when the model server cannot be used or the "
+                                       "recording it joined went away.")
     run.add_argument("--task", required=True, metavar="TEXT", help="what the agent should do")
     run.add_argument("--model", required=True, metavar="URL",
                      help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (key: $WORKPRINT_MODEL_KEY)")
@@ -188,7 +194,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--format", choices=["pyautogui", "tools"], default="pyautogui",
                      help="pyautogui code in the reply (default) or OpenAI tool calls")
     run.add_argument("--max-steps", type=int, default=30, metavar="N", help="end with fail after N steps (30)")
-    run.add_argument("--policy", metavar="FILE", help="TOML policy: the apps the agent may see and act on")
+    run.add_argument("--policy", metavar="FILE", help="TOML policy: the apps the agent may see and act on "
+                                                      "(joining a running recording: that recording's policy)")
     run.add_argument("--image-size", metavar="WxH|N", help="resize screenshots for the model (e.g. 1280x720)")
     run.add_argument("--no-screen-redaction", action="store_true",
                      help="do not OCR-mask flagged text in screenshots sent to the model (denied windows stay black)")
