@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import actions_json, workprint
-from workprint.demo.agent_scenario import (ANSWER, CORRECTION, EMAIL, MISTAKE, AgentScenario,
-                                           open_desktop_apps)
+from workprint.demo.agent_scenario import CORRECTION, EMAIL, MISTAKE, SOURCES, AgentScenario, open_desktop_apps
 from workprint.demo.model_server import ScriptedModelServer
 from workprint.demo.recording import Recording
 from workprint.store import SessionReader
@@ -101,16 +100,7 @@ def test_the_run_joins_the_running_recording(joined):
 
 def test_every_action_has_the_right_source(joined):
     got = [(a["source"], a["type"], a.get("text")) for a in joined["actions"]]
-    assert got == [
-        ("agent", "click", None),
-        ("agent", "type", "agent line one"),
-        ("human", "click", None),  # the takeover
-        ("human", "hotkey", None),
-        ("human", "type", CORRECTION.replace(EMAIL, "[EMAIL]")),
-        ("agent", "key", None),
-        ("agent", "call_user", None),
-        ("human", "type", ANSWER),
-    ], got
+    assert got == SOURCES, got
     for action in joined["actions"]:
         assert ("model" in action) == (action["source"] == "agent")
 
@@ -150,7 +140,7 @@ def test_typing_during_the_takeover_is_redacted(joined):
 @pytest.fixture(scope="module")
 def refusals(desk_apps, tmp_path_factory):
     """One recording; while an agent is joined, a second one tries; one with another --policy
-    before; an agent killed mid-run; and one more that joins after it."""
+    before; an agent killed mid-run; and one more that joins after it, ended by `agent stop`."""
     desk, pad, _ = desk_apps
     home = tmp_path_factory.mktemp("refusals-home")
     policy = _policy(home, "mousepad")
@@ -180,8 +170,14 @@ def refusals(desk_apps, tmp_path_factory):
             desk.activate(pad)
             desk.xdotool("type", "--delay", 40, "after the agent")
             time.sleep(1.0)
-            again = workprint("agent", "run", "--task", "t", "--model", quick.url, env=env, check=False)
-            out["again"] = (again.returncode, again.stderr)
+            gate = Gate([DONE])
+            with ScriptedModelServer(gate) as server:
+                again = _agent(env, server.url)  # joins once the killed run is let go
+                gate.wait_asked()
+                workprint("agent", "stop", env=env)
+                time.sleep(1.5)  # the recorder reads commands every 0.2 s
+                gate.go.release()
+                out["again"] = (again.wait(60), again.communicate()[1])
     finally:
         code, stdout, err = rec.stop()
     assert code == 0, err
@@ -207,13 +203,19 @@ def test_a_second_agent_is_refused_while_one_is_joined(refusals):
 def test_a_killed_agent_process_ends_its_run_in_the_log(refusals):
     events = refusals["events"]
     ends = [e for e in events if e["kind"] == "agent_end"]
-    assert [e["status"] for e in ends] == ["done", "fail", "done"]
+    assert [e["status"] for e in ends] == ["done", "fail", "stopped"]  # the first, the killed, the next
     assert "the agent's process ended without ending its run" in ends[1]["error"]
     # After it, the person's typing is theirs (not tagged as the agent's), and a new run can join.
     after = [e for e in events if e["kind"] == "typed" and e["t"] > ends[1]["t"]]
     assert [(e["text"], e.get("agent")) for e in after] == [("after the agent", None)]
+
+
+def test_a_new_run_joins_after_it_and_agent_stop_ends_it(refusals):
     code, err = refusals["again"]
-    assert code == 0, err
+    assert code == 0 and "stopped after 1 step(s), 0 action(s)" in err, err
+    starts = [e for e in refusals["events"] if e["kind"] == "agent_start"]
+    handbacks = [e for e in refusals["events"] if e["kind"] == "handback"]
+    assert len(starts) == 3 and handbacks == []  # `agent stop` while the agent had control: no takeover
 
 
 def test_the_agent_stops_when_the_recorder_is_killed(desk, tmp_path):
