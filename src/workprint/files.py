@@ -27,8 +27,12 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def private_dir(path: Path) -> Path:
-    """``path`` and its missing parents, created mode 0700; durable once this returns."""
+def private_dir(path: Path, *, narrow: bool = False) -> Path:
+    """``path`` and its missing parents, created mode 0700; durable once this returns.
+
+    ``narrow``: a folder that exists already with wider permissions (left by an older version,
+    or made by hand) is narrowed to 0700. Only for folders workprint owns outright (a
+    collector's data folder), never for a folder a user named as a destination."""
     missing = []
     probe = path
     while not probe.exists():
@@ -40,7 +44,18 @@ def private_dir(path: Path) -> Path:
         except FileExistsError:
             continue  # created by a concurrent process
         fsync_dir(folder.parent)
+    if narrow and path.stat().st_mode & 0o077:
+        path.chmod(0o700)
     return path
+
+
+def touch_private(path: Path, mode: int = 0o600) -> None:
+    """Create an empty file with ``mode`` if absent (SQLite then gives its -wal and -shm the
+    same mode); narrow it if it exists wider."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, mode)
+    os.close(fd)
+    if path.stat().st_mode & 0o077 & ~mode:
+        path.chmod(mode)
 
 
 def atomic_write(path: Path, data: bytes | str, mode: int = 0o600) -> None:
