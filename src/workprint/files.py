@@ -120,8 +120,7 @@ def serve_private_socket(path: Path, handler: type[socketserver.BaseRequestHandl
     """A Unix socket server at ``path`` that only this user can reach: its folder is 0700 and the
     socket 0600 from the moment it exists. A socket left by a killed process is replaced; one that a
     live process still serves raises ``error(busy)``. The caller runs ``serve_forever``."""
-    private_dir(path.parent)
-    os.chmod(path.parent, 0o700)
+    private_dir(path.parent, narrow=True)
     if len(str(path).encode()) > 100:
         raise error(f"{path} is too long for a Unix socket; use a shorter WORKPRINT_HOME")
     if path.exists() or path.is_symlink():
