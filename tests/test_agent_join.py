@@ -146,7 +146,9 @@ def refusals(desk_apps, tmp_path_factory):
     policy = _policy(home, "mousepad")
     rec = Recording(desk, home, policy)
     env = rec.env
-    out: dict = {"home": home, "env": env}
+    link_path = home / "run" / "agent.sock"  # (workprint.agent.link imports the input hooks: a display)
+    out: dict = {"home": home, "env": env, "link_mode": link_path.stat().st_mode & 0o777,
+                 "run_mode": link_path.parent.stat().st_mode & 0o777}
     try:
         with ScriptedModelServer([DONE]) as quick:
             other = workprint("agent", "run", "--task", "t", "--model", quick.url, "--policy",
@@ -191,6 +193,10 @@ def test_a_policy_other_than_the_recordings_is_refused(refusals):
     assert code == 2
     assert f"recording running (session {refusals['session']}) records under policy 'policy-mousepad.toml'" in err
     assert "leave out --policy" in err
+
+
+def test_the_link_is_a_socket_only_this_person_can_open(refusals):
+    assert refusals["link_mode"] == 0o600 and refusals["run_mode"] == 0o700
 
 
 def test_a_second_agent_is_refused_while_one_is_joined(refusals):

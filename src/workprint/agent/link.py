@@ -27,7 +27,6 @@ tagging input; when the recording goes away the agent stops acting (``lost``).
 from __future__ import annotations
 
 import json
-import os
 import queue
 import select
 import socket
@@ -236,7 +235,7 @@ class AgentLink:
                                               f"{rec.session_id}; one agent at a time: wait for it to end, or end "
                                               "it with `workprint agent stop`"}).encode() + b"\n")
             return
-        channel.push(hello={"session": rec.session_id, "policy": rec.policy.to_dict(), "pid": os.getpid()})
+        channel.push(hello={"session": rec.session_id, "policy": rec.policy.to_dict()})
         channel.serve()
 
     def stop(self) -> None:
@@ -267,12 +266,17 @@ class JoinedChannel(AgentChannel):
             first = None
         if first is None or "error" in first:
             sock.close()
-            raise LinkError(first["error"] if first else "the running recording did not answer on its agent link; "
-                            "stop it (Ctrl-C in its terminal) and start `workprint agent run` again")
-        hello = first["hello"]
-        self.session: str = hello["session"]
-        self.policy: dict[str, Any] = hello["policy"]
-        self._apply(first["state"])
+            raise LinkError(str(first["error"]) if first else "the running recording did not answer on its agent "
+                            "link; stop it (Ctrl-C in its terminal) and start `workprint agent run` again")
+        try:
+            hello = first["hello"]
+            self.session: str = str(hello["session"])
+            self.policy: dict[str, Any] = dict(hello["policy"])
+            self._apply(first["state"])
+        except (KeyError, TypeError, ValueError):
+            sock.close()
+            raise LinkError("the running recording is another version of workprint and its agent link does not "
+                            "match this one; stop it (Ctrl-C in its terminal) and start it again") from None
         self._reader = threading.Thread(target=self._read, name="workprint-agent-link", daemon=True)
         self._reader.start()
 
