@@ -224,13 +224,16 @@ def test_a_new_run_joins_after_it_and_agent_stop_ends_it(refusals):
     assert len(starts) == 3 and handbacks == []  # `agent stop` while the agent had control: no takeover
 
 
-def test_the_agent_stops_when_the_recorder_is_killed(desk, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["killed", "stopped"])
+def test_the_agent_stops_when_the_recording_ends_mid_run(desk, tmp_path, sig):
+    """The recorder killed, or stopped with Ctrl-C, while the model answers: the agent must not act."""
     home = tmp_path / "home"
     home.mkdir()
     target = tmp_path / "typed.txt"
-    desk.spawn(["xterm", "-geometry", "60x8+40+900", "-title", "cat sink", "-e", "sh", "-c", f"cat > {target}"])
+    title = f"cat sink {sig.name}"
+    desk.spawn(["xterm", "-geometry", "60x8+40+900", "-title", title, "-e", "sh", "-c", f"cat > {target}"])
     time.sleep(1.0)
-    wid = int(desk.xdotool("search", "--onlyvisible", "--name", "cat sink").splitlines()[-1])
+    wid = int(desk.xdotool("search", "--onlyvisible", "--name", title).splitlines()[-1])
     policy = _policy(home, "xterm")
     rec = Recording(desk, home, policy)
     desk.activate(wid)
@@ -238,14 +241,19 @@ def test_the_agent_stops_when_the_recorder_is_killed(desk, tmp_path):
     with ScriptedModelServer(gate) as server:
         agent = _agent(rec.env, server.url)
         gate.wait_asked()  # joined, and waiting for the model
-        rec.proc.send_signal(signal.SIGKILL)
-        rec.proc.wait(30)
+        rec.proc.send_signal(sig)
+        rec_out, _ = rec.proc.communicate(timeout=60)
         gate.go.release()
         gate.go.release()
         _, err = agent.communicate(timeout=60)
     assert agent.returncode == 2, err
     assert "the agent run ended with an error: the recording (session" in err
     assert "ended during the run; the agent stopped, so nothing it does goes unrecorded" in err
+    desk.activate(wid)
     desk.xdotool("key", "ctrl+d")  # cat ends, the file is complete
     time.sleep(0.5)
-    assert "unrecorded" not in (target.read_text() if target.exists() else "")
+    assert target.exists() and "unrecorded" not in target.read_text()
+    if sig == signal.SIGINT:  # stopped cleanly: the run's end is in the session
+        events = SessionReader(home, rec_out.strip().splitlines()[-1]).events()
+        ends = [e for e in events if e["kind"] == "agent_end"]
+        assert [(e["status"], e["error"]) for e in ends] == [("stopped", "the recording was stopped during the run")]
