@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from workprint.capture.base import Window
 from workprint.capture.keys import describe
@@ -140,7 +140,7 @@ class AgentChannel:
             perform()
         return True
 
-    def look(self, windows: list[Window | None]) -> tuple[list[bool], list[tuple[int, int, int, int]]]:
+    def look(self, windows: Sequence[Window | None]) -> tuple[list[bool], list[tuple[int, int, int, int]]]:
         """(whether the policy allows each window, boxes to mask as well: a focused password field)."""
         rec = self._rec
         a11y = getattr(rec, "a11y", None)
@@ -215,7 +215,7 @@ class AgentChannel:
         """Gate thread: write a takeover already decided (the agent is paused by now)."""
         self.takeovers += 1
         self._rec._end_run()
-        event = {"kind": "takeover", "t": self._rec._now(t), "trigger": trigger, "n": self.takeovers}
+        event: dict[str, Any] = {"kind": "takeover", "t": self._rec._now(t), "trigger": trigger, "n": self.takeovers}
         for key, value in extra.items():
             if isinstance(value, str):
                 value, kinds = text_of(value)

@@ -35,7 +35,7 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from workprint.agent.channel import AgentChannel, Expected
 from workprint.capture.base import Window
@@ -160,12 +160,12 @@ class LinkedChannel(AgentChannel):
             deadline = time.monotonic() + GESTURE_HOLD_S
             while ok:
                 try:
-                    message = lines.next(timeout=max(0.0, deadline - time.monotonic()))
+                    during = lines.next(timeout=max(0.0, deadline - time.monotonic()))
                 except TimeoutError:
                     return
-                if message is None or message.get("op") == "end":
+                if during is None or during.get("op") == "end":
                     return
-                self._do(message)
+                self._do(during)
 
     def _do(self, message: dict[str, Any]) -> None:
         op = message.get("op")
@@ -351,7 +351,7 @@ class JoinedChannel(AgentChannel):
             self._post({"op": "end"})
         return True
 
-    def look(self, windows: list[Window | None]) -> tuple[list[bool], list[tuple[int, int, int, int]]]:
+    def look(self, windows: Sequence[Window | None]) -> tuple[list[bool], list[tuple[int, int, int, int]]]:
         reply = self._ask({"op": "look", "windows": [
             None if w is None else [w.wid, list(w.app_ids), w.title, list(w.rect)] for w in windows]})
         if reply is None:  # nothing is shown to the model of a screen the recorder cannot vouch for

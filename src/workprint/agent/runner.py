@@ -58,7 +58,7 @@ class AgentRun:
         self.log = log or (lambda m: print(f"workprint agent: {m}", file=sys.stderr, flush=True))
         # A joined run passes the link's channel (and no recorder).
         self.channel = channel if channel is not None else AgentChannel(recorder)
-        self._redactor = None
+        self._redactor: Any = None  # privacy.frames.FrameRedactor, loaded at the first look (OCR models)
         self._history: list[str] = []
         self._action_no = 0
         self.measure = False
