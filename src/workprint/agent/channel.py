@@ -125,10 +125,6 @@ class AgentChannel:
     def recording(self) -> bool:
         return self._rec.ready.is_set() and not self._rec._stop.is_set()
 
-    def expect(self, events: list[Expected]) -> None:
-        with self._lock:
-            self._expected.extend(events)
-
     def gesture(self, expected: list[Expected], perform: Callable[[], None]) -> bool:
         """If the agent still has control: register ``expected``, then ``perform`` (inject) them,
         atomically with the person's input (classified before or after, never during). False,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PIL import Image
 
@@ -26,6 +26,9 @@ from workprint.model import ChatClient, ImageFit, ModelError, ReplyError, build_
 from workprint.model.parse import parse_reply, parse_tool_calls
 from workprint.model.prompt import TOOLS
 from workprint.process.actions import describe
+
+if TYPE_CHECKING:
+    from workprint.recorder import Recorder
 
 POINTER = ("click", "double_click", "right_click", "middle_click", "drag", "scroll")
 KEYBOARD = ("type", "key", "hotkey", "navigate")
@@ -43,10 +46,9 @@ class RunResult:
 
 
 class AgentRun:
-    def __init__(self, recorder: Any, backend: Backend, client: ChatClient, task: str, *, fmt: str = "pyautogui",
+    def __init__(self, recorder: "Recorder | None", backend: Backend, client: ChatClient, task: str, *, fmt: str = "pyautogui",
                  max_steps: int = 30, image_size: str | None = None, redact_screens: bool = True,
                  log: Callable[[str], None] | None = None, channel: AgentChannel | None = None) -> None:
-        self.rec = recorder
         self.backend = backend
         self.client = client
         self.task = task
@@ -56,8 +58,10 @@ class AgentRun:
         self.fit = ImageFit.for_screen(screen.w, screen.h, image_size)
         self.redact_screens = redact_screens
         self.log = log or (lambda m: print(f"workprint agent: {m}", file=sys.stderr, flush=True))
-        # A joined run passes the link's channel (and no recorder).
-        self.channel = channel if channel is not None else AgentChannel(recorder)
+        if channel is None:  # a joined run passes the link's channel, and no recorder
+            assert recorder is not None, "AgentRun needs the recorder in this process, or a joined channel"
+            channel = AgentChannel(recorder)
+        self.channel = channel
         self._redactor: Any = None  # privacy.frames.FrameRedactor, loaded at the first look (OCR models)
         self._history: list[str] = []
         self._action_no = 0
