@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import pytest
 
@@ -16,6 +17,7 @@ from workprint.demo.recording import Recording, free_port
 from workprint.demo.scenario import MousepadScript
 
 XTERM_SECRET = "XTERMSECRET4242"
+T = TypeVar("T")
 
 
 _free_port = free_port
@@ -29,6 +31,42 @@ def workprint(*args: str, env: dict[str, str], check: bool = True, input: str | 
     if check and out.returncode != 0:
         raise AssertionError(f"workprint {' '.join(args)} exited {out.returncode}: {out.stderr}")
     return out
+
+
+def wait_until(check: Callable[[], T], timeout: float = 10.0, what: str = "the condition") -> T:
+    """Poll ``check`` until it returns something truthy and return that; fail saying ``what`` did not
+    happen within ``timeout`` seconds. For waiting on a condition instead of sleeping a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def session_events(home: Path, session: str) -> list[dict]:
+    """The events a (running or stopped) recorder has flushed so far."""
+    from workprint.store import SessionReader
+
+    return SessionReader(home, session).events()
+
+
+def wait_logged(home: Path, session: str, check: Callable[[list[dict]], bool], what: str,
+                timeout: float = 20.0) -> list[dict]:
+    """Wait until the events the running recorder has flushed pass ``check``; returns them."""
+
+    def events() -> list[dict] | None:
+        found = session_events(home, session)
+        return found if check(found) else None
+
+    return wait_until(events, timeout, what)
+
+
+def has_event(kind: str, **fields) -> Callable[[list[dict]], bool]:
+    """A ``wait_logged`` check: an event of ``kind`` with these field values was written."""
+    return lambda events: any(e["kind"] == kind and all(e.get(k) == v for k, v in fields.items()) for e in events)
 
 
 def actions_json(env: dict[str, str], session: str = "latest") -> list[dict]:

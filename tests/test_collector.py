@@ -11,13 +11,12 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import _free_port, actions_json, workprint
+from tests.conftest import _free_port, actions_json, wait_until, workprint
 
 
 class Server:
@@ -30,13 +29,13 @@ class Server:
     def start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "workprint", "serve", "--port", str(self.port),
                                       "--data", str(self.data)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(100):
+        def up() -> bool:
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
+                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("the collector did not start")
+                return False
+
+        wait_until(up, 30, "the collector starting")
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -256,13 +255,15 @@ def test_tls(tmp_path):
                              str(tmp_path / "data"), "--tls-cert", str(tmp_path / "cert.pem"), "--tls-key",
                              str(tmp_path / "key.pem")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
+        trust = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+
+        def healthy() -> httpx.Response | None:
             try:
-                trust = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
-                reply = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=trust, timeout=1)
-                break
+                return httpx.get(f"https://127.0.0.1:{port}/healthz", verify=trust, timeout=1)
             except httpx.HTTPError:
-                time.sleep(0.1)
+                return None
+
+        reply = wait_until(healthy, 30, "the collector answering over TLS")
         assert reply.status_code == 200
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)

@@ -14,6 +14,7 @@ import pytest
 
 from workprint.capture.base import Screen, Window
 from workprint.privacy.policy import Policy
+from tests.conftest import wait_until
 from workprint.store import SessionReader
 
 BROWSER = Window(wid=7, app_ids=("chromium", "chromium"), title="Sign in - Chromium", rect=(0, 0, 800, 600))
@@ -76,12 +77,13 @@ def start(home: Path):
     recorder = Recorder(home, StillDesktop(), Policy(), accessibility=False)
     thread = threading.Thread(target=recorder.run, daemon=True)
     thread.start()
-    for _ in range(100):
-        if hasattr(recorder, "writer") and hasattr(recorder, "ring"):
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)
+    assert recorder.ready.wait(timeout=30), "the recorder did not get ready"
     return recorder, thread
+
+
+def pending(home: Path, recorder) -> list[Path]:
+    """The sealed copies of typing runs in progress."""
+    return list((home / "sessions" / recorder.session_id / "pending").glob("*.seg"))
 
 
 def type_keys(recorder, text: str, t0: float, gap: float = 0.03) -> float:
@@ -104,31 +106,27 @@ def test_secure_field_event_arriving_after_the_keystrokes_drops_the_held_run(hom
     # The page's "secure field focused" event is stamped before the keystrokes but reaches the
     # gate after them (the browser's channel is slower than the desktop's input hook).
     type_keys(recorder, PASSWORD, focus_t + 0.05)
-    time.sleep(0.3)
+    wait_until(lambda: pending(home, recorder), 10, "the run in progress sealed")
     recorder._queue.put(("dom", focus_t, {"type": "secure", "state": "focus", "url": "http://127.0.0.1/login",
                                           "ts": time.time() * 1000}))
-    time.sleep(0.3)
     recorder._queue.put(("dom", time.monotonic(), {"type": "secure", "state": "blur", "url": "http://127.0.0.1/login",
                                                    "ts": time.time() * 1000}))
     recorder._queue.put(("key_down", time.monotonic() + 1.5, Key.enter))
-    time.sleep(0.5)
-    recorder.stop()
+    recorder.stop()  # the gate handles what is queued before it stops
     thread.join(timeout=20)
     events = SessionReader(home, recorder.session_id).events()
     dump = repr(events)
     assert "hunter" not in dump.lower() and "Secret" not in dump, "keystrokes typed into a secure field were kept"
     assert not [e for e in events if e["kind"] == "key_down" and e.get("char")], "no key of the run is kept"
     assert any(e["kind"] == "secure_input" for e in events)
-    assert not list((home / "sessions" / recorder.session_id / "pending").glob("*.seg"))
+    assert not pending(home, recorder)
 
 
 def test_keystrokes_well_before_a_secure_field_are_kept(home):
     recorder, thread = start(home)
     t0 = time.monotonic()
     end = type_keys(recorder, "hello there", t0)
-    time.sleep(0.2)
     recorder._queue.put(("dom", end + 0.8, {"type": "secure", "state": "focus", "ts": time.time() * 1000}))
-    time.sleep(0.3)
     recorder.stop()
     thread.join(timeout=20)
     typed = [e["text"] for e in SessionReader(home, recorder.session_id).events() if e["kind"] == "typed"]
@@ -138,8 +136,8 @@ def test_keystrokes_well_before_a_secure_field_are_kept(home):
 def test_the_run_in_progress_is_sealed_on_disk_never_in_clear(home):
     recorder, thread = start(home)
     type_keys(recorder, "mail jane.doe@example.com now", time.monotonic())
-    time.sleep(1.0)  # more than a flush interval, less than the gap that ends the run
-    held = list((home / "sessions" / recorder.session_id / "pending").glob("*.seg"))
+    # Sealed at the next flush (every 0.5 s), well before the gap that ends the run (1 s).
+    held = wait_until(lambda: pending(home, recorder), 10, "the run in progress sealed")
     raw = b"".join(p.read_bytes() for p in held)
     recorder.stop()
     thread.join(timeout=20)
@@ -147,4 +145,4 @@ def test_the_run_in_progress_is_sealed_on_disk_never_in_clear(home):
     assert b"jane" not in raw and b"example" not in raw, "and sealed"
     typed = [e for e in SessionReader(home, recorder.session_id).events() if e["kind"] == "typed"]
     assert typed[0]["text"] == "mail [EMAIL] now"
-    assert not list((home / "sessions" / recorder.session_id / "pending").glob("*.seg")), "removed once written"
+    assert not pending(home, recorder), "removed once written"

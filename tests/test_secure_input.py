@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.conftest import Recording, actions_json, workprint
+from tests.conftest import Recording, actions_json, has_event, wait_logged, workprint
 from workprint.store import SessionReader
 
 FORM_SECRET = "PW-SECRET-9876"
@@ -30,11 +30,11 @@ def test_password_field_of_a_form_keeps_no_keystrokes(desk, home, tmp_path):
     rec = Recording(desk, home)
     desk.activate(wid)
     desk.xdotool("type", "--delay", 60, "alice42")
-    time.sleep(1.3)
+    wait_logged(home, rec.session, has_event("typed"), "the login typed")
     desk.xdotool("key", "Tab")
-    time.sleep(0.5)
+    time.sleep(0.5)  # the accessibility bus tells the recorder the password field has focus
     desk.xdotool("type", "--delay", 60, FORM_SECRET)
-    time.sleep(1.3)
+    wait_logged(home, rec.session, has_event("secure_input"), "the secure field's use written")
     desk.xdotool("key", "Escape")
     code, out, err = rec.stop()
     assert code == 0, err

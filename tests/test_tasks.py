@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.conftest import Recording, workprint
+from tests.conftest import Recording, has_event, wait_logged, workprint
 
 
 def test_marked_task_becomes_an_episode_ending_with_done(desk, home, tmp_path):
@@ -16,13 +16,13 @@ def test_marked_task_becomes_an_episode_ending_with_done(desk, home, tmp_path):
     rec = Recording(desk, home)
     desk.activate(wid)
     workprint("task", "start", "Write a greeting to jane@example.com", env=rec.env)
-    time.sleep(0.6)
+    wait_logged(home, rec.session, has_event("task_start"), "task_start")
     desk.xdotool("type", "--delay", 50, "Good morning")
-    time.sleep(1.3)
+    wait_logged(home, rec.session, has_event("typed", text="Good morning"), "typed")
     workprint("task", "end", env=rec.env)
-    time.sleep(0.6)
+    wait_logged(home, rec.session, has_event("task_end"), "task_end")
     desk.xdotool("key", "Return")
-    time.sleep(0.5)
+    wait_logged(home, rec.session, has_event("key_down", key="enter"), "key_down")
     code, out, err = rec.stop()
     assert code == 0, err
     session = out.strip().splitlines()[-1]

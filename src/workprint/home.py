@@ -48,6 +48,19 @@ def pause_flag(home: Path) -> Path:
     return home / "paused"
 
 
+def set_paused(home: Path, paused: bool) -> bool:
+    """Pause or resume recording (``workprint pause``/``resume``, the pause hotkey): the one way
+    to do it, through the flag the running recorder polls. Returns whether this changed it."""
+    flag = pause_flag(home)
+    if flag.exists() == paused:
+        return False
+    if paused:
+        flag.touch()
+    else:
+        flag.unlink(missing_ok=True)
+    return True
+
+
 def control_dir(home: Path) -> Path:
     """Commands for the running recorder (``workprint task start``), one JSON file each."""
     path = home / "control"

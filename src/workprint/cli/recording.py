@@ -76,15 +76,11 @@ def _auto_upload(home: Path) -> None:
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
-    from workprint.home import pause_flag
+    from workprint.home import set_paused
 
-    flag = pause_flag(_home())
-    if args.command == "pause":
-        flag.touch()
-        print("workprint: paused; nothing is recorded until `workprint resume`")
-    else:
-        flag.unlink(missing_ok=True)
-        print("workprint: resumed")
+    set_paused(_home(), args.command == "pause")
+    print("workprint: paused; nothing is recorded until `workprint resume`" if args.command == "pause"
+          else "workprint: resumed")
     return 0
 
 

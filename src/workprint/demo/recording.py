@@ -46,6 +46,7 @@ class Recording:
             argv += ["--policy", str(policy)]
         pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE} if capture else {}
         self.proc = subprocess.Popen(argv, env=self.env, text=True, **pipes)
+        self.session = ""  # the session being recorded, once ready
         self._wait_ready(home, timeout=60)
         if self.proc.poll() is not None:
             raise RuntimeError(f"the recorder exited early: {self.proc.stderr.read() if capture else ''}")
@@ -63,6 +64,8 @@ class Recording:
                 self.proc.kill()
                 raise RuntimeError(f"the recorder did not get ready within {timeout:.0f} s")
             time.sleep(0.05)
+        if path.exists():
+            self.session = path.read_text()
 
     @property
     def pid(self) -> int:

@@ -495,6 +495,10 @@ class RedactedFrames:
             self._cache[frame_id] = (masked_png(png, masks), sorted({m.kind for m in masks}))
         return self._cache[frame_id]
 
+    def use(self, redacted: dict[str, tuple[bytes, list[str]]]) -> None:
+        """Frames redacted elsewhere (a collector export's chunks, here or on Ray), handed out as given."""
+        self._cache.update(redacted)
+
     def save(self) -> None:
         """Keep the masks found so far with the session (also done every few frames and at exit)."""
         self._known.save()
