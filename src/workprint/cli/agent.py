@@ -199,7 +199,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--image-size", metavar="WxH|N", help="resize screenshots for the model (e.g. 1280x720)")
     run.add_argument("--no-screen-redaction", action="store_true",
                      help="do not OCR-mask flagged text in screenshots sent to the model (denied windows stay black)")
-    run.add_argument("--quiet", action="store_true", help="no status line or desktop notifications")
+    run.add_argument("--quiet", action="store_true", help="no status line or desktop notifications (a joined run "
+                                                          "shows them through the recording it joined)")
     run.set_defaults(func=cmd_agent_run)
     resume = agent.add_parser("resume", help="hand control back to the agent after a takeover (or ctrl+alt+g)")
     resume.set_defaults(func=cmd_agent_resume)
