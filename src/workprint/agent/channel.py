@@ -207,6 +207,19 @@ class AgentChannel:
         """Gate thread: write the takeover that ``classify`` decided."""
         self._takeover("human_input", t)
 
+    def recording_paused(self, t: float) -> None:
+        """Gate thread: the person paused recording during the run. The agent never acts
+        unrecorded, so the pause takes control from it as the person's first input would; it
+        goes on once recording resumes and the person hands back."""
+        with self._lock:  # after a gesture being injected, before the next
+            if not self.running or self.taken:
+                return
+            self._may_act.clear()
+            self._handback.clear()
+            self.taken = True
+            self.takeover_times.append(time.monotonic())
+        self._takeover("human_input", t)
+
     def _takeover(self, trigger: str, t: float, **extra: Any) -> None:
         """Gate thread: write a takeover already decided (the agent is paused by now)."""
         self.takeovers += 1
@@ -235,6 +248,11 @@ class AgentChannel:
         if not self.running:
             return
         if how == "resume" and not self.taken:
+            return
+        if how == "resume" and self._rec.gate is not None and self._rec.gate.paused:
+            self.status_text = PAUSED_TEXT + " — recording is paused; resume it first (ctrl+alt+p or `workprint resume`)"
+            self._rec.indicator.notify("workprint: recording is paused",
+                                       "The agent acts only while it is recorded: resume recording, then hand back")
             return
         if self.taken:
             self._rec._end_run()

@@ -122,6 +122,10 @@ class LinkedChannel(AgentChannel):
         super().handback(how, t)
         self.push()
 
+    def recording_paused(self, t: float) -> None:
+        super().recording_paused(t)
+        self.push()
+
     def on_message(self, t: float, message: dict[str, Any]) -> None:
         if message.get("op") == "closed":  # the last message of this link
             if self.running:
