@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import socketserver
 from pathlib import Path
+
+from workprint.errors import WorkprintError
 
 
 def fsync_dir(path: Path) -> None:
@@ -102,3 +106,36 @@ def create_exclusive(path: Path, data: bytes, mode: int = 0o600) -> bool:
         return True
     finally:
         tmp.unlink(missing_ok=True)
+
+
+class _PrivateServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:  # a peer that hung up: nothing to say
+        pass
+
+
+def serve_private_socket(path: Path, handler: type[socketserver.BaseRequestHandler], busy: str,
+                         error: type[Exception] = WorkprintError) -> socketserver.ThreadingUnixStreamServer:
+    """A Unix socket server at ``path`` that only this user can reach: its folder is 0700 and the
+    socket 0600 from the moment it exists. A socket left by a killed process is replaced; one that a
+    live process still serves raises ``error(busy)``. The caller runs ``serve_forever``."""
+    private_dir(path.parent, narrow=True)
+    if len(str(path).encode()) > 100:
+        raise error(f"{path} is too long for a Unix socket; use a shorter WORKPRINT_HOME")
+    if path.exists() or path.is_symlink():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+            raise error(busy)
+        except (ConnectionRefusedError, FileNotFoundError):
+            path.unlink(missing_ok=True)  # left by a process that was killed
+        finally:
+            probe.close()
+    old = os.umask(0o177)
+    try:
+        server = _PrivateServer(str(path), handler)
+    finally:
+        os.umask(old)
+    fsync_dir(path.parent)
+    return server

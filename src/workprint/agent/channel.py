@@ -9,7 +9,7 @@ step), anything else is the person's. The person's first press, wheel click or k
 run is a takeover: the agent is paused before its next gesture, and a reply in flight is
 not executed.
 
-Threads: ``expect``, ``may_act``, ``wait_handback`` and ``send`` are called by the agent
+Threads: ``gesture``, ``may_act``, ``wait_handback`` and ``send`` are called by the agent
 thread; ``classify``, ``on_message``, ``control`` and ``hotkey`` by the recorder's gate
 thread, which alone writes events. Everything shared sits behind one lock.
 """
@@ -20,10 +20,12 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from workprint.capture.keys import describe
+from workprint.capture.base import Window
+from workprint.capture.keys import Key
 from workprint.privacy.redact import redact
+from workprint.vocabulary import Rect
 
 if TYPE_CHECKING:
     from workprint.recorder import Recorder
@@ -45,8 +47,7 @@ class Expected:
     x: int | None = None
     y: int | None = None
     button: str | None = None
-    key: str | None = None  # the pyautogui name the hooks will report
-    keysym: int | None = None
+    key: Key | None = None  # what the hooks will report: matched by name, or by the platform's code
     # A character typed through a spare key code bound for the moment: the hooks may not know the
     # new binding (pynput keeps the map it read at start) and report an unnamed key code.
     remapped_char: str | None = None
@@ -60,14 +61,11 @@ class Expected:
             if self.x is not None and self.y is not None and (abs(x - self.x) > 1 or abs(y - self.y) > 1):
                 return False
             return self.button is None or kind not in ("press", "release") or item[4] == self.button
-        key = item[2]
-        name, _ = describe(key)
-        vk = getattr(key, "vk", None)
-        if vk is None:
-            vk = getattr(getattr(key, "value", None), "vk", None)
-        if name == self.key or (self.keysym is not None and vk == self.keysym):
+        key: Key = item[2]
+        if self.key is not None and (key.name == self.key.name or
+                                     (self.key.code is not None and key.code == self.key.code)):
             return True
-        return self.remapped_char is not None and (name is None or name.startswith("vk"))
+        return self.remapped_char is not None and not key.named
 
 
 def text_of(value: str) -> tuple[str, list[str]]:
@@ -107,6 +105,7 @@ class AgentChannel:
         self.takeovers = 0
         self.verdict: str | None = None  # resume | stop, the last handback
         self.status_text = ""
+        self.lost: str | None = None  # why the recording went away during the run (a joined run)
         self._open: tuple[float, str] | None = None  # (t, trigger) of the takeover in progress
         self.latencies: list[float] = []  # takeover: first person input (hook time) -> agent paused
         self.takeover_times: list[float] = []  # monotonic time each takeover paused the agent
@@ -116,13 +115,30 @@ class AgentChannel:
         """A message for the gate, in order with the input events (the gate writes it)."""
         self._rec._queue.put(("agent", time.monotonic(), {"op": op, **payload}))
 
-    def expect(self, events: list[Expected]) -> None:
-        with self._lock:
-            self._expected.extend(events)
+    def attach(self) -> None:
+        """Become the recorder's agent: from now on the gate classifies input through this channel."""
+        self._rec.agent = self
 
-    def acting(self) -> threading.RLock:
-        """``with channel.acting():`` check ``may_act`` and inject one gesture, atomically."""
-        return self._lock
+    def recording(self) -> bool:
+        return self._rec.ready.is_set() and not self._rec._stop.is_set()
+
+    def gesture(self, expected: list[Expected], perform: Callable[[], None]) -> bool:
+        """If the agent still has control: register ``expected``, then ``perform`` (inject) them,
+        atomically with the person's input (classified before or after, never during). False,
+        and nothing done, once the person has control."""
+        with self._lock:
+            if not self._may_act.is_set():
+                return False
+            self._expected.extend(expected)
+            perform()
+        return True
+
+    def look(self, windows: Sequence[Window | None]) -> tuple[list[bool], list[Rect]]:
+        """(whether the policy allows each window, boxes to mask as well: a focused password field)."""
+        rec = self._rec
+        a11y = getattr(rec, "a11y", None)
+        boxes = [a11y.secure_box] if a11y is not None and a11y.secure_box is not None else []
+        return [rec._allowed(w) for w in windows], boxes
 
     def may_act(self) -> bool:
         return self._may_act.is_set()
@@ -165,9 +181,7 @@ class AgentChannel:
                 if expected.matches(item):
                     del self._expected[i]
                     if expected.remapped_char is not None:  # the character the agent typed
-                        from pynput.keyboard import KeyCode
-
-                        item = (item[0], item[1], KeyCode.from_char(expected.remapped_char))
+                        item = (item[0], item[1], Key.typing(expected.remapped_char))
                     return expected.step, False, item
             if not (self.running and not self.taken and kind in TAKEOVER_KINDS):
                 return None, False, item
@@ -186,6 +200,19 @@ class AgentChannel:
 
     def record_takeover(self, t: float) -> None:
         """Gate thread: write the takeover that ``classify`` decided."""
+        self._takeover("human_input", t)
+
+    def recording_paused(self, t: float) -> None:
+        """Gate thread: the person paused recording during the run. The agent never acts
+        unrecorded, so the pause takes control from it as the person's first input would; it
+        goes on once recording resumes and the person hands back."""
+        with self._lock:  # after a gesture being injected, before the next
+            if not self.running or self.taken:
+                return
+            self._may_act.clear()
+            self._handback.clear()
+            self.taken = True
+            self.takeover_times.append(time.monotonic())
         self._takeover("human_input", t)
 
     def _takeover(self, trigger: str, t: float, **extra: Any) -> None:
@@ -216,6 +243,11 @@ class AgentChannel:
         if not self.running:
             return
         if how == "resume" and not self.taken:
+            return
+        if how == "resume" and self._rec.gate is not None and self._rec.gate.paused:
+            self.status_text = PAUSED_TEXT + " — recording is paused; resume it first (ctrl+alt+p or `workprint resume`)"
+            self._rec.indicator.notify("workprint: recording is paused",
+                                       "The agent acts only while it is recorded: resume recording, then hand back")
             return
         if self.taken:
             self._rec._end_run()

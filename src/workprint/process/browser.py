@@ -14,8 +14,9 @@ from typing import Any, cast
 
 from workprint.vocabulary import CLICK_TYPES, Action, ActionType, Event, Rect, ScreenInfo, Target, rect_of_bbox
 
-BROWSER_APPS = {"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "firefox",
-                "firefox-esr", "microsoft-edge", "brave-browser", "navigator"}
+from workprint.capture import known_browser_apps
+
+BROWSER_APPS = known_browser_apps()  # per platform, from the capture backends
 JOIN_S = 0.6
 
 
