@@ -26,13 +26,13 @@ from workprint.model import ChatClient, ImageFit, ModelError, ReplyError, build_
 from workprint.model.parse import parse_reply, parse_tool_calls
 from workprint.model.prompt import TOOLS
 from workprint.process.actions import action_summary
-from workprint.vocabulary import Action
+from workprint.vocabulary import ACTION_SPECS, Action
 
 if TYPE_CHECKING:
     from workprint.recorder import Recorder
 
-POINTER = ("click", "double_click", "right_click", "middle_click", "drag", "scroll")
-KEYBOARD = ("type", "key", "hotkey", "navigate")
+POINTER = frozenset(t for t, spec in ACTION_SPECS.items() if spec.shape in ("point", "drag", "scroll"))
+KEYBOARD = frozenset(t for t, spec in ACTION_SPECS.items() if spec.shape in ("text", "keys", "url"))
 WAIT_MAX_S = 5.0
 
 
