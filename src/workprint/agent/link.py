@@ -160,7 +160,7 @@ class LinkedChannel(AgentChannel):
         with self._lock:  # the person's input waits in classify until the gesture is injected
             ok = self._may_act.is_set()
             if ok:
-                self._expected.extend(Expected(**e) for e in message["expected"])
+                self._expected.extend(Expected.from_json(e) for e in message["expected"])
             self.push(reply={"ok": ok})
             deadline = time.monotonic() + GESTURE_HOLD_S
             while ok:

@@ -155,7 +155,14 @@ class Recorder:
             self.link.start()
         except (OSError, WorkprintError) as exc:
             self._problem(f"agent link not started ({exc}); `workprint agent run` cannot join this recording")
-        hooks = self.backend.input_hooks(lambda item: self._queue.put(gate.classify(item)))
+        def enqueue(item: InputItem) -> None:
+            try:
+                item = gate.classify(item)
+            except Exception as exc:  # never lose the person's input to a fault in the agent channel
+                self._problem(f"agent channel: {exc!r}")
+            self._queue.put(item)
+
+        hooks = self.backend.input_hooks(enqueue)
         hooks.start()
         gate_thread = threading.Thread(target=self._run_gate, args=(gate,), name="workprint-gate", daemon=True)
         gate_thread.start()
