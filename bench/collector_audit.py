@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from workprint.server.storage import Entry, open_catalog
+from workprint.server.catalog import Entry, open_catalog
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import actions_json, workprint
-from workprint.demo.agent_scenario import (ANSWER, CORRECTION, EMAIL, IMAGE_SIZE, MALFORMED, MISTAKE, AgentScenario,
+from workprint.demo.agent_scenario import (EMAIL, IMAGE_SIZE, MALFORMED, MISTAKE, SOURCES, AgentScenario,
                                            open_desktop_apps)
 from workprint.demo.desktop import VirtualDesktop
 from workprint.demo.model_server import request_images
@@ -44,16 +44,7 @@ def run(tmp_path_factory):
 
 def test_every_action_has_the_right_source(run):
     got = [(a["source"], a["type"], a.get("text")) for a in run["actions"]]
-    assert got == [
-        ("agent", "click", None),
-        ("agent", "type", "agent line one"),
-        ("human", "click", None),  # the takeover
-        ("human", "hotkey", None),
-        ("human", "type", CORRECTION.replace(EMAIL, "[EMAIL]")),
-        ("agent", "key", None),
-        ("agent", "call_user", None),
-        ("human", "type", ANSWER),
-    ], got
+    assert got == SOURCES, got
     for action in run["actions"]:
         if action["source"] == "agent":
             assert action["model"]["name"] == "scripted-model" and action["model"]["reply"]

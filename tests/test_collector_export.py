@@ -8,7 +8,7 @@ import shutil
 
 import httpx
 
-from tests.conftest import workprint
+from tests.conftest import Recording, workprint
 from tests.servers import Replica
 
 
@@ -47,7 +47,7 @@ def test_export_from_collector_with_and_without_ray_is_byte_identical(recorded, 
             assert [k for k in a if a[k] != b[k]] == [], f"{fmt}: every file byte-identical with Ray"
         curator = httpx.post(f"{server.url}/v1/tokens", json={"role": "curator"}, headers=admin).json()["token"]
         sessions = httpx.get(f"{server.url}/v1/datasets/sessions", headers={"Authorization": f"Bearer {trainer}"})
-        assert all(set(item) == {"id", "meta", "actions", "frames"} for item in sessions.json()["sessions"])
+        assert all(set(item) == {"id", "meta", "actions", "frames", "marks"} for item in sessions.json()["sessions"])
         assert "owner" not in sessions.text and '"p-' not in sessions.text, "no owner nor pseudonym in the trainer view"
         sid = sessions.json()["sessions"][0]["id"]
         assert httpx.post(f"{server.url}/v1/sessions/{sid}/quarantine",
@@ -57,3 +57,46 @@ def test_export_from_collector_with_and_without_ray_is_byte_identical(recorded, 
         assert empty.returncode == 2 and "no sessions a trainer may use" in empty.stderr, "quarantined stays out"
     finally:
         server.kill()
+
+
+def test_tasks_marked_on_the_device_are_the_episodes_exported_from_the_collector(desk, home, tmp_path):
+    """A task marked while recording travels with the upload: the collector's export has the same
+    episode and (redacted) instruction as the device's, so task-only formats like `opencua` work."""
+    import json
+
+    desk.spawn(["mousepad"])
+    pad = desk.wait_window("mousepad")
+    rec = Recording(desk, home)
+    desk.activate(pad)
+    workprint("task", "start", "Greet jane@example.com in the note", env=rec.env)
+    desk.xdotool("type", "--delay", 50, "Good morning")
+    desk.xdotool("key", "Return")
+    workprint("task", "end", env=rec.env)
+    code, out, err = rec.stop()
+    assert code == 0, err
+    sid = out.strip().splitlines()[-1]
+    data = tmp_path / "collector"
+    server = Replica(data, None, None, dict(os.environ)).start()
+    try:
+        admin = {"Authorization": "Bearer " + (data / "admin.token").read_text().strip()}
+        code = httpx.post(f"{server.url}/v1/enrolment-codes", headers=admin).json()["code"]
+        workprint("enrol", server.url, code, env=rec.env)
+        workprint("consent", "accept", "--yes", env=rec.env)  # agreeing again, now that data leaves the device
+        workprint("review", "--approve", sid, env=rec.env)
+        workprint("upload", sid, env=rec.env)
+        trainer = httpx.post(f"{server.url}/v1/tokens", json={"role": "trainer"}, headers=admin).json()["token"]
+        trainer_env = {**rec.env, "WORKPRINT_HOME": str(tmp_path / "trainer"), "WORKPRINT_COLLECTOR_TOKEN": trainer}
+        workprint("export", "--collector", server.url, "--format", "opencua", "--out", str(tmp_path / "remote"),
+                  "--quiet", env=trainer_env)
+        workprint("export", sid, "--format", "opencua", "--out", str(tmp_path / "local"), "--quiet", env=rec.env)
+    finally:
+        server.kill()
+
+    def trajectories(folder):
+        lines = (tmp_path / folder / "train.jsonl").read_text().splitlines()
+        return [(t["instruction"], [s["value"]["code"] for s in t["traj"]]) for t in map(json.loads, lines)]
+
+    remote, local = trajectories("remote"), trajectories("local")
+    assert [i for i, _ in remote] == ["Greet [EMAIL] in the note"], remote
+    assert remote == local, "the collector's episodes are the device's"
+    assert remote[0][1][-1] == "computer.terminate(status='success')", "the ended task ends in done"

@@ -150,7 +150,7 @@ def test_audit_tampering_is_caught_deleted_newest_deleted_or_edited_anywhere_and
     assert key.encode() not in (data / "catalog.sqlite").read_bytes(), "the audit key is not in the catalog"
 
     def insider(copy):  # even with the key, the anchor outside the catalog gives it away
-        from workprint.server.storage import entry_mac
+        from workprint.server.catalog import entry_mac
 
         delete_middle(copy)
         rewrite_chain(copy, lambda prev, seq, fields: entry_mac(key.encode(), prev, seq, fields))

@@ -383,8 +383,8 @@ def test_the_agents_input_is_tagged_with_its_step_and_the_persons_takes_over(hom
     rig.gate.agent = channel
     rig.gate.handle(("agent", rig.at(0.5), {"op": "start", "task": "write hi", "model": "m"}))
     # The agent registers what it is about to inject; the hooks then report it.
-    channel.expect([Expected("press", 1, rig.at(1.0), 100, 100, "left"),
-                    Expected("release", 1, rig.at(1.0), 100, 100, "left")])
+    assert channel.gesture([Expected("press", 1, rig.at(1.0), 100, 100, "left"),
+                            Expected("release", 1, rig.at(1.0), 100, 100, "left")], lambda: None)
     for item in (("press", rig.at(1.0), 100, 100, "left"), ("release", rig.at(1.05), 100, 100, "left")):
         rig.gate.handle(rig.gate.classify(item))
     # The person clicks elsewhere: not the agent's, and it takes control.
@@ -397,6 +397,29 @@ def test_the_agents_input_is_tagged_with_its_step_and_the_persons_takes_over(hom
     assert rig.log.kinds().index("takeover") < [i for i, e in enumerate(rig.log.events)
                                                 if e["kind"] == "press" and e.get("agent") is None][0]
     assert channel.taken and not channel.may_act()
+
+
+def test_pausing_recording_during_an_agent_run_stops_the_agent_until_recording_resumes(home):
+    """The agent never acts unrecorded: a pause takes control from it (written before the pause),
+    and handing back is refused while recording is still paused."""
+    from workprint.agent.channel import AgentChannel, Expected
+
+    rig = Rig(home)
+    channel = AgentChannel(ChannelHost(rig))  # type: ignore[arg-type]
+    rig.gate.agent = channel
+    rig.gate.handle(("agent", rig.at(0.5), {"op": "start", "task": "write hi", "model": "m"}))
+    assert channel.may_act()
+    rig.gate.set_paused(True, rig.at(1.0))
+    assert not channel.may_act()
+    assert not channel.gesture([Expected("press", 1, rig.at(1.1), 100, 100, "left")], lambda: None)
+    kinds = rig.log.kinds()
+    assert kinds.index("takeover") < kinds.index("pause")
+    channel.handback("resume", rig.at(2.0))  # ctrl+alt+g while recording is still paused
+    assert not channel.may_act() and "recording is paused" in channel.status_text
+    rig.gate.set_paused(False, rig.at(3.0))
+    channel.handback("resume", rig.at(3.5))
+    assert channel.may_act()
+    assert [e["how"] for e in rig.log.of("handback")] == ["resume"]
 
 
 def test_the_agents_typing_and_the_persons_are_separate_runs(home):

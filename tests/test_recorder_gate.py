@@ -137,8 +137,15 @@ def test_the_run_in_progress_is_sealed_on_disk_never_in_clear(home):
     recorder, thread = start(home)
     type_keys(recorder, "mail jane.doe@example.com now", time.monotonic())
     # Sealed at the next flush (every 0.5 s), well before the gap that ends the run (1 s).
-    held = wait_until(lambda: pending(home, recorder), 10, "the run in progress sealed")
-    raw = b"".join(p.read_bytes() for p in held)
+    def sealed() -> tuple[list[Path], bytes] | None:
+        files = pending(home, recorder)  # created with its header first, then the keystrokes
+        try:
+            raw = b"".join(p.read_bytes() for p in files)
+        except FileNotFoundError:  # released meanwhile
+            return None
+        return (files, raw) if len(raw) > 200 else None
+
+    held, raw = wait_until(sealed, 10, "the run in progress sealed")
     recorder.stop()
     thread.join(timeout=20)
     assert held and len(raw) > 200, "the run in progress is on disk"

@@ -183,3 +183,29 @@ def test_exports_and_uploads_made_by_an_older_redactor_are_redone(session, tmp_p
     redone = workprint("export", sid, "--format", "opencua", "--out", str(out), "--allow-empty-instruction", "--quiet", env=env)
     assert "(1 written, 0 unchanged)" in redone.stderr
     assert leaked.read_bytes() == redacted, "the older export's frame was redacted again"
+
+
+def test_masks_kept_with_the_session_are_reused_and_an_older_redactors_are_not(session):
+    """The masks OCR found are kept (sealed) with the session, so the export, report and upload
+    after a recording read each frame once between them; masks kept by an older redactor are
+    never reused."""
+    from workprint.privacy.frames import MASKS_SIDECAR, REDACTOR_VERSION, RedactedFrames
+    from workprint.process.sessions import load_sessions
+
+    data = load_sessions(session["home"], [session["id"]])[0]
+    frame_ids = list(dict.fromkeys(e["frame"] for e in data.events if e.get("kind") == "frame"))
+    assert len(frame_ids) > 10
+    first = RedactedFrames(data)
+    masked = {fid: first(fid) for fid in frame_ids}
+    first.save()
+    assert any(kinds for _, kinds in masked.values()), "the secrets were found on some frames"
+
+    again = RedactedFrames(load_sessions(session["home"], [session["id"]])[0])
+    assert [again(fid) for fid in frame_ids] == [masked[fid] for fid in frame_ids]
+    assert again.frames_read == 0, "the kept masks were painted again, no frame was read again"
+
+    # An older redactor's masks (here: none at all) must not be handed out as this version's.
+    data.reader.write_sidecar(MASKS_SIDECAR, {"version": REDACTOR_VERSION - 1, "frames": {f: [] for f in frame_ids}})
+    redone = RedactedFrames(load_sessions(session["home"], [session["id"]])[0])
+    assert [redone(fid)[1] for fid in frame_ids] == [masked[fid][1] for fid in frame_ids]
+    assert redone.frames_read == len(frame_ids)

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import socketserver
 from pathlib import Path
+
+from workprint.errors import WorkprintError
 
 
 def fsync_dir(path: Path) -> None:
@@ -23,8 +27,12 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def private_dir(path: Path) -> Path:
-    """``path`` and its missing parents, created mode 0700; durable once this returns."""
+def private_dir(path: Path, *, narrow: bool = False) -> Path:
+    """``path`` and its missing parents, created mode 0700; durable once this returns.
+
+    ``narrow``: a folder that exists already with wider permissions (left by an older version,
+    or made by hand) is narrowed to 0700. Only for folders workprint owns outright (a
+    collector's data folder), never for a folder a user named as a destination."""
     missing = []
     probe = path
     while not probe.exists():
@@ -36,7 +44,18 @@ def private_dir(path: Path) -> Path:
         except FileExistsError:
             continue  # created by a concurrent process
         fsync_dir(folder.parent)
+    if narrow and path.stat().st_mode & 0o077:
+        path.chmod(0o700)
     return path
+
+
+def touch_private(path: Path, mode: int = 0o600) -> None:
+    """Create an empty file with ``mode`` if absent (SQLite then gives its -wal and -shm the
+    same mode); narrow it if it exists wider."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, mode)
+    os.close(fd)
+    if path.stat().st_mode & 0o077 & ~mode:
+        path.chmod(mode)
 
 
 def atomic_write(path: Path, data: bytes | str, mode: int = 0o600) -> None:
@@ -87,3 +106,36 @@ def create_exclusive(path: Path, data: bytes, mode: int = 0o600) -> bool:
         return True
     finally:
         tmp.unlink(missing_ok=True)
+
+
+class _PrivateServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:  # a peer that hung up: nothing to say
+        pass
+
+
+def serve_private_socket(path: Path, handler: type[socketserver.BaseRequestHandler], busy: str,
+                         error: type[Exception] = WorkprintError) -> socketserver.ThreadingUnixStreamServer:
+    """A Unix socket server at ``path`` that only this user can reach: its folder is 0700 and the
+    socket 0600 from the moment it exists. A socket left by a killed process is replaced; one that a
+    live process still serves raises ``error(busy)``. The caller runs ``serve_forever``."""
+    private_dir(path.parent, narrow=True)
+    if len(str(path).encode()) > 100:
+        raise error(f"{path} is too long for a Unix socket; use a shorter WORKPRINT_HOME")
+    if path.exists() or path.is_symlink():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+            raise error(busy)
+        except (ConnectionRefusedError, FileNotFoundError):
+            path.unlink(missing_ok=True)  # left by a process that was killed
+        finally:
+            probe.close()
+    old = os.umask(0o177)
+    try:
+        server = _PrivateServer(str(path), handler)
+    finally:
+        os.umask(old)
+    fsync_dir(path.parent)
+    return server

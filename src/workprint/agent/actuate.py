@@ -62,13 +62,13 @@ class Executor:
 
     # ------------------------------------------------------------ gestures
     def _gesture(self, expected: list[Expected], perform: Callable[[], None]) -> None:
-        with self.channel.acting():  # the person's input is classified before or after, never during
-            if not self.channel.may_act():
-                raise Interrupted()
-            self.channel.expect(expected)
+        def inject() -> None:
             if self.injected is not None:
                 self.injected.append(self.clock())
             perform()
+        # The person's input is classified before or after the gesture, never during it.
+        if not self.channel.gesture(expected, inject):
+            raise Interrupted()
 
     def _exp(self, kind: str, **fields: Any) -> Expected:
         return Expected(kind, self.step, self.clock(), **fields)

@@ -9,7 +9,7 @@ step), anything else is the person's. The person's first press, wheel click or k
 run is a takeover: the agent is paused before its next gesture, and a reply in flight is
 not executed.
 
-Threads: ``expect``, ``may_act``, ``wait_handback`` and ``send`` are called by the agent
+Threads: ``gesture``, ``may_act``, ``wait_handback`` and ``send`` are called by the agent
 thread; ``classify``, ``on_message``, ``control`` and ``hotkey`` by the recorder's gate
 thread, which alone writes events. Everything shared sits behind one lock.
 """
@@ -20,8 +20,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from workprint.capture.base import Window
 from workprint.capture.keys import describe
 from workprint.privacy.redact import redact
 
@@ -107,6 +108,7 @@ class AgentChannel:
         self.takeovers = 0
         self.verdict: str | None = None  # resume | stop, the last handback
         self.status_text = ""
+        self.lost: str | None = None  # why the recording went away during the run (a joined run)
         self._open: tuple[float, str] | None = None  # (t, trigger) of the takeover in progress
         self.latencies: list[float] = []  # takeover: first person input (hook time) -> agent paused
         self.takeover_times: list[float] = []  # monotonic time each takeover paused the agent
@@ -116,13 +118,30 @@ class AgentChannel:
         """A message for the gate, in order with the input events (the gate writes it)."""
         self._rec._queue.put(("agent", time.monotonic(), {"op": op, **payload}))
 
-    def expect(self, events: list[Expected]) -> None:
-        with self._lock:
-            self._expected.extend(events)
+    def attach(self) -> None:
+        """Become the recorder's agent: from now on the gate classifies input through this channel."""
+        self._rec.agent = self
 
-    def acting(self) -> threading.RLock:
-        """``with channel.acting():`` check ``may_act`` and inject one gesture, atomically."""
-        return self._lock
+    def recording(self) -> bool:
+        return self._rec.ready.is_set() and not self._rec._stop.is_set()
+
+    def gesture(self, expected: list[Expected], perform: Callable[[], None]) -> bool:
+        """If the agent still has control: register ``expected``, then ``perform`` (inject) them,
+        atomically with the person's input (classified before or after, never during). False,
+        and nothing done, once the person has control."""
+        with self._lock:
+            if not self._may_act.is_set():
+                return False
+            self._expected.extend(expected)
+            perform()
+        return True
+
+    def look(self, windows: Sequence[Window | None]) -> tuple[list[bool], list[tuple[int, int, int, int]]]:
+        """(whether the policy allows each window, boxes to mask as well: a focused password field)."""
+        rec = self._rec
+        a11y = getattr(rec, "a11y", None)
+        boxes = [a11y.secure_box] if a11y is not None and a11y.secure_box is not None else []
+        return [rec._allowed(w) for w in windows], boxes
 
     def may_act(self) -> bool:
         return self._may_act.is_set()
@@ -188,11 +207,24 @@ class AgentChannel:
         """Gate thread: write the takeover that ``classify`` decided."""
         self._takeover("human_input", t)
 
+    def recording_paused(self, t: float) -> None:
+        """Gate thread: the person paused recording during the run. The agent never acts
+        unrecorded, so the pause takes control from it as the person's first input would; it
+        goes on once recording resumes and the person hands back."""
+        with self._lock:  # after a gesture being injected, before the next
+            if not self.running or self.taken:
+                return
+            self._may_act.clear()
+            self._handback.clear()
+            self.taken = True
+            self.takeover_times.append(time.monotonic())
+        self._takeover("human_input", t)
+
     def _takeover(self, trigger: str, t: float, **extra: Any) -> None:
         """Gate thread: write a takeover already decided (the agent is paused by now)."""
         self.takeovers += 1
         self._rec._end_run()
-        event = {"kind": "takeover", "t": self._rec._now(t), "trigger": trigger, "n": self.takeovers}
+        event: dict[str, Any] = {"kind": "takeover", "t": self._rec._now(t), "trigger": trigger, "n": self.takeovers}
         for key, value in extra.items():
             if isinstance(value, str):
                 value, kinds = text_of(value)
@@ -216,6 +248,11 @@ class AgentChannel:
         if not self.running:
             return
         if how == "resume" and not self.taken:
+            return
+        if how == "resume" and self._rec.gate is not None and self._rec.gate.paused:
+            self.status_text = PAUSED_TEXT + " — recording is paused; resume it first (ctrl+alt+p or `workprint resume`)"
+            self._rec.indicator.notify("workprint: recording is paused",
+                                       "The agent acts only while it is recorded: resume recording, then hand back")
             return
         if self.taken:
             self._rec._end_run()

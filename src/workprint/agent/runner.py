@@ -3,8 +3,9 @@
 Each step takes a screenshot with the windows of apps the policy does not allow blacked
 out (and text the redactor flags masked by OCR), sends it with the task and the previous
 actions to the model, parses the reply into vocabulary actions and performs them through
-the backend's injector, announcing each on the status line first. The recorder running in
-the same process writes everything; the channel says who has control.
+the backend's injector, announcing each on the status line first. The recorder writes
+everything; the channel says who has control. The recorder runs in this process
+(``AgentChannel``) or is a running `workprint record` the run joined (``agent.link``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PIL import Image
 
@@ -25,6 +26,9 @@ from workprint.model import ChatClient, ImageFit, ModelError, ReplyError, build_
 from workprint.model.parse import parse_reply, parse_tool_calls
 from workprint.model.prompt import TOOLS
 from workprint.process.actions import describe
+
+if TYPE_CHECKING:
+    from workprint.recorder import Recorder
 
 POINTER = ("click", "double_click", "right_click", "middle_click", "drag", "scroll")
 KEYBOARD = ("type", "key", "hotkey", "navigate")
@@ -42,10 +46,9 @@ class RunResult:
 
 
 class AgentRun:
-    def __init__(self, recorder: Any, backend: Backend, client: ChatClient, task: str, *, fmt: str = "pyautogui",
+    def __init__(self, recorder: "Recorder | None", backend: Backend, client: ChatClient, task: str, *, fmt: str = "pyautogui",
                  max_steps: int = 30, image_size: str | None = None, redact_screens: bool = True,
-                 log: Callable[[str], None] | None = None) -> None:
-        self.rec = recorder
+                 log: Callable[[str], None] | None = None, channel: AgentChannel | None = None) -> None:
         self.backend = backend
         self.client = client
         self.task = task
@@ -55,8 +58,11 @@ class AgentRun:
         self.fit = ImageFit.for_screen(screen.w, screen.h, image_size)
         self.redact_screens = redact_screens
         self.log = log or (lambda m: print(f"workprint agent: {m}", file=sys.stderr, flush=True))
-        self.channel = AgentChannel(recorder)
-        self._redactor = None
+        if channel is None:  # a joined run passes the link's channel, and no recorder
+            assert recorder is not None, "AgentRun needs the recorder in this process, or a joined channel"
+            channel = AgentChannel(recorder)
+        self.channel = channel
+        self._redactor: Any = None  # privacy.frames.FrameRedactor, loaded at the first look (OCR models)
         self._history: list[str] = []
         self._action_no = 0
         self.measure = False
@@ -66,11 +72,10 @@ class AgentRun:
         """The screen as the model may see it: PNG, denied windows black, flagged text masked."""
         w, h, pixels = self._grabber.grab()
         windows = self._inspector.windows()
+        allowed, boxes = self.channel.look(windows)
+        denied = {w.wid for w, ok in zip(windows, allowed) if not ok}
         frame = CapturedFrame(time.monotonic(), w, h, pixels, True, windows, None)
-        masks = mask_rects(frame, self.rec._allowed)
-        a11y = getattr(self.rec, "a11y", None)
-        if a11y is not None and a11y.secure_box is not None:
-            masks.append(a11y.secure_box)
+        masks = mask_rects(frame, lambda window: window.wid not in denied) + boxes
         image = Image.fromarray(masked_rgb(frame, masks))
         if self.redact_screens:
             if self._redactor is None:
@@ -94,7 +99,7 @@ class AgentRun:
             window = self._inspector.active_window()
         else:
             return False
-        return False if self.rec._allowed(window) else window
+        return False if self.channel.look([window])[0][0] else window
 
     # ------------------------------------------------------------------ asking
     def ask(self, png: bytes, timing: dict[str, float]) -> tuple[list[dict[str, Any]] | None, str]:
@@ -135,7 +140,7 @@ class AgentRun:
 
     def run(self) -> RunResult:
         channel = self.channel
-        self.rec.agent = channel
+        channel.attach()
         channel.send("start", task=self.task, model=self.client.model_name, format=self.fmt,
                      max_steps=self.max_steps)
         deadline = time.monotonic() + 10
@@ -168,11 +173,17 @@ class AgentRun:
     def _loop(self, executor: Executor, result: RunResult) -> RunResult:
         channel = self.channel
         while True:
-            if channel.stop_requested() or not self.rec.ready.is_set() or self.rec._stop.is_set():
+            if channel.lost:  # a joined recording went away: never act unrecorded
+                result.status, result.error = "error", channel.lost
+                self.log(f"the run ended: {channel.lost}")
+                return result
+            if channel.stop_requested() or not channel.recording():
                 result.status = "stopped"
                 return result
             if not channel.may_act():
                 if self._wait_for_person() == "stop":
+                    if channel.lost:
+                        continue
                     result.status = "stopped"
                     return result
                 self._history.append("# the person had control here, then handed it back")

@@ -20,7 +20,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import socketserver
 import sys
 import threading
@@ -30,7 +29,7 @@ from typing import Callable, Protocol
 
 from workprint.capture import native_host
 from workprint.errors import WorkprintError
-from workprint.files import atomic_write, fsync_dir, private_dir
+from workprint.files import atomic_write, serve_private_socket
 
 HOST_NAME = "org.workprint.bridge"
 # The extension's ID follows from the public key in its manifest.json ("key"), so it is the same
@@ -96,19 +95,6 @@ class BrowserBridge:
             "allow": list(allow) if allow is not None else None,
             "deny": list(policy.deny_urls) if policy is not None else []}}).encode() + b"\n"
         self.path = socket_path(home)
-        private_dir(self.path.parent)
-        os.chmod(self.path.parent, 0o700)
-        if len(str(self.path).encode()) > 100:
-            raise BridgeError(f"{self.path} is too long for a Unix socket; use a shorter WORKPRINT_HOME")
-        if self.path.exists() or self.path.is_symlink():
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                probe.connect(str(self.path))
-                raise BridgeError("another workprint recorder already receives this person's browser events")
-            except (ConnectionRefusedError, FileNotFoundError):
-                self.path.unlink(missing_ok=True)  # left by a recorder that was killed
-            finally:
-                probe.close()
         bridge = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -123,18 +109,8 @@ class BrowserBridge:
                         return
                     self.wfile.write(json.dumps(bridge.accept(line)).encode() + b"\n")
 
-        class Server(socketserver.ThreadingUnixStreamServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address) -> None:  # a peer that hung up: nothing to say
-                pass
-
-        old = os.umask(0o177)  # the socket itself is 0600 from the start
-        try:
-            self._server = Server(str(self.path), Handler)
-        finally:
-            os.umask(old)
-        fsync_dir(self.path.parent)
+        self._server = serve_private_socket(
+            self.path, Handler, "another workprint recorder already receives this person's browser events", BridgeError)
         self._thread = threading.Thread(target=self._server.serve_forever, name="workprint-browser", daemon=True)
 
     def accept(self, line: bytes) -> dict:

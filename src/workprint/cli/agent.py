@@ -27,17 +27,26 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     home = _home()
-    running = [s.id for s in Catalog(home).list() if s.status == "recording"]
-    if running:
-        # Joining a recorder in another process needs a channel between the two processes; until
-        # then, say so rather than record the agent twice or not at all.
-        raise UserError(f"a recording is running (session {running[0]}); stop it (Ctrl-C in its terminal) and "
-                        "start `workprint agent run`, which records the run itself")
     try:
         policy = Policy.load(args.policy)
         backend = open_backend()
+    except (PolicyError, BackendUnavailable) as exc:
+        raise UserError(str(exc)) from None
+    from workprint.agent.link import LinkError, join  # (the input hooks' key names need the display)
+
+    try:
+        joined = join(home)
+    except LinkError as exc:
+        raise UserError(str(exc)) from None
+    if joined is not None:
+        return _run_joined(args, joined, backend, policy if args.policy else None)
+    running = [s.id for s in Catalog(home).list() if s.status == "recording"]
+    if running:  # a recorder whose agent link did not start (its warnings say why)
+        raise UserError(f"a recording is running (session {running[0]}) but does not take agent runs; stop it "
+                        "(Ctrl-C in its terminal) and start `workprint agent run`, which records the run itself")
+    try:
         client = ChatClient(args.model, args.model_name)
-    except (PolicyError, BackendUnavailable, ModelError) as exc:
+    except ModelError as exc:
         raise UserError(str(exc)) from None
     from workprint.agent.runner import AgentRun
     from workprint.recorder import Recorder
@@ -45,20 +54,14 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
     recorder = Recorder(home, backend, policy, indicator=Indicator(enabled=not args.quiet))
     run = AgentRun(recorder, backend, client, args.task, fmt=args.format, max_steps=args.max_steps,
                    image_size=args.image_size, redact_screens=not args.no_screen_redaction)
-
-    def on_signal(signum, frame):  # noqa: ARG001
-        run.channel.send("stop")
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    _stop_on_signals(run)
     thread = threading.Thread(target=recorder.run, name="workprint-recorder", daemon=True)
     thread.start()
     if not recorder.ready.wait(30):
         recorder.stop()
         raise UserError("the recorder did not start; see `workprint record` for what is wrong")
     print(f"workprint agent: recording session {recorder.session_id} (policy: {policy.source}); the agent "
-          f"{client.model_name} starts. Any key or click of yours takes control; hand back with ctrl+alt+g or "
-          "`workprint agent resume`; `workprint agent stop` ends the run", file=sys.stderr)
+          f"{client.model_name} starts. {_CONTROLS}", file=sys.stderr)
     try:
         result = run.run()
     finally:
@@ -67,10 +70,62 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
         client.close()
     for problem in recorder.problems:
         print(f"workprint: warning: {problem}", file=sys.stderr)
+    return _report(result, recorder.session_id)
+
+
+_CONTROLS = ("Any key or click of yours takes control; hand back with ctrl+alt+g or `workprint agent resume`; "
+             "`workprint agent stop` ends the run")
+
+
+def _stop_on_signals(run) -> None:
+    def on_signal(signum, frame):  # noqa: ARG001
+        run.channel.send("stop")
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+
+def _run_joined(args: argparse.Namespace, channel, backend, policy) -> int:
+    """The run joins the recording already going on (`workprint record` in another process): one
+    timeline, that recorder's policy and consent. ``policy``: the one --policy named, if any."""
+    from workprint.model import ChatClient, ModelError
+
+    try:
+        if policy is not None:
+            mine = policy.to_dict()
+            theirs = dict(channel.policy)
+            if {k: v for k, v in mine.items() if k != "source"} != {k: v for k, v in theirs.items() if k != "source"}:
+                raise UserError(f"the recording running (session {channel.session}) records under policy "
+                                f"{theirs.get('source')!r}, not {args.policy}; a joined agent run uses the "
+                                "recording's policy: leave out --policy, or stop the recording and start "
+                                "`workprint agent run --policy FILE`, which records the run itself")
+        client = ChatClient(args.model, args.model_name)
+    except ModelError as exc:
+        channel.close()
+        raise UserError(str(exc)) from None
+    except UserError:
+        channel.close()
+        raise
+    from workprint.agent.runner import AgentRun
+
+    run = AgentRun(None, backend, client, args.task, fmt=args.format, max_steps=args.max_steps,
+                   image_size=args.image_size, redact_screens=not args.no_screen_redaction, channel=channel)
+    _stop_on_signals(run)
+    print(f"workprint agent: joining the recording running now, session {channel.session} (the recording's "
+          f"policy: {channel.policy.get('source')}); the agent {client.model_name} starts. {_CONTROLS}; "
+          "the recording goes on after the run", file=sys.stderr)
+    try:
+        result = run.run()
+    finally:
+        channel.close()
+        client.close()
+    return _report(result, channel.session)
+
+
+def _report(result, session_id: str) -> int:
     print(f"workprint agent: {result.status} after {result.steps} step(s), {result.actions} action(s), "
-          f"{result.takeovers} intervention(s). See `workprint interventions {recorder.session_id}`.",
-          file=sys.stderr)
-    print(recorder.session_id)
+          f"{result.takeovers} intervention(s). See `workprint interventions {session_id}`.", file=sys.stderr)
+    print(session_id)
     if result.status == "error":
         raise UserError(f"the agent run ended with an error: {result.error}")
     return 0
@@ -120,12 +175,18 @@ def cmd_interventions(args: argparse.Namespace) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("agent", help="let an agent drive the desktop while you watch (and take over)",
                        description="An agent works on a task through any OpenAI-compatible model server; the "
-                                   "run is recorded like `workprint record`. Your first key or click pauses it "
-                                   "and what you do is recorded as an intervention.")
+                                   "run is recorded like `workprint record` (or joins the `workprint record` "
+                                   "already running). Your first key or click pauses it and what you do is "
+                                   "recorded as an intervention.")
     agent = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     run = agent.add_parser("run", help="start an agent on a task",
-                           description="Exit 0 when the agent says done or fail, or the run is stopped; 2 with a "
-                                       "message when the model server cannot be used.")
+                           description="With no recording running, the run records its own session under "
+                                       "--policy. With `workprint record` running (same WORKPRINT_HOME), it joins "
+                                       "that recording: one timeline, the recording's policy (a different "
+                                       "--policy is refused), one agent at a time; if the recording stops, the "
+                                       "agent stops. Exit 0 when the agent says done or fail, or the run is "
+                                       "stopped; 2 with a message when the model server cannot be used or the "
+                                       "recording it joined went away.")
     run.add_argument("--task", required=True, metavar="TEXT", help="what the agent should do")
     run.add_argument("--model", required=True, metavar="URL",
                      help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (key: $WORKPRINT_MODEL_KEY)")
@@ -133,11 +194,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--format", choices=["pyautogui", "tools"], default="pyautogui",
                      help="pyautogui code in the reply (default) or OpenAI tool calls")
     run.add_argument("--max-steps", type=int, default=30, metavar="N", help="end with fail after N steps (30)")
-    run.add_argument("--policy", metavar="FILE", help="TOML policy: the apps the agent may see and act on")
+    run.add_argument("--policy", metavar="FILE", help="TOML policy: the apps the agent may see and act on "
+                                                      "(joining a running recording: that recording's policy)")
     run.add_argument("--image-size", metavar="WxH|N", help="resize screenshots for the model (e.g. 1280x720)")
     run.add_argument("--no-screen-redaction", action="store_true",
                      help="do not OCR-mask flagged text in screenshots sent to the model (denied windows stay black)")
-    run.add_argument("--quiet", action="store_true", help="no status line or desktop notifications")
+    run.add_argument("--quiet", action="store_true", help="no status line or desktop notifications (a joined run "
+                                                          "shows them through the recording it joined)")
     run.set_defaults(func=cmd_agent_run)
     resume = agent.add_parser("resume", help="hand control back to the agent after a takeover (or ctrl+alt+g)")
     resume.set_defaults(func=cmd_agent_resume)

@@ -32,6 +32,17 @@ CORRECTION = f" mail {EMAIL}"
 ANSWER = " notes"
 MALFORMED = "I will now press the Enter key to start a new line."
 IMAGE_SIZE = (1280, 720)
+# (source, type, text) of every action the scenario's session holds, in order.
+SOURCES = [
+    ("agent", "click", None),
+    ("agent", "type", "agent line one"),
+    ("human", "click", None),  # the takeover
+    ("human", "hotkey", None),
+    ("human", "type", CORRECTION.replace(EMAIL, "[EMAIL]")),
+    ("agent", "key", None),
+    ("agent", "call_user", None),
+    ("human", "type", ANSWER),
+]
 
 
 def _code(line: str) -> str:

@@ -71,7 +71,7 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
         manifest = {}  # options changed: everything is written again
     done: dict = manifest.get("sessions", {})
     todo = [s for s in sessions if done.get(s.id, {}).get("fingerprint") != s.fingerprint]
-    bar = tqdm(total=sum(len(s.actions) for s in todo), desc=f"export {fmt}", unit="step", disable=not progress)
+    bar = tqdm(total=sum(len(ep.actions) for s in todo for ep in s.episodes), desc=f"export {fmt}", unit="step", disable=not progress)
     redactor = FrameRedactor()
     if collector:
         with tqdm(total=0, desc="frames", unit="frame", disable=not progress) as frames_bar:
@@ -85,7 +85,7 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
         usable = replace(session, episodes=[ep for ep in session.episodes if ep not in dropped])
         bar.update(sum(len(ep.actions) for ep in dropped))
         frames = RedactedFrames(session, redactor)
-        frames._cache.update(prepared.get(session.id, {}))  # redacted already (here or on Ray)
+        frames.use(prepared.get(session.id, {}))
         steps = _counting(iter_steps(usable, splits, seed, frames), bar)
         result = format_.write_session(usable, steps, out, options)
         if dropped:

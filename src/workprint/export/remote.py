@@ -74,13 +74,15 @@ def load_collector_sessions(url: str, token: str) -> list[SessionData]:
     out = []
     for item in listing:
         reader = CollectorReader(item["id"], item.get("meta") or {}, item["frames"])
-        actions = item["actions"]
+        actions, marks = item["actions"], item.get("marks") or []
         try:
-            episodes = split_episodes(item["id"], [], actions)
+            episodes = split_episodes(item["id"], marks, actions)
         except (KeyError, TypeError, ValueError) as exc:
             raise ExportError(f"session {item['id']} on the collector has actions this version cannot read "
                               f"(missing or bad field {exc}); was it uploaded by another tool?") from None
         annotations = annotate.load(reader)
+        # The collector holds actions and task marks, not the raw event log: the marks only shape the
+        # episodes here.
         out.append(SessionData(item["id"], reader, [], actions, episodes, annotations))  # type: ignore[arg-type]
     return out
 

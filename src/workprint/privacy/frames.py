@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -389,22 +390,76 @@ class FrameRedactor:
         """(the image with sensitive text masked, kinds masked); the same image if nothing was found."""
         image = image.convert("RGB")
         masks = self.masks(np.asarray(image))
-        if not masks:
-            return image, []
-        image = image.copy()
-        draw = ImageDraw.Draw(image)
-        for mask in masks:
-            draw.rectangle(mask.box, fill=(0, 0, 0))
-        return image, sorted({m.kind for m in masks})
+        return apply_masks(image, masks), sorted({m.kind for m in masks})
 
     def redact_png(self, png: bytes) -> tuple[bytes, list[str]]:
         """(PNG with sensitive text masked, kinds masked). Returns the input if nothing was found."""
-        image, kinds = self.redact_image(Image.open(io.BytesIO(png)))
-        if not kinds:
-            return png, []
-        buf = io.BytesIO()
-        image.save(buf, format="PNG", compress_level=1)
-        return buf.getvalue(), kinds
+        masks = self.masks(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))
+        return masked_png(png, masks), sorted({m.kind for m in masks})
+
+
+def apply_masks(image: Image.Image, masks: list[FrameMask]) -> Image.Image:
+    """A copy of ``image`` with every mask painted black (``image`` itself when there are none)."""
+    if not masks:
+        return image
+    image = image.convert("RGB")  # a copy, whatever the mode
+    draw = ImageDraw.Draw(image)
+    for mask in masks:
+        draw.rectangle(mask.box, fill=(0, 0, 0))
+    return image
+
+
+def masked_png(png: bytes, masks: list[FrameMask]) -> bytes:
+    """``png`` with ``masks`` painted black, as PNG; the input itself when there are none."""
+    if not masks:
+        return png
+    buf = io.BytesIO()
+    apply_masks(Image.open(io.BytesIO(png)), masks).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+# The masks found in a session's frames are kept in a sealed sidecar of the session (see
+# ``SessionReader.write_sidecar``), so the export, the replay report, the upload and the evals
+# that follow a recording OCR each frame once between them, not once each. Only boxes and kinds
+# are kept, no text: the sidecar reveals nothing a frame does not. Saved after this many new
+# frames (and when the RedactedFrames goes away), so a killed export loses little work.
+MASKS_SIDECAR = "frame-masks"
+MASKS_SAVE_EVERY = 16
+
+
+class _MaskCache:
+    """The persistent half of ``RedactedFrames``: masks by frame id for this REDACTOR_VERSION."""
+
+    def __init__(self, reader: Any):
+        self._reader = reader
+        self.masks: dict[str, list[FrameMask]] = {}
+        self.unsaved = 0
+        read = getattr(reader, "read_sidecar", None)
+        document = read(MASKS_SIDECAR) if read is not None else None
+        if isinstance(document, dict) and document.get("version") == REDACTOR_VERSION:
+            for frame_id, entries in (document.get("frames") or {}).items():
+                try:
+                    self.masks[frame_id] = [FrameMask((int(x0), int(y0), int(x1), int(y1)), str(kind))
+                                            for x0, y0, x1, y1, kind in entries]
+                except (TypeError, ValueError):
+                    continue  # a damaged entry: that frame is read again
+
+    def add(self, frame_id: str, masks: list[FrameMask]) -> None:
+        self.masks[frame_id] = masks
+        self.unsaved += 1
+        if self.unsaved >= MASKS_SAVE_EVERY:
+            self.save()
+
+    def save(self) -> None:
+        write = getattr(self._reader, "write_sidecar", None)
+        if not self.unsaved or write is None:
+            return
+        frames = {fid: [[*m.box, m.kind] for m in masks] for fid, masks in self.masks.items()}
+        try:
+            write(MASKS_SIDECAR, {"version": REDACTOR_VERSION, "frames": frames})
+            self.unsaved = 0
+        except OSError:
+            pass  # a read-only or full store: the cache is only an optimisation
 
 
 class RedactedFrames:
@@ -412,18 +467,38 @@ class RedactedFrames:
 
     Each frame of a session OCR-redacted once, on first use: what exports, the replay report
     and uploads show. Feed frames roughly in time order, so the redactor can reuse OCR work.
+    The masks found are kept with the session (``MASKS_SIDECAR``), so later commands paint
+    them again instead of reading the frame again.
 
-    Entries are keyed by the redactor's version as well as the frame: a redaction made by
+    Masks are keyed by the redactor's version as well as the frame: a redaction made by
     another version of the redaction logic is never handed out."""
 
     def __init__(self, session: Any, redactor: FrameRedactor | None = None):
         self._session = session
-        self._redactor = redactor or FrameRedactor()
-        self._cache: dict[tuple[int, str], tuple[bytes, list[str]]] = {}
+        self._redactor = redactor
+        self._known = _MaskCache(session.reader)
+        self._finalizer = weakref.finalize(self, self._known.save)
+        self._cache: dict[str, tuple[bytes, list[str]]] = {}
+        self.frames_read = 0  # frames OCR-read by this instance (the others' masks were kept)
 
     def __call__(self, frame_id: str) -> tuple[bytes, list[str]]:
         """(redacted PNG, kinds masked)."""
-        key = (REDACTOR_VERSION, frame_id)
-        if key not in self._cache:
-            self._cache[key] = self._redactor.redact_png(self._session.reader.frame(frame_id))
-        return self._cache[key]
+        if frame_id not in self._cache:
+            png = self._session.reader.frame(frame_id)
+            masks = self._known.masks.get(frame_id)
+            if masks is None:
+                if self._redactor is None:
+                    self._redactor = FrameRedactor()  # loads the OCR models: only when a frame needs reading
+                masks = self._redactor.masks(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))
+                self.frames_read += 1
+                self._known.add(frame_id, masks)
+            self._cache[frame_id] = (masked_png(png, masks), sorted({m.kind for m in masks}))
+        return self._cache[frame_id]
+
+    def use(self, redacted: dict[str, tuple[bytes, list[str]]]) -> None:
+        """Frames redacted elsewhere (a collector export's chunks, here or on Ray), handed out as given."""
+        self._cache.update(redacted)
+
+    def save(self) -> None:
+        """Keep the masks found so far with the session (also done every few frames and at exit)."""
+        self._known.save()

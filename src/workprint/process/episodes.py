@@ -36,9 +36,21 @@ def _episode_id(session: str, first_action: int) -> str:
     return hashlib.blake2b(f"{session}:{first_action}".encode(), digest_size=6).hexdigest()
 
 
+MARK_FIELDS = ("kind", "t", "instruction", "status", "by", "redacted")
+
+
+def task_marks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The task marks among a session's events, in time order, with only the fields episodes are
+    made from: what an upload sends so that the collector splits episodes as the device does."""
+    marks = (e for e in events if e.get("kind") in ("task_start", "task_end"))
+    return sorted(({k: e[k] for k in MARK_FIELDS if e.get(k) is not None} for e in marks), key=lambda e: e["t"])
+
+
 def split_episodes(session: str, events: list[dict[str, Any]], actions: list[dict[str, Any]],
                    idle_gap_s: float = IDLE_GAP_S) -> list[Episode]:
-    marks = sorted((e for e in events if e["kind"] in ("task_start", "task_end")), key=lambda e: e["t"])
+    """Episodes of a session from its actions and its task marks (``events`` may hold any events;
+    only ``task_start``/``task_end`` are read)."""
+    marks = task_marks(events)
     tasks: list[tuple[float, float, str]] = []
     ended: dict[float, str] = {}  # task start -> how the contributor ended it
     by_agent = {m["t"] for m in marks if m["kind"] == "task_start" and m.get("by") == "agent"}  # agent runs

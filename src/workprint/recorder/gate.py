@@ -69,6 +69,7 @@ class AgentSource(Protocol):
     def control(self, command: dict[str, Any], t: float) -> None: ...
     def hotkey(self, name: str | None, mods: set[str], t: float) -> bool: ...
     def record_takeover(self, t: float) -> None: ...
+    def recording_paused(self, t: float) -> None: ...
 
 
 def _notify_nobody(summary: str, body: str = "") -> None:
@@ -350,6 +351,8 @@ class Gate:
     # ----------------------------------------------------------------- control
     def set_paused(self, paused: bool, t: float) -> None:
         if paused:
+            if self.agent is not None:
+                self.agent.recording_paused(t)  # an agent never acts unrecorded: it stops first
             self.runs.end()
         self.paused = paused
         self.append({"kind": "pause" if paused else "resume", "t": self.now(t)})

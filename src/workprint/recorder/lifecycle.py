@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from workprint import __version__
+from workprint.agent.link import AgentLink
 from workprint.capture import Backend, CapturedFrame
 from workprint.capture.atspi import AccessibilityWorker
 from workprint.capture.base import InputItem
@@ -84,6 +85,7 @@ class Recorder:
         self.sampler: FrameSampler
         self.a11y: AccessibilityWorker | None = None
         self.bridge: BrowserBridge | None = None
+        self.link: AgentLink | None = None
 
     # ----------------------------------------------------------------- the agent channel
     @property
@@ -152,6 +154,11 @@ class Recorder:
         except (OSError, WorkprintError) as exc:  # another recorder has this home: record the desktop anyway
             self.bridge = None
             self._problem(f"browser bridge not started ({exc}); browser pages are recorded as desktop only")
+        try:  # `workprint agent run` in another process joins this recording through it
+            self.link = AgentLink(self)
+            self.link.start()
+        except (OSError, WorkprintError) as exc:
+            self._problem(f"agent link not started ({exc}); `workprint agent run` cannot join this recording")
         hooks = self.backend.input_hooks(lambda item: self._queue.put(gate.classify(item)))
         hooks.start()
         gate_thread = threading.Thread(target=self._run_gate, args=(gate,), name="workprint-gate", daemon=True)
@@ -177,6 +184,8 @@ class Recorder:
                     break
                 self._stop.wait(0.25 if deadline is None else max(0.0, min(0.25, deadline - time.monotonic())))
         finally:
+            if self.link is not None:  # first, so the gate still writes the end of a joined agent run
+                self.link.stop()
             self._stop.set()
             ready_file.unlink(missing_ok=True)
             hooks.stop()

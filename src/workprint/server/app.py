@@ -28,7 +28,8 @@ from starlette.concurrency import run_in_threadpool
 from workprint import __version__
 from workprint.server import consent as consent_gate
 from workprint.server.models import Actor
-from workprint.server.private import private_dir, secret_file, write_private
+from workprint.files import atomic_write, private_dir
+from workprint.server.private import secret_file
 from workprint.server.blobs import open_blobs
 from workprint.server.catalog import Entry, Refused, open_catalog
 from workprint.server.routes import devices, governance
@@ -98,7 +99,7 @@ def create_app(data_dir: Path, catalog_url: str | None = None, blobs_url: str | 
     """The collector on a --data folder (its secrets), a catalog (SQLite in DIR by default, or
     PostgreSQL) and a blob store (DIR/blobs by default, or an S3 bucket). Replicas given the same
     three are one collector."""
-    private_dir(data_dir)
+    private_dir(data_dir, narrow=True)
     catalog = open_catalog(data_dir, catalog_url)
     blobs = open_blobs(data_dir, blobs_url)
     with catalog.read() as r:
@@ -215,7 +216,7 @@ def create_app(data_dir: Path, catalog_url: str | None = None, blobs_url: str | 
     with catalog.transaction() as tx:  # under the write lock: two collectors starting at once make one admin
         if not tx.has_admin():
             token = secrets.token_urlsafe(32)
-            write_private(data_dir / "admin.token", (token + "\n").encode())
+            atomic_write(data_dir / "admin.token", token + "\n")
             tx.add_token(_hash_token(token), "admin", "admin-1", None)
             tx.audit(Entry("system", "system", "create the first admin token", "admin-1", "ok"))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlparse
 
-from workprint.server.private import private_dir, write_private
+from workprint.files import atomic_write, private_dir
 
 
 class BlobStore(Protocol):
@@ -36,7 +36,7 @@ class LocalBlobStore:
     """Content-addressed files: ``blobs/ab/abcdef...``, 0600 in 0700 folders; writes are atomic."""
 
     def __init__(self, root: Path):
-        self.root = private_dir(root)
+        self.root = private_dir(root, narrow=True)
         self.url = f"file://{self.root}"
 
     def _path(self, digest: str) -> Path:
@@ -50,8 +50,7 @@ class LocalBlobStore:
         path = self._path(digest)
         if path.exists():
             return False
-        private_dir(path.parent)
-        write_private(path, data)
+        atomic_write(path, data)
         return True
 
     def get(self, digest: str) -> bytes:

@@ -16,7 +16,7 @@ from typing import Callable
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from workprint.server.storage import Catalog, Entry
+from workprint.server.catalog import Catalog, Entry
 
 HEX64 = r"^[0-9a-f]{64}$"
 

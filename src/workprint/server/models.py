@@ -5,7 +5,7 @@ reader for everyone else; what fails is answered 422 and nothing is stored."""
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -77,10 +77,23 @@ class Action(BaseModel):
     screen: dict[str, Any] | None = None
 
 
+class TaskMark(BaseModel):
+    """A task the contributor marked (`workprint task start/end`): where episodes begin and end,
+    and their instruction, redacted on the device like all text."""
+
+    kind: Literal["task_start", "task_end"]
+    t: Num
+    instruction: Text | None = None
+    status: Short | None = None
+    by: Short | None = None
+    redacted: list[Short] | None = None
+
+
 class Manifest(BaseModel):
     meta: dict[str, Any] = Field(default_factory=dict)
     actions: list[Action] = Field(max_length=MAX_ACTIONS)
     frames: dict[FrameId, Digest]
+    marks: list[TaskMark] = Field(default_factory=list, max_length=MAX_ACTIONS)
 
     @model_validator(mode="before")
     @classmethod

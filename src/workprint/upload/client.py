@@ -19,6 +19,7 @@ import httpx
 from workprint.errors import WorkprintError
 from workprint.files import atomic_write
 from workprint.privacy.frames import RedactedFrames
+from workprint.process.episodes import task_marks
 from workprint.process.sessions import SessionsError, load_sessions
 from workprint.home import contributor_id
 from workprint.store.crypto import Sealer, device_key
@@ -166,7 +167,7 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
                 _check(_request(client, "PUT", f"/v1/blobs/{digest}", content=payloads[digest]), "upload a frame")
             manifest = {"meta": {k: meta.get(k) for k in ("started_at", "screen", "settings", "platform", "workprint")},
                         "actions": [{k: v for k, v in a.items() if k != "raw"} for a in session.actions],
-                        "frames": frames}
+                        "frames": frames, "marks": task_marks(session.events)}
             reply = _request(client, "PUT", f"/v1/sessions/{session.id}", json=manifest)
             if reply.status_code == 409:  # frames the collector dropped meanwhile (a deletion): send them, retry
                 detail = reply.json().get("detail")

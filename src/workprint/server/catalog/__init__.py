@@ -8,7 +8,8 @@ from urllib.parse import urlparse
 
 from workprint.server.catalog.base import (Catalog, Entry, Refused, Tx, entry_mac, legacy_hash,
                                            read_anchor_lines)
-from workprint.server.private import private_dir, secret_file
+from workprint.files import private_dir
+from workprint.server.private import secret_file
 
 
 class CatalogURLError(ValueError):
@@ -29,7 +30,7 @@ def catalog_kind(url: str | None) -> str:
 def open_catalog(data_dir: Path, url: str | None = None, audit_key: str | None = None) -> Catalog:
     """The catalog of a collector --data folder (its audit key and anchor live there), in SQLite
     (``DIR/catalog.sqlite`` unless ``url`` names another file) or PostgreSQL."""
-    private_dir(data_dir)
+    private_dir(data_dir, narrow=True)
     key = audit_key if audit_key is not None else secret_file(data_dir / "audit.key")
     anchor = data_dir / "audit.anchor"
     if catalog_kind(url) == "postgresql":

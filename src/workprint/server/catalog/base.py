@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from workprint.server.private import FILE_MODE
 
 GENESIS = "0" * 64
 
@@ -375,7 +374,7 @@ class Catalog:
         if legacy:
             item["legacy"] = True
         line = json.dumps(item) + "\n"
-        fd = os.open(self.anchor, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        fd = os.open(self.anchor, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line.encode())
         finally:

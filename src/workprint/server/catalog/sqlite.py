@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from workprint.server.catalog.base import Catalog, Conn, read_anchor_lines
-from workprint.server.private import touch_private
+from workprint.files import touch_private
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL, subject TEXT NOT NULL, created REAL);

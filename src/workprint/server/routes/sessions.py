@@ -94,8 +94,8 @@ def add_routes(app: FastAPI, ctx: Collector) -> None:
 
     @app.get("/v1/datasets/sessions")
     def dataset_sessions(who: Actor = Depends(actor)) -> dict:
-        """The trainer's view of whole sessions, for `workprint export --collector`: actions and
-        frame digests of sessions not quarantined; no owner, no pseudonym, no start time."""
+        """The trainer's view of whole sessions, for `workprint export --collector`: actions, task
+        marks and frame digests of sessions not quarantined; no owner, no pseudonym, no start time."""
         require(who, "read training data", "sessions", "trainer")
         with catalog.transaction() as tx:
             rows = tx.training_sessions()
@@ -104,5 +104,6 @@ def add_routes(app: FastAPI, ctx: Collector) -> None:
         for sid, manifest in rows:
             m = json.loads(manifest)
             meta = {k: v for k, v in (m.get("meta") or {}).items() if k in ("screen", "settings", "platform", "workprint")}
-            out.append({"id": sid, "meta": meta, "actions": m["actions"], "frames": m["frames"]})
+            out.append({"id": sid, "meta": meta, "actions": m["actions"], "frames": m["frames"],
+                        "marks": m.get("marks", [])})
         return {"sessions": out}
