@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from workprint.capture.atspi import AtspiClient
+from workprint.capture.atspi.bus import AtspiBus
+from workprint.capture.atspi.targets import target_at
+from workprint.demo.accessible import find
 
 
 def _center(bbox):
@@ -13,7 +15,7 @@ def _center(bbox):
 
 def _wait_find(a11y, app, role, name):
     for _ in range(50):
-        bbox = a11y.find(app, role, name)
+        bbox = find(a11y, app, role, name)
         if bbox:
             return bbox
         time.sleep(0.2)
@@ -24,11 +26,11 @@ def test_text_view_and_button_targets_have_their_own_extents(desk):
     desk.spawn(["mousepad"])
     pad = desk.wait_window("mousepad")
     time.sleep(1.0)
-    a11y = AtspiClient(timeout=2.0, env=desk.env)
+    a11y = AtspiBus(timeout=2.0, env=desk.env)
 
     text = _wait_find(a11y, "mousepad", "text", "")
     desk.activate(pad)
-    got = a11y.target_at(*_center(text))
+    got = target_at(a11y, *_center(text))
     assert got["role"] == "text" and got["bbox"] == text, got
     wx, wy, ww, wh = desk.geometry(pad)  # X's own geometry of the window around it
     x, y, w, h = got["bbox"]
@@ -38,5 +40,5 @@ def test_text_view_and_button_targets_have_their_own_extents(desk):
     desk.spawn(["zenity", "--question", "--text", "Keep the draft?"])
     desk.wait_window("zenity")
     yes = _wait_find(a11y, "zenity", "push button", "Yes")
-    got = a11y.target_at(*_center(yes))
+    got = target_at(a11y, *_center(yes))
     assert (got["role"], got["name"], got["bbox"]) == ("push button", "Yes", yes), got

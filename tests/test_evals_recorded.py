@@ -22,7 +22,8 @@ TASK = "Write a note and select all of it"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from workprint.capture.atspi import AtspiClient
+    from workprint.capture.atspi.bus import AtspiBus
+    from workprint.demo.accessible import find
 
     with VirtualDesktop() as desk:
         home = tmp_path_factory.mktemp("home")
@@ -39,8 +40,8 @@ def built(tmp_path_factory):
         workprint("task", "end", env=rec.env)
         wait_logged(home, rec.session, has_event("task_end"), "the task end")
         # The real extents of the elements clicked, from the bus and from X.
-        a11y = AtspiClient(timeout=2.0, env=desk.env)
-        text_view = a11y.find("mousepad", "text", "")
+        a11y = AtspiBus(timeout=2.0, env=desk.env)
+        text_view = find(a11y, "mousepad", "text", "")
         window = desk.geometry(pad)
         code, out, err = rec.stop()
         assert code == 0, err

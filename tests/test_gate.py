@@ -3,20 +3,18 @@
 The gate decides everything that is written (``workprint.recorder.gate``); here it writes into
 a list. Its collaborators are the plain ones it is built with: the real policy, settings,
 frame ring, control folder (in a temporary home) and, for agent runs, the real agent channel.
-The desktop is a fixed set of windows; keys are handed over as (name, character) pairs, the
-way a backend names them.
+The desktop is a fixed set of windows; keys are ``capture.keys.Key`` (name, character), the way
+every backend hands them over.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from workprint.capture.base import CapturedFrame, Window
 from workprint.capture.frames import FrameRing
+from workprint.capture.keys import Key
 from workprint.home import send_control, set_paused
 from workprint.privacy.policy import Policy
 from workprint.settings import Settings
@@ -25,29 +23,6 @@ PAD = Window(wid=1, app_ids=("mousepad", "mousepad"), title="notes.txt - Mousepa
 TERM = Window(wid=2, app_ids=("xterm", "xterm"), title="scratch terminal", rect=(800, 0, 400, 600))
 BROWSER = Window(wid=3, app_ids=("chromium", "chromium"), title="Sign in - Chromium", rect=(0, 600, 800, 400))
 SETTINGS = Settings()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _keys_importable():
-    """``capture.keys`` imports pynput, which will not even import without an X connection; the gate
-    never uses the display. Give the import one only where it needs it (while the backend hands
-    over pynput key objects)."""
-    try:
-        import workprint.capture.keys  # noqa: F401
-    except ImportError:
-        from workprint.demo.desktop import VirtualDesktop
-
-        with VirtualDesktop(320, 240, window_manager=False) as desk:
-            old = os.environ.get("DISPLAY")
-            os.environ["DISPLAY"] = desk.env["DISPLAY"]
-            try:
-                import workprint.capture.keys  # noqa: F401,F811
-            finally:
-                if old is None:
-                    del os.environ["DISPLAY"]
-                else:
-                    os.environ["DISPLAY"] = old
-    yield
 
 
 class Log:
@@ -130,7 +105,7 @@ class Rig:
         self.desktop = desktop or Desktop(TERM, PAD)
         self.gate = Gate(append=self.log.append, held=self.log, windows=self.desktop, policy=policy or Policy(),
                          settings=SETTINGS, ring=self.ring, submit=lambda f, r, m: self.kept.append((f, r, m)),
-                         control=Control(home, ask_task=self.asked.append), describe_key=lambda key: key,
+                         control=Control(home, ask_task=self.asked.append),
                          browser_apps={"chromium"}, clock=self.clock, a11y=a11y)
         self.t0 = self.gate.t0
 
@@ -144,9 +119,9 @@ class Rig:
         self.gate.handle(("release", self.at(t + 0.05), x, y, button))
 
     def key(self, t: float, name: str, char: str | None = None, up: bool = True) -> None:
-        self.gate.handle(("key_down", self.at(t), (name, char)))
+        self.gate.handle(("key_down", self.at(t), Key(name, char)))
         if up:
-            self.gate.handle(("key_up", self.at(t + 0.01), (name, char)))
+            self.gate.handle(("key_up", self.at(t + 0.01), Key(name, char)))
 
     def type(self, t: float, text: str, gap: float = 0.1) -> float:
         for ch in text:
@@ -429,7 +404,7 @@ def test_the_agents_typing_and_the_persons_are_separate_runs(home):
         status_text = ""
 
         def classify(self, item):
-            return (4 if item[0].startswith("key") and item[2][1] in "abc" else None), False, item
+            return (4 if item[0].startswith("key") and item[2].char in "abc" else None), False, item
 
         def on_message(self, t, message): ...
         def control(self, command, t): ...
@@ -440,7 +415,7 @@ def test_the_agents_typing_and_the_persons_are_separate_runs(home):
     t = 1.0
     for ch in "abcxyz":
         for kind, dt in (("key_down", 0.0), ("key_up", 0.01)):
-            rig.gate.handle(rig.gate.classify((kind, rig.at(t + dt), (ch, ch))))
+            rig.gate.handle(rig.gate.classify((kind, rig.at(t + dt), Key(ch, ch))))
         t += 0.1
     rig.tick(5.0)
     assert [(e["text"], e.get("agent")) for e in rig.log.of("typed")] == [("abc", 4), ("xyz", None)]

@@ -18,14 +18,19 @@ ORCHESTRATORS = {"recorder", "agent", "cli", "demo"}
 ROOT = Path(workprint.__file__).parent
 
 
-def imports_of(path: Path) -> list[str]:
+def all_imports(path: Path) -> list[str]:
+    """Every module a file imports by absolute name."""
     names = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.append(node.module)
         elif isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
-    return [n for n in names if n.startswith("workprint.")]
+    return names
+
+
+def imports_of(path: Path) -> list[str]:
+    return [n for n in all_imports(path) if n.startswith("workprint.")]
 
 
 def test_every_module_is_in_a_known_place():

@@ -1,7 +1,8 @@
 """The gate's rules fed in orders a real desktop produces but cannot schedule on demand.
 
-The backend here is a stand-in for the X server only (one allowed window, no screen changes);
-the recorder, its gate thread and the encrypted store are the real ones.
+The backend here is a stand-in for the platform (one allowed window, no screen changes, no
+display at all): it implements only the interface in ``capture.base``; the recorder, its gate
+thread and the encrypted store are the real ones.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from workprint.capture.base import Screen, Window
+from workprint.capture.base import PlatformApps, Screen, Window
+from workprint.capture.keys import Key
 from workprint.privacy.policy import Policy
 from tests.conftest import wait_until
 from workprint.store import SessionReader
@@ -51,6 +53,7 @@ class _Grabber:
 
 class StillDesktop:
     name = "still"
+    apps = PlatformApps(browsers=frozenset({"chromium"}))
 
     def screen(self) -> Screen:
         return Screen(800, 600)
@@ -64,11 +67,22 @@ class StillDesktop:
     def screen_grabber(self) -> _Grabber:
         return _Grabber()
 
+    def injector(self):
+        raise NotImplementedError("no agent runs here")
+
+    def accessibility(self, on_target) -> None:
+        return None
+
+    def ask_text(self, title: str, prompt: str) -> None:
+        return None
+
+    def notify(self, summary: str, body: str = "") -> None: ...
+
 
 @pytest.fixture(autouse=True)
-def _display(desk, monkeypatch):
-    """pynput's key objects need an X connection even when nothing is typed on it."""
-    monkeypatch.setenv("DISPLAY", desk.env["DISPLAY"])
+def _no_display(monkeypatch):
+    """Nothing here needs a display: keys are plain names, not a platform's key objects."""
+    monkeypatch.delenv("DISPLAY", raising=False)
 
 
 def start(home: Path):
@@ -87,11 +101,9 @@ def pending(home: Path, recorder) -> list[Path]:
 
 
 def type_keys(recorder, text: str, t0: float, gap: float = 0.03) -> float:
-    from pynput.keyboard import KeyCode
-
     t = t0
     for ch in text:
-        key = KeyCode.from_char(ch)
+        key = Key.typing(ch)
         recorder._queue.put(("key_down", t, key))
         recorder._queue.put(("key_up", t + 0.01, key))
         t += gap
@@ -99,8 +111,6 @@ def type_keys(recorder, text: str, t0: float, gap: float = 0.03) -> float:
 
 
 def test_secure_field_event_arriving_after_the_keystrokes_drops_the_held_run(home):
-    from pynput.keyboard import Key
-
     recorder, thread = start(home)
     focus_t = time.monotonic()
     # The page's "secure field focused" event is stamped before the keystrokes but reaches the
@@ -111,7 +121,7 @@ def test_secure_field_event_arriving_after_the_keystrokes_drops_the_held_run(hom
                                           "ts": time.time() * 1000}))
     recorder._queue.put(("dom", time.monotonic(), {"type": "secure", "state": "blur", "url": "http://127.0.0.1/login",
                                                    "ts": time.time() * 1000}))
-    recorder._queue.put(("key_down", time.monotonic() + 1.5, Key.enter))
+    recorder._queue.put(("key_down", time.monotonic() + 1.5, Key("enter")))
     recorder.stop()  # the gate handles what is queued before it stops
     thread.join(timeout=20)
     events = SessionReader(home, recorder.session_id).events()

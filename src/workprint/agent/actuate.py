@@ -15,38 +15,12 @@ from typing import Any, Callable
 from workprint.agent.channel import AgentChannel, Expected
 from workprint.capture.base import Injector
 
-# pyautogui key names -> X keysyms (Xlib.XK names, resolved once).
-_KEYSYM_NAMES = {
-    "enter": "Return", "return": "Return", "tab": "Tab", "esc": "Escape", "escape": "Escape",
-    "backspace": "BackSpace", "delete": "Delete", "del": "Delete", "insert": "Insert", "home": "Home",
-    "end": "End", "pageup": "Prior", "pagedown": "Next", "up": "Up", "down": "Down", "left": "Left",
-    "right": "Right", "space": "space", "ctrl": "Control_L", "alt": "Alt_L", "shift": "Shift_L",
-    "win": "Super_L", "altgr": "ISO_Level3_Shift", "capslock": "Caps_Lock", "apps": "Menu",
-    "printscreen": "Print", "numlock": "Num_Lock", "scrolllock": "Scroll_Lock", "pause": "Pause",
-    **{f"f{n}": f"F{n}" for n in range(1, 21)},
-}
-# What the input hooks report for those keys (capture.keys names).
-_HOOK_NAME = {"return": "enter", "escape": "esc", "del": "delete"}
 _TEXT_KEYS = {"\n": "enter", "\t": "tab", " ": "space"}
 GESTURE_GAP_S = 0.008  # between the characters of `write`: editors drop keys typed faster
 
 
 class Interrupted(Exception):
     """The person took control (or stopped the run) before the action was complete."""
-
-
-def keysym(name: str) -> int:
-    from Xlib import XK
-
-    if name in _KEYSYM_NAMES:
-        return XK.string_to_keysym(_KEYSYM_NAMES[name])
-    if len(name) == 1:
-        code = ord(name)
-        return code if 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF else 0x01000000 + code
-    value = XK.string_to_keysym(name)
-    if not value:
-        raise ValueError(f"unknown key {name!r}")
-    return value
 
 
 class Executor:
@@ -113,16 +87,15 @@ class Executor:
 
     def keys(self, names: list[str]) -> None:
         """Press ``names`` in order and release them in reverse: a key or a hotkey."""
-        syms = [keysym(n) for n in names]
-        hooks = [_HOOK_NAME.get(n, n) for n in names]
-        expected = [self._exp("key_down", key=h, keysym=s) for h, s in zip(hooks, syms)]
-        expected += [self._exp("key_up", key=h, keysym=s) for h, s in reversed(list(zip(hooks, syms)))]
+        hooks = [self.injector.stroke(n).key for n in names]  # raises ValueError for an unknown key
+        expected = [self._exp("key_down", key=h) for h in hooks]
+        expected += [self._exp("key_up", key=h) for h in reversed(hooks)]
 
         def perform() -> None:
-            for s in syms:
-                self.injector.key(s, True)
-            for s in reversed(syms):
-                self.injector.key(s, False)
+            for n in names:
+                self.injector.key(n, True)
+            for n in reversed(names):
+                self.injector.key(n, False)
         self._gesture(expected, perform)
 
     def write(self, text: str) -> None:
@@ -134,24 +107,22 @@ class Executor:
             time.sleep(GESTURE_GAP_S)
 
     def _char(self, char: str) -> None:
-        sym = keysym(char)
-        code, shift = self.injector.keycode(sym)
-        remapped = char if code in getattr(self.injector, "remapped", {}) else None
-        shift_sym = keysym("shift")
-        name = char.lower() if char.isprintable() else char
-        expected = ([self._exp("key_down", key="shift", keysym=shift_sym)] if shift else [])
-        expected += [self._exp("key_down", key=name, keysym=sym, remapped_char=remapped),
-                     self._exp("key_up", key=name, keysym=sym, remapped_char=remapped)]
+        stroke = self.injector.stroke(char)
+        remapped = char if stroke.rebound else None
+        shift = self.injector.stroke("shift").key if stroke.shift else None
+        expected = ([self._exp("key_down", key=shift)] if shift else [])
+        expected += [self._exp("key_down", key=stroke.key, remapped_char=remapped),
+                     self._exp("key_up", key=stroke.key, remapped_char=remapped)]
         if shift:
-            expected.append(self._exp("key_up", key="shift", keysym=shift_sym))
+            expected.append(self._exp("key_up", key=shift))
 
         def perform() -> None:
             if shift:
-                self.injector.key(shift_sym, True)
-            self.injector.key(sym, True)
-            self.injector.key(sym, False)
+                self.injector.key("shift", True)
+            self.injector.key(char, True)
+            self.injector.key(char, False)
             if shift:
-                self.injector.key(shift_sym, False)
+                self.injector.key("shift", False)
         self._gesture(expected, perform)
 
     # ------------------------------------------------------------ actions

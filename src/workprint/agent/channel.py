@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from workprint.capture.base import Window
-from workprint.capture.keys import describe
+from workprint.capture.keys import Key
 from workprint.privacy.redact import redact
 
 if TYPE_CHECKING:
@@ -46,8 +46,7 @@ class Expected:
     x: int | None = None
     y: int | None = None
     button: str | None = None
-    key: str | None = None  # the pyautogui name the hooks will report
-    keysym: int | None = None
+    key: Key | None = None  # what the hooks will report: matched by name, or by the platform's code
     # A character typed through a spare key code bound for the moment: the hooks may not know the
     # new binding (pynput keeps the map it read at start) and report an unnamed key code.
     remapped_char: str | None = None
@@ -61,14 +60,11 @@ class Expected:
             if self.x is not None and (abs(x - self.x) > 1 or abs(y - self.y) > 1):
                 return False
             return self.button is None or kind not in ("press", "release") or item[4] == self.button
-        key = item[2]
-        name, _ = describe(key)
-        vk = getattr(key, "vk", None)
-        if vk is None:
-            vk = getattr(getattr(key, "value", None), "vk", None)
-        if name == self.key or (self.keysym is not None and vk == self.keysym):
+        key: Key = item[2]
+        if self.key is not None and (key.name == self.key.name or
+                                     (self.key.code is not None and key.code == self.key.code)):
             return True
-        return self.remapped_char is not None and (name is None or name.startswith("vk"))
+        return self.remapped_char is not None and not key.named
 
 
 def text_of(value: str) -> tuple[str, list[str]]:
@@ -184,9 +180,7 @@ class AgentChannel:
                 if expected.matches(item):
                     del self._expected[i]
                     if expected.remapped_char is not None:  # the character the agent typed
-                        from pynput.keyboard import KeyCode
-
-                        item = (item[0], item[1], KeyCode.from_char(expected.remapped_char))
+                        item = (item[0], item[1], Key.typing(expected.remapped_char))
                     return expected.step, False, item
             if not (self.running and not self.taken and kind in TAKEOVER_KINDS):
                 return None, False, item

@@ -1,15 +1,29 @@
-"""The interface every platform backend implements, and the plain data it hands over."""
+"""The interface every platform backend implements, and the plain data it hands over.
+
+A platform backend is one module under ``workprint.capture`` (named in
+``capture.PLATFORM_MODULES``) that defines, importable without a display:
+
+* ``APPS``: the platform's ``PlatformApps`` (built-in deny-list, browser app ids);
+* ``open_backend() -> Backend``: the backend for this session, or ``BackendUnavailable``
+  saying why not and what to do.
+
+Everything the recorder and the agent use of a platform is in the protocols below; nothing
+platform-neutral imports a backend module or a platform library (``tests/test_backend_seam.py``).
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from workprint.capture.keys import Key
 from workprint.errors import WorkprintError
 
 # What input hooks put on the recorder's queue: (kind, monotonic_t, *payload).
 #   ("move", t, x, y) ("press"/"release", t, x, y, button) ("wheel", t, x, y, dx, dy)
-#   ("key_down"/"key_up", t, key)  where key is the backend's key object (see capture.keys)
+#   ("key_down"/"key_up", t, key)  where key is a ``capture.keys.Key`` (pyautogui name, char)
+# button is "left", "middle" or "right"; dx, dy are wheel clicks (dy > 0 up).
 InputItem = tuple[Any, ...]
 Enqueue = Callable[[InputItem], None]
 
@@ -94,14 +108,53 @@ class ScreenGrabber(Protocol):
     def close(self) -> None: ...
 
 
-class Backend(Protocol):
-    name: str
+@dataclass(frozen=True)
+class PlatformApps:
+    """App ids the platform-neutral code needs to know, in the platform's own terms
+    (WM_CLASS on X11, bundle ids on macOS, exe names on Windows), matched case-insensitively
+    as globs."""
 
-    def screen(self) -> Screen: ...
-    def input_hooks(self, enqueue: Enqueue) -> InputHooks: ...
-    def window_inspector(self) -> WindowInspector: ...
-    def screen_grabber(self) -> ScreenGrabber: ...
-    def injector(self) -> "Injector": ...
+    # Password managers and credential prompts: never recorded, whatever a policy says.
+    deny: tuple[str, ...] = ()
+    # Browsers the extension reports pages for: their windows follow the URL policy too.
+    browsers: frozenset[str] = frozenset()
+
+
+# Where the accessibility source sends what a click or key chose: (event id, monotonic t,
+# {role, name, bbox: [x, y, w, h], app?}).
+OnTarget = Callable[[int, float, dict], None]
+
+
+class Accessibility(Protocol):
+    """Names what a click or a key chose and watches for password fields (AT-SPI on Linux).
+
+    Runs its own thread: ``pointer`` and ``key`` only enqueue; answers go to ``on_target``.
+    """
+
+    available: bool  # it reached the accessibility service (known once it ran)
+    why_not: str  # why it did not, for the session's note
+    secure_focus: bool  # a password field has keyboard focus: keystrokes must be dropped
+    secure_box: tuple[int, int, int, int] | None  # x, y, w, h of that field, masked in frames
+    listening: threading.Event  # set once choices can be named (or it gave up)
+
+    def start(self) -> None: ...
+    def pointer(self, event_id: int, t: float, x: int, y: int) -> None: ...
+    def key(self, event_id: int, t: float) -> None:
+        """Enter or space was pressed: a keyboard choice in a menu or list, if one is selected."""
+        ...
+    def stop(self) -> None: ...
+    def join(self, timeout: float | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """How an injector types one key or character, and what the input hooks will report."""
+
+    key: Key  # as the hooks will report it (matched by name, or by code)
+    shift: bool = False  # shift must be held to type it
+    # No key typed it, so the injector bound one for the moment: the hooks may report that key
+    # without a name, and it is recorded as the character the agent typed.
+    rebound: bool = False
 
 
 class Injector(Protocol):
@@ -109,14 +162,37 @@ class Injector(Protocol):
 
     Primitive events only: ``workprint.agent.actuate`` composes them into gestures and
     registers each event with the recorder before it is injected, which is how the agent's
-    own input is told apart from the person's.
+    own input is told apart from the person's. Keys are pyautogui names or single characters.
     """
 
     def move(self, x: int, y: int) -> None: ...
     def button(self, button: str, down: bool) -> None: ...
     def wheel(self, dx: int, dy: int) -> None: ...
-    def keycode(self, keysym: int) -> tuple[int, bool]:
-        """(key code, whether shift is needed) for a keysym."""
+    def stroke(self, key: str) -> Stroke:
+        """How ``key`` (a pyautogui name or one character) is typed; ValueError if it cannot be."""
         ...
-    def key(self, keysym: int, down: bool) -> None: ...
+    def key(self, key: str, down: bool) -> None:
+        """Press or release the key for ``key`` (shift, if its stroke needs it, is the caller's)."""
+        ...
     def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    name: str
+    apps: PlatformApps
+
+    def screen(self) -> Screen: ...
+    def input_hooks(self, enqueue: Enqueue) -> InputHooks: ...
+    def window_inspector(self) -> WindowInspector: ...
+    def screen_grabber(self) -> ScreenGrabber: ...
+    def injector(self) -> Injector: ...
+    def accessibility(self, on_target: OnTarget) -> Accessibility | None:
+        """A new (not started) accessibility source, or None where the platform has none."""
+        ...
+    def ask_text(self, title: str, prompt: str) -> str | None:
+        """Ask the person for a line of text in a small dialog; None if cancelled. Blocks:
+        call it off the gate thread. Titles start "workprint:" (never recorded, see policy)."""
+        ...
+    def notify(self, summary: str, body: str = "") -> None:
+        """A desktop notification where the desktop has a service for them; never blocks."""
+        ...

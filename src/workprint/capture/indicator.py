@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 import threading
+from typing import Callable
 
 
 class Indicator:
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, notify: Callable[[str, str], None] | None = None):
+        """``notify``: the backend's desktop notification (``Backend.notify``); None: none."""
         self._enabled = enabled
         self._tty = enabled and sys.stderr.isatty()
         self._lock = threading.Lock()
-        self._notify = shutil.which("notify-send") if enabled else None
+        self._notify = notify if enabled else None
 
     def notify(self, summary: str, body: str = "") -> None:
-        """A desktop notification, where a notification service runs; never blocks recording."""
-        if not self._notify:
-            return
-
-        def send() -> None:
-            try:
-                subprocess.run([self._notify, "-a", "workprint", "-t", "4000", summary, body],
-                               timeout=3, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-
-        threading.Thread(target=send, daemon=True).start()
+        """A desktop notification, where the backend has one; never blocks recording."""
+        if self._notify is not None:
+            self._notify(summary, body)
 
     def line(self, text: str, changed: bool = False) -> None:
         """The status line: rewritten in place on a terminal; elsewhere printed only when the

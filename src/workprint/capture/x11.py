@@ -1,21 +1,66 @@
-"""Linux/X11 backend: pynput (XRecord) hooks, python-xlib window lookups, mss grabs + DAMAGE.
+"""Linux/X11 backend: pynput (XRecord) hooks, python-xlib window lookups, mss grabs + DAMAGE,
+XTEST injection, AT-SPI accessibility, zenity prompts and notify-send notifications.
 
 Each inspector and grabber opens its own X connection, because python-xlib connections
-must not be shared between threads.
+must not be shared between threads. Importing this module needs no display (``APPS`` is
+read by the policy on any machine); pynput, which probes the display when imported, is
+imported when the hooks are made.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import select
+import shutil
+import subprocess
+import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from pynput import keyboard, mouse
 from Xlib import X, Xatom, display, error
 from Xlib.ext import damage
 
-from workprint.capture.base import BackendUnavailable, Enqueue, Screen, Window
+from workprint.capture.base import (Accessibility, Backend, BackendUnavailable, Enqueue, Injector, OnTarget,
+                                    PlatformApps, Screen, ScreenGrabber, Stroke, Window, WindowInspector)
+from workprint.capture.grab import BandedGrabber
+from workprint.capture.keys import Key
+
+# App ids are WM_CLASS instance and class names.
+APPS = PlatformApps(
+    deny=(
+        "keepass*", "keepassxc", "1password", "bitwarden", "lastpass", "enpass", "dashlane",
+        "seahorse", "gnome-keyring*", "kwalletmanager*", "kwalletd*", "ksecretd",
+        "pinentry*", "gcr-prompter", "polkit-gnome-authentication-agent-1", "polkit-kde-*",
+        "lxpolkit", "lxqt-policykit*", "mate-polkit", "xfce-polkit", "ssh-askpass*", "x11-ssh-askpass",
+        "ksshaskpass", "lxqt-openssh-askpass", "sudo", "gksu*", "kdesu*", "pkexec",
+    ),
+    browsers=frozenset({"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome",
+                        "firefox", "firefox-esr", "microsoft-edge", "brave-browser", "navigator"}),
+)
+
+# X keysyms pynput reports as bare key codes.
+_KEYSYM_KEYS = {0xFF0A: "enter", 0xFF8D: "enter", 0xFF09: "tab", 0xFE20: "tab"}
+
+
+def open_backend() -> "X11Backend":
+    """The X11 backend for the display in DISPLAY, or why there is none."""
+    if not os.environ.get("DISPLAY"):
+        if os.environ.get("WAYLAND_DISPLAY"):
+            raise BackendUnavailable(
+                "this is a Wayland session without X11: workprint records X11 (or XWayland) only for now"
+            )
+        raise BackendUnavailable(
+            "no display: DISPLAY is not set. Run workprint inside a desktop session, or try "
+            "`make demo`, which starts a virtual display"
+        )
+    try:
+        importlib.import_module("pynput.keyboard")  # probes the display when imported
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"cannot use the X display {os.environ['DISPLAY']!r}: {exc}. Is the X server running?"
+        ) from None
+    return X11Backend()
 
 
 def _open_display() -> display.Display:
@@ -29,15 +74,20 @@ class X11InputHooks:
     """pynput listeners; every callback only timestamps and enqueues."""
 
     def __init__(self, enqueue: Enqueue):
+        from pynput import keyboard, mouse
+
+        from workprint.capture.pynput_keys import key_of
+
         now = time.monotonic
         self._mouse = mouse.Listener(
             on_move=lambda x, y: enqueue(("move", now(), x, y)),
             on_click=lambda x, y, b, pressed: enqueue(("press" if pressed else "release", now(), x, y, b.name)),
             on_scroll=lambda x, y, dx, dy: enqueue(("wheel", now(), x, y, dx, dy)),
         )
+        # Naming a key is a dictionary lookup: cheap enough for the hook.
         self._keyboard = keyboard.Listener(
-            on_press=lambda k: enqueue(("key_down", now(), k)),
-            on_release=lambda k: enqueue(("key_up", now(), k)),
+            on_press=lambda k: enqueue(("key_down", now(), key_of(k, _KEYSYM_KEYS))),
+            on_release=lambda k: enqueue(("key_up", now(), key_of(k, _KEYSYM_KEYS))),
         )
 
     def start(self) -> None:
@@ -210,21 +260,17 @@ class X11WindowInspector:
         return out
 
 
-class X11ScreenGrabber:
+class X11ScreenGrabber(BandedGrabber):
     """mss grabs; X DAMAGE says when and where anything was drawn.
 
-    Only the damaged bounding box is read from the server and patched into a full-screen
-    buffer: typing in an editor damages a few hundred pixels, not two million. At least every
-    ``FULL_GRAB_S`` seconds the whole screen is read again, in case a client drew without
-    damage being reported.
+    Only the damaged bounding box is read from the server and patched into the full-screen
+    buffer (``BandedGrabber``): typing in an editor damages a few hundred pixels, not two million.
     """
-
-    FULL_GRAB_S = 10.0
-    BAND_ROWS = 16
 
     def __init__(self) -> None:
         import mss
 
+        super().__init__()
         self._mss = mss.MSS()
         self._monitor = self._mss.monitors[0]
         self._d = _open_display()
@@ -237,22 +283,19 @@ class X11ScreenGrabber:
         # Window maps, moves, restacking and focus changes: the sampler re-reads the window list.
         self._d.screen().root.change_attributes(event_mask=X.SubstructureNotifyMask | X.PropertyChangeMask)
         self._d.flush()
-        self.windows_changed = True
-        self._buffer: bytearray | None = None
-        self._bands: list[bytes] = []  # the buffer cut into bands of BAND_ROWS rows, as handed out
-        self._dirty: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1
-        self._full_grab_at = -1e9
 
-    def _add_dirty(self, x: int, y: int, w: int, h: int) -> None:
-        box = (x, y, x + w, y + h)
-        d = self._dirty
-        self._dirty = box if d is None else (min(d[0], box[0]), min(d[1], box[1]), max(d[2], box[2]), max(d[3], box[3]))
+    def _screen_size(self) -> tuple[int, int]:
+        return self._monitor["width"], self._monitor["height"]
+
+    def _grab_impl(self, x: int, y: int, w: int, h: int) -> bytes | bytearray:
+        mon = self._monitor
+        return self._mss.grab({"left": mon["left"] + x, "top": mon["top"] + y, "width": w, "height": h}).raw
 
     def wait_change(self, timeout: float) -> bool:
         if self._damage is None:  # no DAMAGE: poll by comparing full grabs
             time.sleep(timeout)
-            before = tuple(self._bands)
-            self._buffer = None
+            before = self.last_bands()
+            self.invalidate()
             return self.grab()[2] != before
         changed = False
         deadline = time.monotonic() + timeout
@@ -262,7 +305,7 @@ class X11ScreenGrabber:
                     event = self._d.next_event()
                     if event.type == self._damage_code:
                         area = event.area
-                        self._add_dirty(area.x, area.y, area.width, area.height)
+                        self.add_dirty(area.x, area.y, area.width, area.height)
                         changed = True
                     else:
                         self.windows_changed = True
@@ -275,39 +318,6 @@ class X11ScreenGrabber:
                 return False
             select.select([self._d.fileno()], [], [], remaining)
 
-    def _cut_bands(self, first_row: int, end_row: int) -> None:
-        """Re-cut the bands holding rows [first_row, end_row) from the buffer, where they changed."""
-        size = self._monitor["width"] * 4 * self.BAND_ROWS
-        view = memoryview(self._buffer)  # slicing a bytearray would copy twice
-        for i in range(first_row // self.BAND_ROWS, (end_row + self.BAND_ROWS - 1) // self.BAND_ROWS):
-            band = bytes(view[i * size:(i + 1) * size])
-            if band != self._bands[i]:
-                self._bands[i] = band
-
-    def grab(self) -> tuple[int, int, tuple[bytes, ...]]:
-        mon = self._monitor
-        width, height = mon["width"], mon["height"]
-        dirty, self._dirty = self._dirty, None
-        now = time.monotonic()
-        if self._buffer is None or dirty is None or now - self._full_grab_at > self.FULL_GRAB_S:
-            self._full_grab_at = now
-            raw = self._mss.grab(mon).raw
-            self._buffer = raw if isinstance(raw, bytearray) else bytearray(raw)
-            bands = -(-height // self.BAND_ROWS)
-            if len(self._bands) != bands:
-                self._bands = [b""] * bands
-            self._cut_bands(0, height)
-            return width, height, tuple(self._bands)
-        x0, y0 = max(0, dirty[0]), max(0, dirty[1])
-        x1, y1 = min(width, dirty[2]), min(height, dirty[3])
-        if x1 > x0 and y1 > y0:
-            shot = self._mss.grab({"left": mon["left"] + x0, "top": mon["top"] + y0,
-                                   "width": x1 - x0, "height": y1 - y0})
-            screen = np.frombuffer(self._buffer, dtype=np.uint8).reshape(height, width, 4)
-            screen[y0:y1, x0:x1] = np.frombuffer(shot.raw, dtype=np.uint8).reshape(y1 - y0, x1 - x0, 4)
-            self._cut_bands(y0, y1)
-        return width, height, tuple(self._bands)
-
     def close(self) -> None:
         self._mss.close()
         self._d.close()
@@ -315,6 +325,7 @@ class X11ScreenGrabber:
 
 class X11Backend:
     name = "x11"
+    apps = APPS
 
     def __init__(self) -> None:
         d = _open_display()
@@ -347,8 +358,64 @@ class X11Backend:
     def injector(self) -> "X11Injector":
         return X11Injector()
 
+    def accessibility(self, on_target: OnTarget) -> Accessibility:
+        from workprint.capture.atspi.targets import AccessibilityWorker
+
+        return AccessibilityWorker(on_target)
+
+    def ask_text(self, title: str, prompt: str) -> str | None:
+        try:
+            out = subprocess.run(["zenity", "--entry", "--title", title, "--text", prompt],
+                                 capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        text = out.stdout.strip()
+        return text if out.returncode == 0 and text else None
+
+    def notify(self, summary: str, body: str = "") -> None:
+        command = shutil.which("notify-send")
+        if not command:
+            return
+
+        def send() -> None:
+            try:
+                subprocess.run([command, "-a", "workprint", "-t", "4000", summary, body],
+                               timeout=3, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+
+        threading.Thread(target=send, daemon=True).start()
+
 
 _BUTTONS = {"left": 1, "middle": 2, "right": 3}
+
+# pyautogui key names -> X keysyms (Xlib.XK names).
+_KEYSYM_NAMES = {
+    "enter": "Return", "return": "Return", "tab": "Tab", "esc": "Escape", "escape": "Escape",
+    "backspace": "BackSpace", "delete": "Delete", "del": "Delete", "insert": "Insert", "home": "Home",
+    "end": "End", "pageup": "Prior", "pagedown": "Next", "up": "Up", "down": "Down", "left": "Left",
+    "right": "Right", "space": "space", "ctrl": "Control_L", "alt": "Alt_L", "shift": "Shift_L",
+    "win": "Super_L", "altgr": "ISO_Level3_Shift", "capslock": "Caps_Lock", "apps": "Menu",
+    "printscreen": "Print", "numlock": "Num_Lock", "scrolllock": "Scroll_Lock", "pause": "Pause",
+    **{f"f{n}": f"F{n}" for n in range(1, 21)},
+}
+# pyautogui's other spellings -> the name the input hooks report.
+_HOOK_NAME = {"return": "enter", "escape": "esc", "del": "delete"}
+
+
+def keysym(key: str) -> int:
+    """The X keysym for a pyautogui key name or one character."""
+    from Xlib import XK
+
+    if key in _KEYSYM_NAMES:
+        return XK.string_to_keysym(_KEYSYM_NAMES[key])
+    if len(key) == 1:
+        code = ord(key)
+        return code if 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF else 0x01000000 + code
+    value = XK.string_to_keysym(key)
+    if not value:
+        raise ValueError(f"unknown key {key!r}")
+    return value
 
 
 class X11Injector:
@@ -368,7 +435,6 @@ class X11Injector:
             self._d.close()
             raise BackendUnavailable("the X server has no XTEST extension, so an agent cannot act on it")
         self._remapped: dict[int, int] = {}  # keycode -> keysym bound for unmapped characters
-        self.remapped = self._remapped  # read by the executor: events on these codes are announced by char
         first = self._d.display.info.min_keycode
         count = self._d.display.info.max_keycode - first + 1
         mapping = self._d.get_keyboard_mapping(first, count)
@@ -392,25 +458,32 @@ class X11Injector:
         self._xtest.fake_input(self._d, X.ButtonRelease, number)
         self._sync()
 
-    def keycode(self, keysym: int) -> tuple[int, bool]:
+    def _keycode(self, sym: int) -> tuple[int, bool]:
         """(key code, shift needed) for a keysym, binding a spare key code if none has it."""
-        for code, index in self._d.keysym_to_keycodes(keysym):
+        for code, index in self._d.keysym_to_keycodes(sym):
             if index in (0, 1):
                 return code, index == 1
         for code, bound in self._remapped.items():
-            if bound == keysym:
+            if bound == sym:
                 return code, False
         if not self._spare:
-            raise ValueError(f"no key can type keysym {keysym:#x}")
+            raise ValueError(f"no key can type keysym {sym:#x}")
         code = self._spare.pop()
-        self._d.change_keyboard_mapping(code, [(keysym, keysym)])
+        self._d.change_keyboard_mapping(code, [(sym, sym)])
         self._d.sync()
-        self._remapped[code] = keysym
+        self._remapped[code] = sym
         time.sleep(0.02)  # clients learn of the new map through MappingNotify
         return code, False
 
-    def key(self, keysym: int, down: bool) -> None:
-        code, _ = self.keycode(keysym)
+    def stroke(self, key: str) -> Stroke:
+        sym = keysym(key)
+        code, shift = self._keycode(sym)
+        # The hooks report the keysym as the key's code (pynput's vk).
+        hook = Key.typing(key, sym) if len(key) == 1 else Key(_HOOK_NAME.get(key, key), None, sym)
+        return Stroke(hook, shift, code in self._remapped)
+
+    def key(self, key: str, down: bool) -> None:
+        code, _ = self._keycode(keysym(key))
         self._xtest.fake_input(self._d, X.KeyPress if down else X.KeyRelease, code)
         self._sync()
 
@@ -421,3 +494,10 @@ class X11Injector:
             self._d.sync()
         finally:
             self._d.close()
+
+
+if TYPE_CHECKING:  # mypy checks that this module implements the interface in capture.base
+    _backend: Backend = X11Backend()
+    _injector: Injector = X11Injector()
+    _grabber: ScreenGrabber = X11ScreenGrabber()
+    _inspector: WindowInspector = X11WindowInspector()

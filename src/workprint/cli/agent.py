@@ -51,7 +51,7 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
     from workprint.agent.runner import AgentRun
     from workprint.recorder import Recorder
 
-    recorder = Recorder(home, backend, policy, indicator=Indicator(enabled=not args.quiet))
+    recorder = Recorder(home, backend, policy, indicator=Indicator(enabled=not args.quiet, notify=backend.notify))
     run = AgentRun(recorder, backend, client, args.task, fmt=args.format, max_steps=args.max_steps,
                    image_size=args.image_size, redact_screens=not args.no_screen_redaction)
     _stop_on_signals(run)

@@ -141,8 +141,8 @@ def cmd_extension(args: argparse.Namespace) -> int:
     extension, manifests = install(_home(), dirs)
     for manifest in manifests:
         print(f"workprint: native messaging host registered in {manifest}", file=sys.stderr)
-    print(f"workprint: load the extension from this folder (chrome://extensions, developer mode, Load unpacked, "
-          f"or --load-extension=FOLDER):", file=sys.stderr)
+    print("workprint: load the extension from this folder (chrome://extensions, developer mode, Load unpacked, "
+          "or --load-extension=FOLDER):", file=sys.stderr)
     print(extension)
     return 0
 

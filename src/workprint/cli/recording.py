@@ -43,7 +43,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     from workprint.recorder import Recorder  # imports the input hooks, which need a display
     home = _home()
-    recorder = Recorder(home, backend, policy, indicator=Indicator(enabled=not args.quiet))
+    recorder = Recorder(home, backend, policy, indicator=Indicator(enabled=not args.quiet, notify=backend.notify))
 
     def on_signal(signum, frame):  # noqa: ARG001
         recorder.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from workprint.demo.accessible import find
 from workprint.demo.desktop import VirtualDesktop
 
 
@@ -29,9 +30,9 @@ class MousepadScript:
         self.wid = wid
         self.pace = pace
         self.expected: list[Expected] = []
-        from workprint.capture.atspi import AtspiClient
+        from workprint.capture.atspi.bus import AtspiBus
 
-        self._a11y = AtspiClient(timeout=2.0, env=desk.env)
+        self._a11y = AtspiBus(timeout=2.0, env=desk.env)
 
     def pause(self, seconds: float) -> None:
         time.sleep(seconds * self.pace)
@@ -40,7 +41,7 @@ class MousepadScript:
         return bbox[0] + bbox[2] // 2, bbox[1] + bbox[3] // 2
 
     def text_area(self) -> tuple[int, int]:
-        bbox = self._a11y.find("mousepad", "text", "") or None
+        bbox = find(self._a11y, "mousepad", "text", "") or None
         if bbox is None:
             x, y, w, h = self.desk.geometry(self.wid)
             return x + w // 2, y + h // 2
@@ -102,7 +103,7 @@ class MousepadScript:
 
     def menu(self, menu: str, item: str) -> None:
         """Open ``menu`` in the menu bar and choose ``item`` with the pointer."""
-        bbox = self._a11y.find("mousepad", "menu", menu)
+        bbox = find(self._a11y, "mousepad", "menu", menu)
         if bbox is None:
             raise RuntimeError(f"mousepad has no menu {menu!r} on the accessibility bus")
         self.click(*self._center(bbox))
@@ -110,7 +111,7 @@ class MousepadScript:
         self.pause(0.5)
         bbox = None
         for _ in range(20):
-            bbox = self._a11y.find("mousepad", "menu item", item)
+            bbox = find(self._a11y, "mousepad", "menu item", item)
             if bbox:
                 break
             time.sleep(0.1)

@@ -19,18 +19,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workprint.capture import platform_apps
 from workprint.errors import WorkprintError
 
-# App ids (WM_CLASS instance or class, bundle id, exe name), matched case-insensitively as globs.
-BUILTIN_DENY_APPS: tuple[str, ...] = (
-    "keepass*", "keepassxc", "1password", "bitwarden", "lastpass", "enpass", "dashlane",
-    "seahorse", "gnome-keyring*", "kwalletmanager*", "kwalletd*", "ksecretd",
-    "pinentry*", "gcr-prompter", "polkit-gnome-authentication-agent-1", "polkit-kde-*",
-    "lxpolkit", "lxqt-policykit*", "mate-polkit", "xfce-polkit", "ssh-askpass*", "x11-ssh-askpass",
-    "ksshaskpass", "lxqt-openssh-askpass", "sudo", "gksu*", "kdesu*", "pkexec",
-)
+# App ids (WM_CLASS instance or class, bundle id, exe name), matched case-insensitively as globs:
+# this platform's, from its capture backend (``PlatformApps.deny``).
+BUILTIN_DENY_APPS: tuple[str, ...] = platform_apps().deny
 
-# Window titles that mark a private window or a credential prompt in any app.
+# Window titles that mark a private window or a credential prompt in any app, on any platform.
 BUILTIN_DENY_TITLES: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (

@@ -12,8 +12,9 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-BROWSER_APPS = {"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "firefox",
-                "firefox-esr", "microsoft-edge", "brave-browser", "navigator"}
+from workprint.capture import known_browser_apps
+
+BROWSER_APPS = known_browser_apps()  # per platform, from the capture backends
 JOIN_S = 0.6
 CLICKS = {"click", "double_click", "right_click", "middle_click"}
 

@@ -8,7 +8,6 @@ agent resume``), and hotkeys, which are never recorded themselves.
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -26,30 +25,30 @@ def pressed(hotkey: tuple[str, ...], name: str | None, mods: set[str]) -> bool:
     return name == hotkey[-1] and set(hotkey[:-1]) <= mods
 
 
-def ask_task_dialog(home: Path) -> None:
-    """Ask for the task being started in a small dialog, off the gate thread; the answer comes
-    back as a ``task_start`` command like `workprint task start` would send."""
+def task_dialog(ask_text: Callable[[str, str], str | None]) -> Callable[[Path], None]:
+    """The task hotkey's question, asked with the backend's prompt (``Backend.ask_text``) off the
+    gate thread; the answer comes back as a ``task_start`` command like `workprint task start`
+    would send. The title starts "workprint:", so the dialog itself is never recorded."""
 
-    def ask() -> None:
-        try:
-            out = subprocess.run(["zenity", "--entry", "--title", "workprint: new task",
-                                  "--text", "What task are you starting? (it becomes the episode's instruction)"],
-                                 capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired):
-            return
-        if out.returncode == 0 and out.stdout.strip():
-            send_control(home, {"command": "task_start", "instruction": out.stdout.strip()})
+    def ask_task(home: Path) -> None:
+        def ask() -> None:
+            instruction = ask_text("workprint: new task",
+                                   "What task are you starting? (it becomes the episode's instruction)")
+            if instruction:
+                send_control(home, {"command": "task_start", "instruction": instruction})
 
-    threading.Thread(target=ask, daemon=True).start()
+        threading.Thread(target=ask, daemon=True).start()
+
+    return ask_task
 
 
 class Control:
     """The pause flag and the control folder of one workprint home.
 
-    ``ask_task(home)`` asks the person for a task (a dialog by default); tests give their own.
+    ``ask_task(home)`` asks the person for a task (``task_dialog``); tests give their own.
     """
 
-    def __init__(self, home: Path, ask_task: Callable[[Path], None] = ask_task_dialog):
+    def __init__(self, home: Path, ask_task: Callable[[Path], None]):
         self.home = home
         self._ask_task = ask_task
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Collection, Protocol
 from workprint.capture import Window
 from workprint.capture.base import InputItem
 from workprint.capture.frames import FrameRing
-from workprint.capture.keys import MODIFIERS
+from workprint.capture.keys import MODIFIERS, Key
 from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
 from workprint.recorder.control import PAUSE_HOTKEY, TASK_HOTKEY, Control, pressed
@@ -33,7 +33,6 @@ from workprint.settings import Settings
 
 Event = dict[str, Any]
 Append = Callable[[Event], int]
-DescribeKey = Callable[[Any], tuple[str | None, str | None]]
 
 WINDOW_CACHE_S = 0.5
 FLUSH_EVERY_S = 0.5
@@ -50,7 +49,7 @@ class WindowLookup(Protocol):
 
 
 class Accessibility(Protocol):
-    """What the gate asks of the accessibility worker (``capture.atspi.AccessibilityWorker``)."""
+    """What the gate asks of the backend's accessibility source (``capture.base.Accessibility``)."""
 
     secure_focus: bool
     secure_box: Rect | None
@@ -79,8 +78,7 @@ def _notify_nobody(summary: str, body: str = "") -> None:
 class Gate:
     """Decides what is written. ``append`` writes one event and returns its id; ``held`` seals the
     typing run in progress (and flushes the log); ``ring`` and ``submit`` are the raw grabs and
-    the encoder's queue; ``describe_key`` names a key item's key ``(name, char)``;
-    ``browser_apps`` are the app ids whose input follows the page's URL policy.
+    the encoder's queue; ``browser_apps`` are the app ids whose input follows the page's URL policy.
 
     ``t0`` is the session's start on ``clock``; ``notify`` tells the person (pause, tasks);
     ``on_state`` is called when pause changes (the recorder redraws its status line).
@@ -88,7 +86,7 @@ class Gate:
 
     def __init__(self, *, append: Append, held: HeldRuns, windows: WindowLookup, policy: Policy,
                  settings: Settings, ring: FrameRing, submit: Submit, control: Control,
-                 describe_key: DescribeKey, browser_apps: Collection[str] = (), t0: float | None = None,
+                 browser_apps: Collection[str] = (), t0: float | None = None,
                  clock: Callable[[], float] = time.monotonic, a11y: Accessibility | None = None,
                  notify: Callable[..., None] = _notify_nobody, on_state: Callable[[], None] = lambda: None):
         self._write = append
@@ -97,7 +95,6 @@ class Gate:
         self.policy = policy
         self.settings = settings
         self.control = control
-        self._describe_key = describe_key
         self._browser_apps = set(browser_apps)
         self._clock = clock
         self.t0 = clock() if t0 is None else t0
@@ -262,8 +259,8 @@ class Gate:
             self.active_s += min(t - self._last_input_t, 5.0)
         self._last_input_t = t
 
-    def _on_key(self, kind: str, t: float, key: Any) -> None:
-        name, char = self._describe_key(key)
+    def _on_key(self, kind: str, t: float, key: Key) -> None:
+        name, char = key.name, key.char
         if name in MODIFIERS:
             (self._mods.add if kind == "key_down" else self._mods.discard)(name)
         if kind == "key_down" and pressed(PAUSE_HOTKEY, name, self._mods):

@@ -8,7 +8,7 @@ Threads and what they may do:
   ``recorder.gate``;
 * the frame sampler: grabs the screen after it changes (see ``capture.frames``);
 * the frame encoder: masks, encodes and stores the frames the gate kept;
-* the accessibility worker: asks AT-SPI what was under a click;
+* the backend's accessibility source (AT-SPI on Linux): what a click or key chose;
 * the browser bridge: page events from the extension, enqueued for the gate.
 """
 
@@ -25,8 +25,7 @@ from typing import Any
 from workprint import __version__
 from workprint.agent.link import AgentLink
 from workprint.capture import Backend, CapturedFrame
-from workprint.capture.atspi import AccessibilityWorker
-from workprint.capture.base import InputItem
+from workprint.capture.base import Accessibility, InputItem
 from workprint.capture.browser import BrowserBridge
 from workprint.capture.frames import FrameRing, FrameSampler
 from workprint.capture.indicator import Indicator
@@ -35,7 +34,7 @@ from workprint.home import announce_ready, contributor_id
 from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
 from workprint.privacy.typed import recovered_run
-from workprint.recorder.control import Control
+from workprint.recorder.control import Control, task_dialog
 from workprint.recorder.frames import Rect, frame_event
 from workprint.recorder.gate import AgentSource, Gate
 from workprint.settings import Settings
@@ -83,7 +82,7 @@ class Recorder:
         self.ring: FrameRing
         self.encoder: FrameEncoder
         self.sampler: FrameSampler
-        self.a11y: AccessibilityWorker | None = None
+        self.a11y: Accessibility | None = None
         self.bridge: BrowserBridge | None = None
         self.link: AgentLink | None = None
 
@@ -104,9 +103,6 @@ class Recorder:
 
     def _open(self) -> None:
         """Build the parts of this recording: the session on disk, the gate and its sources."""
-        from workprint.capture.keys import describe  # the backend's key objects need its display
-        from workprint.process.browser import BROWSER_APPS
-
         s = self.settings
         self.screen = self.backend.screen()
         t0 = time.monotonic()
@@ -131,10 +127,10 @@ class Recorder:
         self.ring = FrameRing(s.ring_size)
         self.encoder = FrameEncoder(self._store_frame, codec=s.frame_codec)
         if self._want_accessibility:
-            self.a11y = AccessibilityWorker(self._store_target)
+            self.a11y = self.backend.accessibility(self._store_target)
         self.gate = Gate(append=self.writer.append, held=self.writer, windows=self._inspector, policy=self.policy,
-                         settings=s, ring=self.ring, submit=self.encoder.submit, control=Control(self.home),
-                         describe_key=describe, browser_apps=BROWSER_APPS, t0=t0, a11y=self.a11y,
+                         settings=s, ring=self.ring, submit=self.encoder.submit, control=Control(self.home, task_dialog(self.backend.ask_text)),
+                         browser_apps=self.backend.apps.browsers, t0=t0, a11y=self.a11y,
                          notify=self.indicator.notify, on_state=lambda: self._status(changed=True))
         self.gate.agent = self._agent
         self.sampler = FrameSampler(self.backend, s, self.ring, lambda f: self._queue.put(("frame", f.t, f)))
