@@ -155,7 +155,7 @@ class Recorder:
             self.link.start()
         except (OSError, WorkprintError) as exc:
             self._problem(f"agent link not started ({exc}); `workprint agent run` cannot join this recording")
-        hooks = self.backend.input_hooks(lambda item: self._queue.put(gate.classify(item)))
+        hooks = self.backend.input_hooks(self._enqueue_input)
         hooks.start()
         gate_thread = threading.Thread(target=self._run_gate, args=(gate,), name="workprint-gate", daemon=True)
         gate_thread.start()
@@ -217,6 +217,15 @@ class Recorder:
         self.indicator.notify("workprint stopped recording")
 
     # ----------------------------------------------------------------- the gate thread
+    def _enqueue_input(self, item: InputItem) -> None:
+        """The input hooks' callback (their thread): whose input it is, then the queue."""
+        assert self.gate is not None
+        try:
+            item = self.gate.classify(item)
+        except Exception as exc:  # a broken agent channel must not stop the hooks (and all input with them)
+            self._problem(f"agent channel: {exc!r}")
+        self._queue.put(item)
+
     def _run_gate(self, gate: Gate) -> None:
         last_status = last_tick = 0.0
         last_catalog = time.monotonic()
@@ -292,7 +301,7 @@ class Recorder:
         self.writer.append(event)
 
     # ----------------------------------------------------------------- for the agent channel
-    # ``agent.channel`` and ``agent.runner`` (and bench/agent.py) reach into the recorder by these
+    # ``agent.channel``, ``agent.link`` and ``agent.runner`` reach into the recorder by these
     # names; they are the gate's, and stay until those callers use ``recorder.gate`` directly.
     def _now(self, t: float | None = None) -> float:
         assert self.gate is not None
@@ -318,8 +327,3 @@ class Recorder:
     def _task_open(self, value: bool) -> None:
         assert self.gate is not None
         self.gate.task_open = value
-
-    @property
-    def _t0(self) -> float:
-        assert self.gate is not None
-        return self.gate.t0
