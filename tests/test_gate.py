@@ -133,8 +133,12 @@ class Rig:
         self.at(t)
         self.gate.tick()
 
-    def frame(self, t: float, stable: bool = True, active: Window | None = PAD) -> CapturedFrame:
-        frame = CapturedFrame(self.at(t), 4, 4, (bytes(64),), stable, list(self.desktop.stack), active)
+    def frame(self, t: float, stable: bool = True, active: Window | None = PAD,
+              same_as: CapturedFrame | None = None) -> CapturedFrame:
+        """A grab at ``t``; each shows a new screen unless it is ``same_as`` an earlier one."""
+        self._grabs = getattr(self, "_grabs", 0) + 1
+        pixels = same_as.pixels if same_as is not None else (bytes([self._grabs % 256]) * 64,)
+        frame = CapturedFrame(self.at(t), 4, 4, pixels, stable, list(self.desktop.stack), active)
         self.ring.add(frame)
         self.gate.handle(("frame", frame.t, frame))
         return frame
@@ -284,6 +288,38 @@ def test_a_click_ends_the_run_and_keeps_the_frames_around_it(home):
     assert rig.typed() == ["hi"]
     assert rig.log.kinds().index("typed") < rig.log.kinds().index("press")
     assert [(f, r) for f, r, _ in rig.kept] == [(before, "before"), (after, "after")]
+
+
+def test_the_frame_after_an_action_is_the_first_that_shows_its_effect(home):
+    """On a busy machine the app repaints late: the first stable grab after a menu choice can still
+    show the screen the choice began on. The frame after is the first that shows a change."""
+    rig = Rig(home)
+    before = rig.frame(0.5)
+    rig.click(1.0, 100, 100)
+    rig.frame(1.2, same_as=before)  # settled, but the app has not repainted yet
+    rig.tick(1.3)
+    repainted = rig.frame(1.6)
+    assert [(f, r) for f, r, _ in rig.kept] == [(before, "before"), (repainted, "after")]
+
+
+def test_an_action_that_changes_nothing_keeps_the_unchanged_screen_after_a_wait(home):
+    rig = Rig(home)
+    before = rig.frame(0.5)
+    rig.click(1.0, 100, 100)
+    same = rig.frame(1.2, same_as=before)
+    rig.tick(1.5)
+    assert [r for _, r, _ in rig.kept] == ["before"], "it waits for the effect to show"
+    rig.tick(2.5)  # AFTER_CHANGE_WAIT_S later: nothing changed, and that is the screen after
+    assert [(f, r) for f, r, _ in rig.kept] == [(before, "before"), (same, "after")]
+
+
+def test_the_next_action_settles_the_frame_after_the_one_before(home):
+    rig = Rig(home)
+    before = rig.frame(0.5)
+    rig.click(1.0, 100, 100)
+    same = rig.frame(1.2, same_as=before)
+    rig.click(1.4, 200, 200)  # no change showed; the next click begins on that screen
+    assert [(f, r) for f, r, _ in rig.kept] == [(before, "before"), (same, "after")]
 
 
 # ----------------------------------------------------------------- frames

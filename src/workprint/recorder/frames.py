@@ -14,6 +14,12 @@ from workprint.capture import CapturedFrame, Window
 from workprint.capture.frames import FrameRing, mask_rects
 
 Rect = tuple[int, int, int, int]
+# How long the frame after an action may wait for the screen to show the action's effect. On a
+# busy machine an app can repaint later than the sampler's settle time: the first stable grab
+# after a menu choice may still show the open menu, the very screen the action began on. A grab
+# that shows no change is kept only when no changed one comes within this time (or the next
+# action begins).
+AFTER_CHANGE_WAIT_S = 1.0
 Submit = Callable[[CapturedFrame, str, list[Rect]], Any]
 
 
@@ -34,7 +40,9 @@ class FrameKeeper:
         self._paused = paused
         self._rel = rel
         self.last_kept_t = 0.0  # session time of the last frame kept
-        self._after_t: float | None = None  # an action ended then; no stable frame after it yet
+        self._after_t: float | None = None  # an action ended then; no frame showing its effect yet
+        self._after_unchanged: CapturedFrame | None = None  # a stable grab after it, showing no change
+        self._before: CapturedFrame | None = None  # the screen the last action began on
         self._window_t: float | None = None  # the focused window changed then; no frame since
 
     def keep(self, frame: CapturedFrame, reason: str) -> None:
@@ -51,17 +59,42 @@ class FrameKeeper:
     def keep_before(self, t: float) -> None:
         """The last stable frame before ``t``: the screen an action starting at ``t`` acted on."""
         frame = self.ring.before(t)
+        if self._after_t is not None:  # the action before this one showed no change: so be it
+            self._settle_after(frame if frame is not None and frame.t > self._after_t else None)
         if frame is not None:
+            self._before = frame
             self.keep(frame, "before")
 
     def request_after(self, t: float) -> None:
-        """Keep the first stable frame grabbed after ``t``, the end of an action."""
+        """Keep the first stable frame grabbed after ``t`` (the end of an action) that shows a
+        change from the screen the action began on; one that shows none only after
+        ``AFTER_CHANGE_WAIT_S`` (see ``expire``)."""
+        self._after_t, self._after_unchanged = t, None
         frame = self.ring.first_stable_after(t)
+        while frame is not None:
+            if self._changed(frame):
+                self._settle_after(frame)
+                return
+            self._after_unchanged = self._after_unchanged or frame
+            frame = self.ring.first_stable_after(frame.t)
+
+    def expire(self, now: float) -> None:
+        """Clock tick (monotonic ``now``): an action whose effect never showed keeps the unchanged
+        stable frame grabbed after it."""
+        if self._after_t is not None and now - self._after_t > AFTER_CHANGE_WAIT_S:
+            self._settle_after(None)
+
+    def _changed(self, frame: CapturedFrame) -> bool:
+        before = self._before
+        # Unchanged bands of rows are the very objects of the grab before (see CapturedFrame), so
+        # this is mostly identity checks.
+        return before is None or frame.pixels != before.pixels
+
+    def _settle_after(self, frame: CapturedFrame | None) -> None:
+        frame = frame or self._after_unchanged
+        self._after_t = self._after_unchanged = None
         if frame is not None:
             self.keep(frame, "after")
-            self._after_t = None
-        else:
-            self._after_t = t
 
     def request_window(self, t: float) -> None:
         """The focused window changed at ``t``: keep the next stable frame."""
@@ -79,8 +112,10 @@ class FrameKeeper:
         if self._paused() or not frame.stable:
             return
         if self._after_t is not None and frame.t > self._after_t:
-            self._after_t = None
-            self.keep(frame, "after")
+            if self._changed(frame) or frame.t - self._after_t > AFTER_CHANGE_WAIT_S:
+                self._settle_after(frame)
+            elif self._after_unchanged is None:
+                self._after_unchanged = frame
         if self._window_t is not None and frame.t > self._window_t:
             self._window_t = None
             self.keep(frame, "window")

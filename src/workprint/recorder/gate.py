@@ -389,6 +389,7 @@ class Gate:
             self.poll_focus(now)
         self.runs.idle(now)
         if not self.paused:
+            self.frames.expire(now)
             self.frames.periodic(now - self.t0, self.settings.periodic_s)
         if now - self._last_flush > FLUSH_EVERY_S:
             self.runs.hold()
@@ -399,4 +400,5 @@ class Gate:
         """At stop, once the queue is drained: write the run in progress and flush."""
         self._source = None
         self.runs.end()
+        self.frames.expire(float("inf"))  # an action's frame after it, if it is still awaited
         self._held.flush()
