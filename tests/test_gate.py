@@ -362,13 +362,13 @@ def test_a_window_change_keeps_the_next_stable_frame(home):
 
 
 # ----------------------------------------------------------------- page events
-def test_page_events_are_redacted_and_a_denied_pages_are_dropped(home):
+def test_page_events_are_redacted_and_a_denied_pages_events_dropped(home):
     rig = Rig(home, Policy(deny_urls=("*://bank.example/*",)), Desktop(PAD, BROWSER))
     at = rig.at(1.0)
+    field = {"role": "textbox", "name": "jane.doe@example.com", "bbox": [1, 2, 3, 4], "secret": "x"}
     rig.gate.handle(("dom", at, {"type": "navigate", "url": "https://mail.example/?to=jane.doe@example.com"}))
     rig.gate.handle(("dom", at, {"type": "input", "url": "https://mail.example/", "text": "write to jane.doe@example.com",
-                                 "ts": 5000, "ts_start": 3000, "target": {"role": "textbox", "name": "jane.doe@example.com",
-                                                                          "bbox": [1, 2, 3, 4], "secret": "x"}}))
+                                 "ts": 5000, "ts_start": 3000, "target": field}))
     rig.gate.handle(("dom", at, {"type": "click", "url": "https://bank.example/login", "x": 5, "y": 6}))
     rig.gate.handle(("dom", at, {"type": "navigate", "denied": True}))
     rig.gate.handle(("dom", at, {"type": "submit", "url": "https://mail.example/"}))

@@ -44,7 +44,8 @@ def test_a_selected_event_trailing_the_click_still_names_it():
 
 def test_an_item_described_after_its_menu_closed_is_the_newest_selected_just_before():
     closed = item("Select All", GONE)
-    selections = [Selection(1.0, item("Undo", GONE), ("app", "/undo"), off=1.2), Selection(1.4, closed, ("app", "/all"))]
+    selections = [Selection(1.0, item("Undo", GONE), ("app", "/undo"), off=1.2),
+                  Selection(1.4, closed, ("app", "/all"))]
     assert chosen_item(selections, 1.5, 100, 80) == closed
     assert chosen_item(selections, 1.4 + 3.5, 100, 80) is None, "not an item selected long before"
 

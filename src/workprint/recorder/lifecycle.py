@@ -2,8 +2,8 @@
 
 Threads and what they may do:
 
-* input hooks (the backend's): timestamp, ask the gate who made the event (``Gate.classify``)
-  and enqueue, nothing else;
+* input hooks (the backend's): timestamp, ask the gate who made the event (``Gate.classify``,
+  through ``Recorder._enqueue_input``) and enqueue, nothing else;
 * the gate thread (``_run_gate``): the only one that decides what is written — everything in
   ``recorder.gate``;
 * the frame sampler: grabs the screen after it changes (see ``capture.frames``);
@@ -57,7 +57,8 @@ class Recorder:
     """One recording: ``run()`` records until ``stop()`` (or a duration) and returns the session id.
 
     ``agent`` may be set before or while it runs (``workprint agent run``): the agent channel,
-    the gate's second input source. ``ready`` is set once the hooks and the gate run.
+    the gate's second input source. ``ready`` is set once the hooks and the gate run and the
+    screen has been grabbed once (the first action has a frame before it).
     """
 
     def __init__(self, home: Path, backend: Backend, policy: Policy | None = None,
@@ -128,8 +129,9 @@ class Recorder:
         self.encoder = FrameEncoder(self._store_frame, codec=s.frame_codec)
         if self._want_accessibility:
             self.a11y = self.backend.accessibility(self._store_target)
+        control = Control(self.home, task_dialog(self.backend.ask_text))
         self.gate = Gate(append=self.writer.append, held=self.writer, windows=self._inspector, policy=self.policy,
-                         settings=s, ring=self.ring, submit=self.encoder.submit, control=Control(self.home, task_dialog(self.backend.ask_text)),
+                         settings=s, ring=self.ring, submit=self.encoder.submit, control=control,
                          browser_apps=self.backend.apps.browsers, t0=t0, a11y=self.a11y,
                          notify=self.indicator.notify, on_state=lambda: self._status(changed=True))
         self.gate.agent = self._agent
