@@ -10,13 +10,17 @@ SYSTEM_PACKAGES := xvfb xdotool x11-utils dbus dbus-x11 at-spi2-core openbox mou
 	postgresql nginx
 SYSTEM_TOOLS := Xvfb xdotool xprop dbus-daemon openbox mousepad zenity xterm chromium psql nginx
 
-.PHONY: demo test sysdeps venv clean
+.PHONY: demo test typecheck sysdeps venv clean
 
 demo: sysdeps venv
 	$(PY) -m workprint.demo
 
-test: sysdeps venv
+test: sysdeps venv typecheck
 	$(PY) -m pytest
+
+# Type-check src/ (settings in pyproject.toml's [tool.mypy]); part of `make test`, so of CI.
+typecheck: venv
+	$(PY) -m mypy
 
 venv: $(VENV)/.installed
 

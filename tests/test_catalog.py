@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.servers import postgres  # noqa: F401 - the session fixture
-from workprint.server.catalog import Catalog, Entry, Refused, open_catalog
+from workprint.server.catalog import CollectorCatalog, Entry, Refused, open_catalog
 
-Factory = Callable[[], Catalog]
+Factory = Callable[[], CollectorCatalog]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -23,9 +23,9 @@ def replicas(request, tmp_path: Path) -> Factory:
     url = None
     if request.param == "postgresql":
         url = request.getfixturevalue("postgres").new_database()
-    opened: list[Catalog] = []
+    opened: list[CollectorCatalog] = []
 
-    def open_one() -> Catalog:
+    def open_one() -> CollectorCatalog:
         catalog = open_catalog(tmp_path / "data", url)
         opened.append(catalog)
         return catalog
@@ -80,7 +80,7 @@ def test_refusal_keeps_its_audit_entry_and_an_error_rolls_back(replicas: Factory
 def test_audit_chain_stays_one_chain_with_two_replicas_appending(replicas: Factory) -> None:
     a, b = replicas(), replicas()
 
-    def append(catalog: Catalog, who: str) -> None:
+    def append(catalog: CollectorCatalog, who: str) -> None:
         for i in range(40):
             catalog.audit(Entry(who, "contributor", "upload blob", str(i), "stored"))
 

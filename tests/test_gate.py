@@ -18,6 +18,7 @@ from workprint.capture.keys import Key
 from workprint.home import send_control, set_paused
 from workprint.privacy.policy import Policy
 from workprint.settings import Settings
+from workprint.vocabulary import Rect
 
 PAD = Window(wid=1, app_ids=("mousepad", "mousepad"), title="notes.txt - Mousepad", rect=(0, 0, 800, 600))
 TERM = Window(wid=2, app_ids=("xterm", "xterm"), title="scratch terminal", rect=(800, 0, 400, 600))
@@ -79,7 +80,7 @@ class SecureField:
 
     def __init__(self) -> None:
         self.secure_focus = False
-        self.secure_box: tuple[int, int, int, int] | None = None
+        self.secure_box: Rect | None = None
         self.pointers: list[int] = []
 
     def pointer(self, event_id: int, t: float, x: int, y: int) -> None:
@@ -385,7 +386,7 @@ def test_a_password_field_drops_keystrokes_and_writes_one_secure_input(home):
     field = SecureField()
     rig = Rig(home, a11y=field)
     rig.type(1.0, "user")
-    field.secure_focus, field.secure_box = True, (10, 20, 200, 30)
+    field.secure_focus, field.secure_box = True, Rect.from_xywh(10, 20, 200, 30)
     rig.type(1.5, "Hunter2Secret")
     frame = rig.frame(3.5)
     rig.click(4.0, 100, 100)
@@ -396,7 +397,7 @@ def test_a_password_field_drops_keystrokes_and_writes_one_secure_input(home):
     assert "hunter" not in repr(rig.log.events).lower()
     assert [e["t"] for e in rig.log.of("secure_input")] == [1.5]
     masks = [m for f, _, m in rig.kept if f is frame][0]
-    assert (10, 20, 200, 30) in masks, "the focused password field is blacked out in kept frames"
+    assert Rect.from_xywh(10, 20, 200, 30) in masks, "the focused password field is blacked out in kept frames"
 
 
 def test_a_page_secure_field_arriving_late_drops_the_overlapping_held_run(home):

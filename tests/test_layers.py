@@ -1,7 +1,7 @@
 """The data flows one way: each stage imports only from stages before it (README, "How it works").
 
 capture → privacy → store → process → export → evals → upload → server. Foundation modules
-(errors, files, settings, home, imaging, model) may be imported by any stage; the orchestrators
+(errors, files, settings, home, imaging, model, vocabulary) may be imported by any stage; the orchestrators
 (recorder, agent, cli, demo) may import anything, and no stage may import them.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import workprint
 
 STAGES = ["capture", "privacy", "store", "process", "export", "evals", "upload", "server"]
-FOUNDATION = {"errors", "files", "settings", "home", "imaging", "model", "__init__", "__main__"}
+FOUNDATION = {"errors", "files", "settings", "home", "imaging", "model", "vocabulary", "__init__", "__main__"}
 ORCHESTRATORS = {"recorder", "agent", "cli", "demo"}
 ROOT = Path(workprint.__file__).parent
 

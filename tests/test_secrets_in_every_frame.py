@@ -55,7 +55,7 @@ def _masked_area(masks, shape) -> np.ndarray:
     area = np.zeros(shape[:2], dtype=bool)
     for m in masks:
         x0, y0, x1, y1 = m.box
-        area[max(0, y0):y1 + 1, max(0, x0):x1 + 1] = True
+        area[max(0, y0):y1, max(0, x0):x1] = True
     return area
 
 

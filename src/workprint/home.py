@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -68,7 +69,7 @@ def control_dir(home: Path) -> Path:
     return path
 
 
-def send_control(home: Path, command: dict) -> Path:
+def send_control(home: Path, command: dict[str, Any]) -> Path:
     """Queue a command for the running recorder; it picks commands up within a fraction of a second."""
     import time
 

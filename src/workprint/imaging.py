@@ -1,12 +1,14 @@
 """Where two screen images differ: shared by the frame codec (store) and screenshot redaction
 (privacy), which must agree on what changed between two frames.
 
-Frames are H×W×3 numpy arrays; rectangles here are (x0, y0, x1, y1), end exclusive.
+Frames are H×W×3 numpy arrays; rectangles are ``vocabulary.Rect`` (corners, end exclusive).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from workprint.vocabulary import Rect
 
 
 def changed_pixels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -25,8 +27,8 @@ def changed_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.flatnonzero((a != b).reshape(a.shape[0], -1).any(axis=1))
 
 
-def changed_box(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int, int, int] | None:
-    """(x0, y0, x1, y1, changed pixel count) of where two frames differ; None if they are equal.
+def changed_box(a: np.ndarray, b: np.ndarray) -> tuple[Rect, int] | None:
+    """(where two frames differ, changed pixel count); None if they are equal.
 
     Rows are found on the flat rows first, so only the changed band is reduced per pixel.
     """
@@ -36,7 +38,7 @@ def changed_box(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int, int, int] 
     y0, y1 = int(rows[0]), int(rows[-1]) + 1
     mask = changed_pixels(a[y0:y1], b[y0:y1])
     cols = np.flatnonzero(mask.any(axis=0))
-    return int(cols[0]), y0, int(cols[-1]) + 1, y1, int(np.count_nonzero(mask))
+    return Rect(int(cols[0]), y0, int(cols[-1]) + 1, y1), int(np.count_nonzero(mask))
 
 
 def runs(indices: np.ndarray, gap: int) -> list[tuple[int, int]]:
@@ -49,8 +51,8 @@ def runs(indices: np.ndarray, gap: int) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist()))
 
 
-def changed_boxes(a: np.ndarray, b: np.ndarray, gap: int = 24) -> list[tuple[int, int, int, int]]:
-    """Rectangles (x0, y0, x1, y1) covering where two frames differ, one per band of changed rows.
+def changed_boxes(a: np.ndarray, b: np.ndarray, gap: int = 24) -> list[Rect]:
+    """Rectangles covering where two frames differ, one per band of changed rows.
 
     Changes far apart (a typed line at the top, a scrollbar at the bottom) get a rectangle each
     instead of one bounding box over everything between them.
@@ -58,5 +60,5 @@ def changed_boxes(a: np.ndarray, b: np.ndarray, gap: int = 24) -> list[tuple[int
     boxes = []
     for y0, y1 in runs(changed_rows(a, b), gap):
         cols = np.flatnonzero(changed_pixels(a[y0:y1], b[y0:y1]).any(axis=0))
-        boxes.append((int(cols[0]), y0, int(cols[-1]) + 1, y1))
+        boxes.append(Rect(int(cols[0]), y0, int(cols[-1]) + 1, y1))
     return boxes

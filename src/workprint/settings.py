@@ -7,6 +7,7 @@ session was recorded with (or deliberately with new ones).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,10 @@ class Settings:
     # How kept frames are stored (store.framecodec): "patch" (keyframe + changed rectangles) or "png".
     frame_codec: str = "patch"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Settings":
+    def from_dict(cls, data: dict[str, Any]) -> "Settings":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from workprint.agent.channel import AgentChannel, Expected
 from workprint.capture.base import Injector
+from workprint.vocabulary import ACTION_SPECS, Action, button_of
 
 _TEXT_KEYS = {"\n": "enter", "\t": "tab", " ": "space"}
 GESTURE_GAP_S = 0.008  # between the characters of `write`: editors drop keys typed faster
@@ -126,20 +127,21 @@ class Executor:
         self._gesture(expected, perform)
 
     # ------------------------------------------------------------ actions
-    def perform(self, action: dict[str, Any], step: int) -> None:
+    def perform(self, action: Action, step: int) -> None:
         """Execute one vocabulary action (pointer, keys or text); raises Interrupted if stopped."""
         self.step = step
         kind = action["type"]
-        if kind in ("click", "double_click", "right_click", "middle_click"):
-            button = {"right_click": "right", "middle_click": "middle"}.get(kind, action.get("button") or "left")
+        shape = ACTION_SPECS[kind].shape if kind in ACTION_SPECS else None
+        if shape == "point":
+            button = button_of(kind) if kind in ("right_click", "middle_click") else action.get("button") or "left"
             self.click(action["x"], action["y"], button, 2 if kind == "double_click" else 1)
-        elif kind == "drag":
+        elif shape == "drag":
             self.drag(action["x"], action["y"], action["x2"], action["y2"], action.get("button") or "left")
-        elif kind == "scroll":
+        elif shape == "scroll":
             self.scroll(action["x"], action["y"], int(action.get("dx") or 0), int(action.get("dy") or 0))
-        elif kind in ("hotkey", "key"):
+        elif shape == "keys":
             self.keys(list(action["keys"]))
-        elif kind == "type":
+        elif shape == "text":
             self.write(action["text"])
         else:
             raise ValueError(f"{kind} cannot be performed on the desktop")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from workprint.capture.base import Window
 from workprint.capture.keys import Key
 from workprint.privacy.redact import redact
+from workprint.vocabulary import Rect
 
 if TYPE_CHECKING:
     from workprint.recorder import Recorder
@@ -57,7 +58,7 @@ class Expected:
             return False
         if kind in ("move", "press", "release", "wheel"):
             x, y = int(item[2]), int(item[3])
-            if self.x is not None and (abs(x - self.x) > 1 or abs(y - self.y) > 1):
+            if self.x is not None and self.y is not None and (abs(x - self.x) > 1 or abs(y - self.y) > 1):
                 return False
             return self.button is None or kind not in ("press", "release") or item[4] == self.button
         key: Key = item[2]
@@ -132,7 +133,7 @@ class AgentChannel:
             perform()
         return True
 
-    def look(self, windows: Sequence[Window | None]) -> tuple[list[bool], list[tuple[int, int, int, int]]]:
+    def look(self, windows: Sequence[Window | None]) -> tuple[list[bool], list[Rect]]:
         """(whether the policy allows each window, boxes to mask as well: a focused password field)."""
         rec = self._rec
         a11y = getattr(rec, "a11y", None)

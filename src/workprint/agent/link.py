@@ -42,6 +42,7 @@ from workprint.capture.base import Window
 from workprint.capture.keys import Key
 from workprint.errors import WorkprintError
 from workprint.files import serve_private_socket
+from workprint.vocabulary import Rect
 
 if TYPE_CHECKING:
     from workprint.recorder import Recorder
@@ -187,7 +188,7 @@ class LinkedChannel(AgentChannel):
             windows = [None if w is None else Window(int(w[0]), tuple(w[1]), str(w[2]), tuple(w[3]))
                        for w in message["windows"]]
             allowed, boxes = self.look(windows)
-            self.push(reply={"allowed": allowed, "boxes": [list(b) for b in boxes]})
+            self.push(reply={"allowed": allowed, "boxes": [list(b.xywh) for b in boxes]})  # [x, y, w, h]
         elif op == "pause_for":
             self.pause_for(str(message["trigger"]), **dict(message.get("extra") or {}))
             self.push(reply={})
@@ -362,12 +363,12 @@ class JoinedChannel(AgentChannel):
             self._post({"op": "end"})
         return True
 
-    def look(self, windows: Sequence[Window | None]) -> tuple[list[bool], list[tuple[int, int, int, int]]]:
+    def look(self, windows: Sequence[Window | None]) -> tuple[list[bool], list[Rect]]:
         reply = self._ask({"op": "look", "windows": [
             None if w is None else [w.wid, list(w.app_ids), w.title, list(w.rect)] for w in windows]})
         if reply is None:  # nothing is shown to the model of a screen the recorder cannot vouch for
             return [False] * len(windows), []
-        return [bool(a) for a in reply["allowed"]], [tuple(b) for b in reply["boxes"]]  # type: ignore[misc]
+        return [bool(a) for a in reply["allowed"]], [Rect.from_xywh(*b) for b in reply["boxes"]]
 
     def pause_for(self, trigger: str, **extra: Any) -> None:
         self._ask({"op": "pause_for", "trigger": trigger, "extra": extra})

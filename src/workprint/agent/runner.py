@@ -25,13 +25,14 @@ from workprint.process.pyautogui_code import to_code
 from workprint.model import ChatClient, ImageFit, ModelError, ReplyError, build_messages, encode_png
 from workprint.model.parse import parse_reply, parse_tool_calls
 from workprint.model.prompt import TOOLS
-from workprint.process.actions import describe
+from workprint.process.actions import action_summary
+from workprint.vocabulary import ACTION_SPECS, Action
 
 if TYPE_CHECKING:
     from workprint.recorder import Recorder
 
-POINTER = ("click", "double_click", "right_click", "middle_click", "drag", "scroll")
-KEYBOARD = ("type", "key", "hotkey", "navigate")
+POINTER = frozenset(t for t, spec in ACTION_SPECS.items() if spec.shape in ("point", "drag", "scroll"))
+KEYBOARD = frozenset(t for t, spec in ACTION_SPECS.items() if spec.shape in ("text", "keys", "url"))
 WAIT_MAX_S = 5.0
 
 
@@ -91,7 +92,7 @@ class AgentRun:
                 return window
         return None
 
-    def refused(self, action: dict[str, Any]) -> Window | None | bool:
+    def refused(self, action: Action) -> Window | None | bool:
         """The window an action would act on, if the policy does not allow it (else False)."""
         if action["type"] in POINTER:
             window = self._window_at(action["x"], action["y"])
@@ -102,7 +103,7 @@ class AgentRun:
         return False if self.channel.look([window])[0][0] else window
 
     # ------------------------------------------------------------------ asking
-    def ask(self, png: bytes, timing: dict[str, float]) -> tuple[list[dict[str, Any]] | None, str]:
+    def ask(self, png: bytes, timing: dict[str, float]) -> tuple[list[Action] | None, str]:
         """(actions, raw reply text); actions None when the reply was unusable twice."""
         retry = None
         for attempt in range(2):
@@ -230,12 +231,12 @@ class AgentRun:
                 window = self.refused(action)
                 if window is not False:
                     app = window.app if isinstance(window, Window) else None
-                    self.log(f"the agent wanted to {describe_short(action)} in {app or 'a window'}, which the "
+                    self.log(f"the agent wanted to {action_summary(action)} in {app or 'a window'}, which the "
                              "policy does not allow; not done. Do it yourself or hand back")
                     channel.send("proposed", step=step, action=action, reply=reply, why="refused_app")
                     channel.pause_for("refused_app", app=app or "")
                     break
-                channel.show(f"next: {describe_short(action)}")
+                channel.show(f"next: {action_summary(action)}")
                 channel.send("step", step=step, action=action, reply=reply)
                 try:
                     executor.perform(action, step)
@@ -256,8 +257,3 @@ class AgentRun:
             timing["done"] = time.perf_counter()
             result.timings.append(timing)
 
-
-def describe_short(action: dict[str, Any]) -> str:
-    """The action in words, for the status line (before it is executed)."""
-    parts = describe({"t": 0.0, **action}).strip().split("  ")
-    return parts[1] if len(parts) > 1 else parts[0]

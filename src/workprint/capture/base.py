@@ -19,6 +19,7 @@ from typing import Any, Callable, Protocol
 
 from workprint.capture.keys import Key
 from workprint.errors import WorkprintError
+from workprint.vocabulary import Rect, ScreenInfo
 
 # What input hooks put on the recorder's queue: (kind, monotonic_t, *payload).
 #   ("move", t, x, y) ("press"/"release", t, x, y, button) ("wheel", t, x, y, dx, dy)
@@ -38,7 +39,7 @@ class Screen:
     h: int
     scale: float = 1.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> ScreenInfo:
         return {"w": self.w, "h": self.h, "scale": self.scale}
 
 
@@ -47,7 +48,12 @@ class Window:
     wid: int
     app_ids: tuple[str, ...]  # e.g. WM_CLASS (instance, class), lowercase
     title: str
-    rect: tuple[int, int, int, int]  # x, y, w, h in screen pixels (frame included)
+    rect: tuple[int, int, int, int]  # x, y, w, h in screen pixels (frame included), as focus events store it
+
+    @property
+    def box(self) -> Rect:
+        """``rect`` as the in-memory rectangle (corners, end exclusive)."""
+        return Rect.from_xywh(*self.rect)
 
     @property
     def app(self) -> str | None:
@@ -134,7 +140,7 @@ class Accessibility(Protocol):
     available: bool  # it reached the accessibility service (known once it ran)
     why_not: str  # why it did not, for the session's note
     secure_focus: bool  # a password field has keyboard focus: keystrokes must be dropped
-    secure_box: tuple[int, int, int, int] | None  # x, y, w, h of that field, masked in frames
+    secure_box: Rect | None  # that field, masked in frames
     listening: threading.Event  # set once choices can be named (or it gave up)
 
     def start(self) -> None: ...

@@ -81,8 +81,10 @@ def install(home: Path, browser_dirs: list[Path] | None = None) -> tuple[Path, l
 class UrlRules(Protocol):
     """What the bridge tells the extension of the policy (``privacy.policy.Policy`` is one)."""
 
-    allow_urls: tuple[str, ...] | None
-    deny_urls: tuple[str, ...]
+    @property
+    def allow_urls(self) -> tuple[str, ...] | None: ...
+    @property
+    def deny_urls(self) -> tuple[str, ...]: ...
 
 
 class BrowserBridge:

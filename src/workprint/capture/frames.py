@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from workprint.capture.base import Backend, CapturedFrame, Window
+from workprint.vocabulary import Rect
 from workprint.settings import Settings
 
 
@@ -65,7 +66,8 @@ class FrameRing:
                 if not grabbing or time.monotonic() > deadline:
                     earlier = [f for f in self._frames if f.t <= t]
                     stable = [f for f in earlier if f.stable]
-                    return (stable or earlier or [None])[-1]
+                    found = stable or earlier
+                    return found[-1] if found else None
             time.sleep(0.002)
 
 
@@ -144,17 +146,20 @@ class FrameSampler(threading.Thread):
             inspector.close()
 
 
-def masked_rgb(frame: CapturedFrame, masks: list[tuple[int, int, int, int]]) -> np.ndarray:
+def masked_rgb(frame: CapturedFrame, masks: list[Rect]) -> np.ndarray:
     """The frame as H×W×3 RGB with the masked rectangles black."""
     # Pillow's BGRX unpacker is ~3× faster than a strided numpy copy of the channels.
     rgb = np.asarray(Image.frombuffer("RGB", (frame.w, frame.h), frame.bgra(), "raw", "BGRX", 0, 1))
     if masks:
         rgb = rgb.copy()  # writable
-    for x, y, w, h in masks:
-        rgb[max(0, y):max(0, y + h), max(0, x):max(0, x + w)] = 0
+    for mask in masks:
+        if not isinstance(mask, Rect):  # an [x, y, w, h] read as corners would leave part of a secret showing
+            raise TypeError(f"mask {mask!r} is not a Rect: convert [x, y, w, h] with Rect.from_xywh")
+        x0, y0, x1, y1 = mask
+        rgb[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = 0
     return rgb
 
 
-def mask_rects(frame: CapturedFrame, allowed: Callable[[Window], bool]) -> list[tuple[int, int, int, int]]:
+def mask_rects(frame: CapturedFrame, allowed: Callable[[Window], bool]) -> list[Rect]:
     """Rectangles of visible windows the policy does not allow."""
-    return [w.rect for w in frame.windows if w.app_ids and not allowed(w)]
+    return [w.box for w in frame.windows if w.app_ids and not allowed(w)]

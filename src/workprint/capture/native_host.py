@@ -21,6 +21,7 @@ import socket
 import struct
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 MAX_FROM_BROWSER = 8 * 1024 * 1024
 _LEN = struct.Struct("=I")
@@ -57,7 +58,7 @@ class Relay:
     def __init__(self, home: Path):
         self.path = socket_path(home)
         self.conn: socket.socket | None = None
-        self.reader = None
+        self.reader: BinaryIO | None = None
 
     def close(self) -> None:
         if self.conn is not None:
@@ -65,6 +66,8 @@ class Relay:
         self.conn = self.reader = None
 
     def _line(self) -> dict:
+        if self.reader is None:
+            raise OSError("not connected to the recorder (no hello yet)")
         line = self.reader.readline()
         if not line:
             raise OSError("the recorder closed the connection")

@@ -184,7 +184,7 @@ class X11WindowInspector:
         pos = win.translate_coords(self._root, 0, 0)
         return -pos.x, -pos.y, geo.width, geo.height
 
-    def _describe(self, client: Any, outer: Any | None = None) -> Window:
+    def _window_of(self, client: Any, outer: Any | None = None) -> Window:
         return Window(
             wid=client.id,
             app_ids=self._app_ids(client) or (),
@@ -225,13 +225,13 @@ class X11WindowInspector:
             probe = win
             for _ in range(8):
                 if self._app_ids(probe) is not None:
-                    return self._describe(probe)
+                    return self._window_of(probe)
                 parent = probe.query_tree().parent
                 if parent is None or parent == self._root or parent.id == self._root.id:
                     break
                 probe = parent
             client = self._client(win)
-            return self._describe(client) if client is not None else None
+            return self._window_of(client) if client is not None else None
         except (error.XError, error.BadWindow, error.BadDrawable, error.BadMatch):
             return None
 
@@ -254,7 +254,7 @@ class X11WindowInspector:
                     geo = top.get_geometry()
                     out.append(Window(top.id, (), "", (geo.x, geo.y, geo.width, geo.height)))
                 else:
-                    out.append(self._describe(client, outer=top))
+                    out.append(self._window_of(client, outer=top))
             except (error.XError, error.BadWindow, error.BadDrawable, error.BadMatch):
                 continue  # the window went away while we looked
         return out

@@ -56,7 +56,7 @@ def _status_line(home: Path, policy) -> str:
         state = status(home, policy)
     except ConsentError as exc:
         return f"Status: {exc}"
-    if state.current:
+    if state.current and state.agreement is not None:
         return (f"Status: you agreed to this policy on {state.agreement.accepted_at} "
                 f"(notice version {state.agreement.notice_version}); recording may run.")
     return f"Status: no current agreement ({'; '.join(state.reasons)}); `workprint record` will not start."

@@ -31,10 +31,10 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def cmd_actions(args: argparse.Namespace) -> int:
-    from workprint.process import describe
+    from workprint.process import action_line
 
     for action in load_session(args.session).actions:
-        print(json.dumps(action, ensure_ascii=False) if args.json else describe(action))
+        print(json.dumps(action, ensure_ascii=False) if args.json else action_line(action))
     return 0
 
 

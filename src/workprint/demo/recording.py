@@ -44,12 +44,12 @@ class Recording:
         argv = [sys.executable, "-m", "workprint", "record"] + (["--quiet"] if quiet else [])
         if policy is not None:
             argv += ["--policy", str(policy)]
-        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE} if capture else {}
-        self.proc = subprocess.Popen(argv, env=self.env, text=True, **pipes)
+        pipe = subprocess.PIPE if capture else None
+        self.proc = subprocess.Popen(argv, env=self.env, text=True, stdout=pipe, stderr=pipe)
         self.session = ""  # the session being recorded, once ready
         self._wait_ready(home, timeout=60)
         if self.proc.poll() is not None:
-            raise RuntimeError(f"the recorder exited early: {self.proc.stderr.read() if capture else ''}")
+            raise RuntimeError(f"the recorder exited early: {self.proc.stderr.read() if self.proc.stderr else ''}")
 
     def _wait_ready(self, home: Path, timeout: float) -> None:
         """Until the recorder says its hooks, sampler and accessibility listener are up."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from workprint.demo.accessible import find
 from workprint.demo.desktop import VirtualDesktop
@@ -18,7 +19,7 @@ class Expected:
     type: str
     x: int | None = None
     y: int | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     t: float = 0.0  # monotonic time the step started
 
 

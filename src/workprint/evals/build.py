@@ -24,6 +24,7 @@ from workprint.export.steps import action_record, assign_split
 from workprint.privacy.frames import RedactedFrames
 from workprint.process.sessions import SessionData, load_sessions
 from workprint.privacy.frames import FrameRedactor
+from workprint.vocabulary import Action
 
 STEPS_FILE = "steps.jsonl"
 HOLDOUT_SPLIT = "eval"
@@ -46,14 +47,14 @@ def intervention_action_ids(session: SessionData) -> set[int]:
     An intervention record lists ``human_actions``; actions by the person between its ``t``
     and ``t_end`` count too, for records written before the ids were known.
     """
-    records = [e for e in session.events if e.get("kind") == "intervention"]
+    records: list[dict[str, Any]] = [dict(e) for e in session.events if e.get("kind") == "intervention"]
     ids: set[int] = set()
     for record in records:
         ids.update(i for i in record.get("human_actions") or [] if isinstance(i, int))
         t, t_end = record.get("t"), record.get("t_end")
         if isinstance(t, (int, float)) and isinstance(t_end, (int, float)):
-            ids.update(a["id"] for a in session.actions
-                       if a.get("source", "human") == "human" and t <= a["t"] <= t_end and a.get("id") is not None)
+            ids.update(a_id for a in session.actions if (a_id := a.get("id")) is not None
+                       and a.get("source", "human") == "human" and t <= a["t"] <= t_end)
     return ids
 
 
@@ -111,7 +112,7 @@ def build_eval_set(home: Path, refs: list[str], out: Path, options: BuildOptions
 
     # 2. The cap per interaction: a seeded choice, corrections first (they are the regression set).
     if options.max_per_interaction is not None:
-        by_type: dict[str, list[dict]] = defaultdict(list)
+        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for c in candidates:
             by_type[c["interaction"]].append(c)
         keep: set[int] = set()
@@ -172,7 +173,7 @@ def build_eval_set(home: Path, refs: list[str], out: Path, options: BuildOptions
             "out": str(out)}
 
 
-def _gold(action: dict[str, Any]) -> dict[str, Any]:
+def _gold(action: Action) -> dict[str, Any]:
     """The gold action in the vocabulary, without what the recorder alone knows (raw ids, trace, frames)."""
     record = action_record(action)
     for key in ("trace", "frame", "frame_after", "t", "t_end", "window", "id", "screen"):
@@ -180,7 +181,7 @@ def _gold(action: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _write_card(out: Path, sessions: list[SessionData], rows: list[dict], skipped: Counter, episodes: int,
+def _write_card(out: Path, sessions: list[SessionData], rows: list[dict[str, Any]], skipped: Counter, episodes: int,
                 options: BuildOptions) -> None:
     counts = Counter(r["interaction"] for r in rows)
     corrected = Counter(r["interaction"] for r in rows if r["intervention"])

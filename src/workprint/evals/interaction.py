@@ -8,11 +8,11 @@ text views well can still be lost in menus.
 
 from __future__ import annotations
 
-from typing import Any
+from workprint.vocabulary import CLICK_TYPES, Action
 
 INTERACTIONS = ("click", "double_click", "right_click", "middle_click", "drag", "scroll", "type", "hotkey", "key",
                 "select", "menu", "navigate", "done")
-POINT_TYPES = {"click", "double_click", "right_click", "middle_click"}
+POINT_TYPES = CLICK_TYPES
 
 # Menus: the menu bar's titles, their items (GTK/Qt AT-SPI role names and ARIA roles).
 MENU_ROLES = {"menu", "menu item", "check menu item", "radio menu item", "menu bar", "popup menu",
@@ -22,11 +22,11 @@ SELECT_ROLES = {"combo box", "list item", "option", "combobox", "listbox", "list
                 "table cell"}
 
 
-def _role(action: dict[str, Any]) -> str:
+def _role(action: Action) -> str:
     return str((action.get("target") or {}).get("role") or "").strip().lower()
 
 
-def interaction_of(action: dict[str, Any]) -> str | None:
+def interaction_of(action: Action) -> str | None:
     """The interaction type of an action, or None for actions that are not eval steps (wait, call_user)."""
     kind = action.get("type")
     role = _role(action)
@@ -43,7 +43,7 @@ def interaction_of(action: dict[str, Any]) -> str | None:
     return None
 
 
-def choice_label(action: dict[str, Any]) -> str | None:
+def choice_label(action: Action) -> str | None:
     """The label a select or menu step chose: the action's own label, else its target's name."""
     label = action.get("label")
     if label is None:

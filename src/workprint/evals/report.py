@@ -13,11 +13,12 @@ import html
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image, ImageDraw
 
 from workprint.evals.score import Verdict
+from workprint.vocabulary import Action, rect_of_bbox
 
 GALLERY_WIDTH = 640
 RESULTS_FILE = "results.json"
@@ -36,11 +37,10 @@ def _thumb(path: Path, step: dict[str, Any], verdict: Verdict) -> str | None:
     image = image.resize((GALLERY_WIDTH, max(1, round(image.height * scale))), Image.Resampling.BILINEAR)
     fx, fy = image.width / sw, image.height / sh
     draw = ImageDraw.Draw(image)
-    gold, pred = step["gold"], verdict.predicted or {}
-    bbox = (step.get("target") or {}).get("bbox")
-    if bbox:
-        x, y, w, h = bbox
-        draw.rectangle([x * fx, y * fy, (x + w) * fx, (y + h) * fy], outline=(0, 200, 0), width=3)
+    gold, pred = step["gold"], cast(dict[str, Any], verdict.predicted or {})
+    box = rect_of_bbox((step.get("target") or {}).get("bbox"))
+    if box:
+        draw.rectangle([box.x0 * fx, box.y0 * fy, box.x1 * fx, box.y1 * fy], outline=(0, 200, 0), width=3)
     if isinstance(gold.get("x"), (int, float)):
         gx, gy = gold["x"] * fx, gold["y"] * fy
         draw.line([gx - 7, gy, gx + 7, gy], fill=(0, 200, 0), width=2)
@@ -57,11 +57,12 @@ def _thumb(path: Path, step: dict[str, Any], verdict: Verdict) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
 
 
-def _describe(action: dict[str, Any] | None) -> str:
+def _action_json(action: Action | None) -> str:
     if not action:
         return "(no usable prediction)"
-    keep = {k: action[k] for k in ("type", "x", "y", "x2", "y2", "dx", "dy", "text", "keys", "label", "url")
-            if k in action}
+    fields: dict[str, Any] = dict(action)
+    keep = {k: fields[k] for k in ("type", "x", "y", "x2", "y2", "dx", "dy", "text", "keys", "label", "url")
+            if k in fields}
     return json.dumps(keep, ensure_ascii=False)
 
 
@@ -99,9 +100,9 @@ def write_report(out: Path, directory: Path, steps: list[dict[str, Any]], result
             f'<b>{html.escape(v.interaction)}</b> · step {html.escape(v.id)}'
             f'{" · corrected by a person" if v.intervention else ""}<br>'
             f'task: {html.escape(step.get("instruction") or "(none)")}<br>'
-            f'gold: {html.escape(_describe(step["gold"]))}'
+            f'gold: {html.escape(_action_json(step["gold"]))}'
             f'{" on " + html.escape(str(target.get("role"))) + " " + html.escape(repr(target.get("name"))) if target else ""}<br>'
-            f'predicted: {html.escape(_describe(v.predicted))}<br><i>{html.escape(v.why)}</i></figcaption></figure>')
+            f'predicted: {html.escape(_action_json(v.predicted))}<br><i>{html.escape(v.why)}</i></figcaption></figure>')
     kinds = sorted({v.interaction for v in failed})
     buttons = "".join(f'<button data-kind="{html.escape(k)}">{html.escape(k)} '
                       f'({sum(v.interaction == k for v in failed)})</button>' for k in kinds)

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from workprint.model import ChatClient, ImageFit, ModelError, ReplyError, build_messages, encode_png
 from workprint.model.parse import parse_reply, parse_tool_calls
 from workprint.model.prompt import TOOLS
+from workprint.vocabulary import ACTION_SPECS, button_of
 
 PREDICTIONS = "predictions.jsonl"
 RUN_FILE = "run.json"
@@ -81,26 +82,27 @@ def _screen(step: dict[str, Any]) -> tuple[int, int]:
 
 def _shaped(kind: str, points: Callable[[], tuple[int, int]], rng: random.Random | None) -> dict[str, Any]:
     """An action of the gold's type with guessed arguments: what chance gets right."""
-    if kind in ("click", "double_click", "right_click", "middle_click"):
+    shape = ACTION_SPECS[kind].shape if kind in ACTION_SPECS else None
+    if shape == "point":
         x, y = points()
-        return {"type": kind, "x": x, "y": y, "button": {"right_click": "right", "middle_click": "middle"}.get(kind, "left")}
-    if kind == "drag":
+        return {"type": kind, "x": x, "y": y, "button": button_of(kind)}
+    if shape == "drag":
         (x, y), (x2, y2) = points(), points()
         return {"type": "drag", "x": x, "y": y, "x2": x2, "y2": y2, "button": "left"}
-    if kind == "scroll":
+    if shape == "scroll":
         x, y = points()
         return {"type": "scroll", "x": x, "y": y, "dx": 0, "dy": rng.choice((-3, 3)) if rng else -3}
-    if kind == "type":
+    if shape == "text":
         return {"type": "type", "text": ""}
-    if kind in ("hotkey", "key"):
+    if shape == "keys":
         keys = [["ctrl", "c"], ["ctrl", "v"], ["ctrl", "s"], ["ctrl", "z"]] if kind == "hotkey" else \
             [["enter"], ["tab"], ["esc"], ["backspace"]]
         return {"type": kind, "keys": rng.choice(keys) if rng else keys[0]}
-    if kind == "navigate":
+    if shape == "url":
         return {"type": "navigate", "url": "about:blank"}
     if kind in ("done", "fail"):
         return {"type": kind}
-    return {"type": "wait"}
+    return {"type": "wait"}  # select outside a choice step, wait, call_user: nothing to guess
 
 
 def baseline_action(name: str, step: dict[str, Any], previous: dict[str, Any] | None, seed: int) -> dict[str, Any]:

@@ -23,20 +23,19 @@ import statistics
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from rapidfuzz.distance import Levenshtein
 
-from workprint.evals.interaction import POINT_TYPES, choice_label
+from workprint.evals.interaction import choice_label
 from workprint.model.parse import ReplyError, key_name, parse_code
 from workprint.model.prompt import ImageFit
+from workprint.vocabulary import ACTION_SPECS, ACTION_TYPES, CLICK_TYPES, Action, Rect, Shape, rect_of_bbox
 
 CLICK_RADIUS = 0.04
 TEXT_THRESHOLD = 0.8
 CHOICE_TYPES = {"menu", "select"}
-ACTION_TYPES = {"click", "double_click", "right_click", "middle_click", "drag", "scroll", "type", "hotkey", "key",
-                "select", "navigate", "wait", "done", "fail", "call_user"}
 
 
 class PredictionError(Exception):
@@ -48,9 +47,6 @@ class Thresholds:
     click_radius: float = CLICK_RADIUS
     text_threshold: float = TEXT_THRESHOLD
 
-    def describe(self) -> str:
-        return f"click_radius={self.click_radius:g} text_threshold={self.text_threshold:g}"
-
 
 @dataclass
 class Verdict:
@@ -61,7 +57,7 @@ class Verdict:
     success: bool
     type_match: bool
     distance: float | None  # predicted point to gold point (point actions), fraction of the screen diagonal
-    predicted: dict[str, Any] | None
+    predicted: Action | None
     why: str  # what decided it, for the report
 
 
@@ -72,29 +68,28 @@ def _check_action(action: Any) -> str | None:
     if not isinstance(action, dict):
         return "`action` must be an object such as {\"type\": \"click\", \"x\": 10, \"y\": 20}"
     kind = action.get("type")
-    if kind not in ACTION_TYPES:
+    spec = ACTION_SPECS.get(kind) if isinstance(kind, str) else None
+    if spec is None:
         return f"unknown action type {kind!r}; one of {', '.join(sorted(ACTION_TYPES))}"
-    need = {"drag": ("x", "y", "x2", "y2"), "scroll": ("x", "y")}.get(kind, ("x", "y") if kind in POINT_TYPES else ())
-    for key in need:
+    for key in spec.needs:
         value = action.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            return f"{kind} needs a number {key} (screen pixels), got {value!r}"
-    if kind == "scroll" and not any(isinstance(action.get(k), (int, float)) for k in ("dx", "dy")):
+        if key in _POINT_FIELDS:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return f"{kind} needs a number {key} (screen pixels), got {value!r}"
+        elif key == "keys":
+            if not isinstance(value, list) or not value or not all(isinstance(k, str) for k in value):
+                return f"{kind} needs keys, a list of key names such as [\"ctrl\", \"c\"]"
+        elif not isinstance(value, str):
+            return f"{kind} needs {key}, a string"
+    if spec.shape == "scroll" and not any(isinstance(action.get(k), (int, float)) for k in ("dx", "dy")):
         return "scroll needs dx or dy (wheel clicks; dy > 0 scrolls up)"
-    if kind == "type" and not isinstance(action.get("text"), str):
-        return "type needs text, a string"
-    if kind in ("hotkey", "key"):
-        keys = action.get("keys")
-        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
-            return f"{kind} needs keys, a list of key names such as [\"ctrl\", \"c\"]"
-    if kind == "select" and not isinstance(action.get("label"), str):
-        return "select needs label, a string"
-    if kind == "navigate" and not isinstance(action.get("url"), str):
-        return "navigate needs url, a string"
     return None
 
 
-def prediction_action(prediction: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]:
+_POINT_FIELDS = ("x", "y", "x2", "y2")
+
+
+def prediction_action(prediction: dict[str, Any], step: dict[str, Any]) -> Action:
     """The predicted action of one prediction line; ValueError says what is wrong."""
     has_action, has_code = "action" in prediction, "code" in prediction
     if has_action and has_code:
@@ -117,14 +112,14 @@ def prediction_action(prediction: dict[str, Any], step: dict[str, Any]) -> dict[
     raise ValueError("needs `action` (an action in the vocabulary) or `code` (pyautogui code)")
 
 
-def read_predictions(path: Path, steps_by_id: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+def read_predictions(path: Path, steps_by_id: dict[str, dict[str, Any]]) -> dict[str, Action | None]:
     """id -> predicted action (None: the model gave no usable answer, recorded as `error`).
 
     Every malformed line is reported at once (up to 20), with its number and what is wrong.
     """
     if not path.is_file():
         raise PredictionError(f"{path}: no such file")
-    out: dict[str, dict[str, Any] | None] = {}
+    out: dict[str, Action | None] = {}
     problems: list[str] = []
     seen: set[str] = set()
     with path.open(encoding="utf-8") as f:
@@ -174,28 +169,23 @@ def _diagonal(step: dict[str, Any]) -> float:
     return math.hypot(float(screen.get("w") or 1), float(screen.get("h") or 1))
 
 
-def inside(bbox: list[float], x: float, y: float) -> bool:
-    bx, by, bw, bh = bbox
-    return bx <= x < bx + bw and by <= y < by + bh
-
-
 def _near(x: float, y: float, gx: float, gy: float, step: dict[str, Any], t: Thresholds) -> bool:
     return math.hypot(x - gx, y - gy) <= t.click_radius * _diagonal(step)
 
 
-def _bbox(step: dict[str, Any]) -> list[float] | None:
+def _box(step: dict[str, Any]) -> Rect | None:
+    """The gold target's box, when it has one with an area."""
     target = step.get("target") or (step["gold"].get("target") or {})
     bbox = target.get("bbox") if isinstance(target, dict) else None
-    if isinstance(bbox, list) and len(bbox) == 4 and bbox[2] > 0 and bbox[3] > 0:
-        return bbox
-    return None
+    box = rect_of_bbox(bbox) if isinstance(bbox, list) else None
+    return box if box is not None and box.w > 0 and box.h > 0 else None
 
 
 def _point_right(x: float, y: float, step: dict[str, Any], t: Thresholds) -> tuple[bool, str]:
     gold = step["gold"]
-    bbox = _bbox(step)
-    if bbox is not None:
-        ok = inside(bbox, x, y)
+    box = _box(step)
+    if box is not None:
+        ok = box.contains(x, y)
         return ok, "inside the target box" if ok else "outside the target box"
     ok = _near(x, y, gold["x"], gold["y"], step, t)
     return ok, f"within click_radius={t.click_radius:g}" if ok else f"beyond click_radius={t.click_radius:g}"
@@ -227,7 +217,7 @@ def _sign(v: Any) -> int:
     return (v > 0) - (v < 0)
 
 
-def judge(step: dict[str, Any], predicted: dict[str, Any] | None, t: Thresholds) -> Verdict:
+def judge(step: dict[str, Any], predicted: Action | None, t: Thresholds) -> Verdict:
     """One step: right or wrong, and why."""
     interaction, gold = step["interaction"], step["gold"]
     verdict = Verdict(step["id"], interaction, step["episode"], bool(step.get("intervention")), False, False,
@@ -237,7 +227,7 @@ def judge(step: dict[str, Any], predicted: dict[str, Any] | None, t: Thresholds)
         return verdict
     kind = predicted.get("type")
     has_point = isinstance(predicted.get("x"), (int, float)) and isinstance(predicted.get("y"), (int, float))
-    pointing = interaction in POINT_TYPES or interaction in ("drag", "menu", "select")
+    pointing = interaction in CLICK_TYPES or interaction in ("drag", "menu", "select")
     if pointing and has_point and isinstance(gold.get("x"), (int, float)) and isinstance(gold.get("y"), (int, float)):
         verdict.distance = math.hypot(predicted["x"] - gold["x"], predicted["y"] - gold["y"]) / _diagonal(step)
 
@@ -249,9 +239,9 @@ def judge(step: dict[str, Any], predicted: dict[str, Any] | None, t: Thresholds)
             verdict.success = bool(want) and got == want
             verdict.why = "same label" if verdict.success else f"label {predicted.get('label')!r}, not {choice_label(gold)!r}"
         elif kind == "click":
-            bbox = _bbox(step)
-            if bbox is not None:
-                verdict.success = inside(bbox, predicted["x"], predicted["y"])
+            box = _box(step)
+            if box is not None:
+                verdict.success = box.contains(predicted["x"], predicted["y"])
                 verdict.why = "clicked the item" if verdict.success else "clicked outside the item"
             elif isinstance(gold.get("x"), (int, float)):
                 verdict.success, verdict.why = _point_right(predicted["x"], predicted["y"], step, t)
@@ -265,32 +255,53 @@ def judge(step: dict[str, Any], predicted: dict[str, Any] | None, t: Thresholds)
     if not verdict.type_match:
         verdict.why = f"type {kind}, not {gold['type']}"
         return verdict
-    if kind in POINT_TYPES:
-        verdict.success, verdict.why = _point_right(predicted["x"], predicted["y"], step, t)
-    elif kind == "drag":
-        start, why = _point_right(predicted["x"], predicted["y"], step, t)
-        end = _near(predicted["x2"], predicted["y2"], gold["x2"], gold["y2"], step, t)
-        verdict.success = start and end
-        verdict.why = f"start {why}; end {'within' if end else 'beyond'} click_radius={t.click_radius:g}"
-    elif kind == "type":
-        similarity = edit_similarity(str(predicted.get("text", "")), str(gold.get("text", "")))
-        verdict.success = similarity >= t.text_threshold
-        verdict.why = f"edit similarity {similarity:.3f} vs text_threshold={t.text_threshold:g}"
-    elif kind in ("hotkey", "key"):
-        got = {key_name(k) for k in predicted.get("keys") or []}
-        verdict.success = got == {key_name(k) for k in gold.get("keys") or []}
-        verdict.why = "same keys" if verdict.success else f"keys {sorted(got)}, not {sorted(gold.get('keys') or [])}"
-    elif kind == "scroll":
-        verdict.success = (_sign(predicted.get("dx")), _sign(predicted.get("dy"))) == (_sign(gold.get("dx")),
-                                                                                       _sign(gold.get("dy")))
-        verdict.why = "same direction" if verdict.success else "other direction"
-    elif kind == "navigate":
-        verdict.success = normalise_url(str(predicted.get("url", ""))) == normalise_url(str(gold.get("url", "")))
-        verdict.why = "same URL" if verdict.success else "other URL"
-    else:  # done, fail: the type is the answer
-        verdict.success = True
-        verdict.why = "same type"
+    shape: Shape = ACTION_SPECS[kind].shape if kind in ACTION_SPECS else "control"
+    verdict.success, verdict.why = _JUDGES[shape](predicted, gold, step, t)
     return verdict
+
+
+# One rule per shape of action (vocabulary.ACTION_SPECS): (right?, why).
+Judge = Callable[[Action, Action, dict[str, Any], Thresholds], tuple[bool, str]]
+
+
+def _judge_point(predicted: Action, gold: Action, step: dict[str, Any], t: Thresholds) -> tuple[bool, str]:
+    return _point_right(predicted["x"], predicted["y"], step, t)
+
+
+def _judge_drag(predicted: Action, gold: Action, step: dict[str, Any], t: Thresholds) -> tuple[bool, str]:
+    start, why = _point_right(predicted["x"], predicted["y"], step, t)
+    end = _near(predicted["x2"], predicted["y2"], gold["x2"], gold["y2"], step, t)
+    return start and end, f"start {why}; end {'within' if end else 'beyond'} click_radius={t.click_radius:g}"
+
+
+def _judge_text(predicted: Action, gold: Action, step: dict[str, Any], t: Thresholds) -> tuple[bool, str]:
+    similarity = edit_similarity(str(predicted.get("text", "")), str(gold.get("text", "")))
+    return similarity >= t.text_threshold, f"edit similarity {similarity:.3f} vs text_threshold={t.text_threshold:g}"
+
+
+def _judge_keys(predicted: Action, gold: Action, step: dict[str, Any], t: Thresholds) -> tuple[bool, str]:
+    got = {key_name(k) for k in predicted.get("keys") or []}
+    ok = got == {key_name(k) for k in gold.get("keys") or []}
+    return ok, "same keys" if ok else f"keys {sorted(got)}, not {sorted(gold.get('keys') or [])}"
+
+
+def _judge_scroll(predicted: Action, gold: Action, step: dict[str, Any], t: Thresholds) -> tuple[bool, str]:
+    ok = (_sign(predicted.get("dx")), _sign(predicted.get("dy"))) == (_sign(gold.get("dx")), _sign(gold.get("dy")))
+    return ok, "same direction" if ok else "other direction"
+
+
+def _judge_url(predicted: Action, gold: Action, step: dict[str, Any], t: Thresholds) -> tuple[bool, str]:
+    ok = normalise_url(str(predicted.get("url", ""))) == normalise_url(str(gold.get("url", "")))
+    return ok, "same URL" if ok else "other URL"
+
+
+def _judge_type_only(predicted: Action, gold: Action, step: dict[str, Any], t: Thresholds) -> tuple[bool, str]:
+    return True, "same type"  # done, fail (and a select outside a choice step): the type is the answer
+
+
+_JUDGES: dict[Shape, Judge] = {
+    "point": _judge_point, "drag": _judge_drag, "scroll": _judge_scroll, "text": _judge_text, "keys": _judge_keys,
+    "url": _judge_url, "choice": _judge_type_only, "control": _judge_type_only}
 
 
 # ---------------------------------------------------------------------------- aggregates
@@ -304,7 +315,7 @@ def _summary(verdicts: list[Verdict]) -> dict[str, Any]:
             "grounding_distance": round(statistics.median(distances), 6) if distances else None}
 
 
-def score(steps: list[dict[str, Any]], predictions: dict[str, dict[str, Any] | None],
+def score(steps: list[dict[str, Any]], predictions: dict[str, Action | None],
           thresholds: Thresholds | None = None) -> tuple[dict[str, Any], list[Verdict]]:
     """(results.json as in the contract, one verdict per step). A step with no prediction is wrong."""
     t = thresholds or Thresholds()

@@ -33,7 +33,7 @@ def __getattr__(name: str) -> Any:  # ExportError, SessionData, Step without imp
 
 def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | None = None, seed: int = 0,
                options: ExportOptions | None = None, progress: bool = True,
-               collector: tuple[str, str] | None = None, ray_address: str | None = None) -> dict:
+               collector: tuple[str, str] | None = None, ray_address: str | None = None) -> dict[str, Any]:
     """Export sessions; returns a summary. Sessions whose input did not change are skipped.
     ``collector`` (URL, trainer token): from a collector's trainer view instead of ``home``;
     ``ray_address`` then spreads fetching and redacting frames over Ray ("local" starts one)."""
@@ -52,9 +52,9 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
         raise ExportError(f"--image-base-url {options.image_base_url!r}: give an http:// or https:// URL "
                           "where the exported images/ folder will be served")
     splits = parse_split(split)
-    prepared: dict = {}
+    prepared: dict[str, Any] = {}
     if collector:
-        from workprint.export.remote import load_collector_sessions, prepare_frames
+        from workprint.export.remote import CollectorReader, load_collector_sessions, prepare_frames
 
         sessions = load_collector_sessions(*collector)
         if refs:
@@ -69,7 +69,7 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
     settings = {"split": split, "seed": seed, **options.key()}
     if manifest.get("options", settings) != settings:
         manifest = {}  # options changed: everything is written again
-    done: dict = manifest.get("sessions", {})
+    done: dict[str, Any] = manifest.get("sessions", {})
     todo = [s for s in sessions if done.get(s.id, {}).get("fingerprint") != s.fingerprint]
     bar = tqdm(total=sum(len(ep.actions) for s in todo for ep in s.episodes), desc=f"export {fmt}", unit="step", disable=not progress)
     redactor = FrameRedactor()
@@ -77,6 +77,7 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
         with tqdm(total=0, desc="frames", unit="frame", disable=not progress) as frames_bar:
             prepared = prepare_frames(todo, *collector, ray_address=ray_address, progress=frames_bar.update)
             for session in todo:
+                assert isinstance(session.reader, CollectorReader)  # load_collector_sessions made them
                 session.reader.pngs.update({fid: png for fid, (png, _) in prepared.get(session.id, {}).items()})
     for session in todo:
         _remove(out, done.get(session.id, {}).get("files", []))

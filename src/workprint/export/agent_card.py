@@ -9,7 +9,11 @@ from workprint.process.interventions import derive_interventions, runs_summary
 
 
 def agent_section(sessions: list[SessionData]) -> str:
-    runs, statuses, triggers, handbacks, models = 0, Counter(), Counter(), Counter(), Counter()
+    runs = 0
+    statuses: Counter[str] = Counter()
+    triggers: Counter[str] = Counter()
+    handbacks: Counter[str] = Counter()
+    models: Counter[str] = Counter()
     agent_steps = human_steps = 0
     for s in sessions:
         interventions = derive_interventions(s.events, s.actions)

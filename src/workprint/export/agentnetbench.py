@@ -23,13 +23,15 @@ from workprint.export.formats import ExportOptions, Format, Written
 from workprint.export.opencua import image_name
 from workprint.process.pyautogui_code import calls, to_code
 from workprint.export.steps import SessionData, Step
+from workprint.vocabulary import ACTION_TYPES, Action
 
 SCORED = ("click", "doubleClick", "rightClick", "moveTo", "dragTo", "scroll", "write", "press", "hotkey",
           "terminate")
+_BENCH_TYPES = ACTION_TYPES - {"call_user"}  # AgentNetBench has no asking the person
 _POINTER = ("click", "doubleClick", "rightClick", "middleClick", "moveTo")
 
 
-def rel_bbox(action: dict[str, Any]) -> list[float] | None:
+def rel_bbox(action: Action) -> list[float] | None:
     """The target's box as fractions of the screen, when it holds the recorded point."""
     bbox = (action.get("target") or {}).get("bbox")
     screen = action.get("screen") or {}
@@ -42,7 +44,7 @@ def rel_bbox(action: dict[str, Any]) -> list[float] | None:
     return [round(x / w, 4), round(y / h, 4), round(bw / w, 4), round(bh / h, 4)]
 
 
-def ground_truth(action: dict[str, Any]) -> list[dict]:
+def ground_truth(action: Action) -> list[dict[str, Any]]:
     """The action as AgentNetBench ground-truth actions, one per call of its code."""
     out = []
     box = rel_bbox(action)
@@ -75,15 +77,14 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path, option
             "task_id": step.episode.id, "high_level_task_description": step.episode.instruction,
             "instruction_source": step.episode.instruction_source, "session": session.id, "split": step.split,
             "steps": []})
-        if step.action["type"] not in ("click", "double_click", "right_click", "middle_click", "drag", "scroll",
-                                       "type", "hotkey", "key", "select", "navigate", "done", "fail", "wait"):
+        if step.action["type"] not in _BENCH_TYPES:
             written.leave_out(f"{step.action['type']}: no AgentNetBench action")
             continue
         image = image_name(step, out, written)
         if image is None:
             written.leave_out("no screenshot")
             continue
-        entry = {"image": image, "action": to_code(step.action, relative=True),
+        entry: dict[str, Any] = {"image": image, "action": to_code(step.action, relative=True),
                  "action_type": step.action["type"], "source": step.action.get("source", "human"),
                  "ground_truth_actions": ground_truth(step.action)}
         notes = step.notes

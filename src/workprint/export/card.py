@@ -16,7 +16,11 @@ from workprint.export.steps import SessionData, assign_split
 def write_card(out: Path, format_: Format, sessions: list[SessionData], splits, seed: int,
                left_out: dict[str, int] | None = None, keep: Callable = lambda episode: True) -> None:
     """Counts describe what the export holds: episodes the format left out are not counted."""
-    types, apps, screens, redacted, split_steps = Counter(), Counter(), Counter(), Counter(), Counter()
+    types: Counter[str] = Counter()
+    apps: Counter[str] = Counter()
+    screens: Counter[str] = Counter()
+    redacted: Counter[str] = Counter()
+    split_steps: Counter[str] = Counter()
     episodes = 0
     policies = set()
     for s in sessions:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from workprint.export import prompt
 from workprint.export.formats import ExportOptions, Format, Written
@@ -41,15 +41,15 @@ class Images:
         return f"{self.base.rstrip('/')}/{step.frame_id}.png"
 
 
-def prompt_messages(turn: prompt.Turn, image_url: str | None) -> list[dict]:
+def prompt_messages(turn: prompt.Turn, image_url: str | None) -> list[dict[str, Any]]:
     """System and user messages in OpenAI's chat format (what chat-preference shares)."""
-    content: list[dict] = [{"type": "text", "text": turn.text}]
+    content: list[dict[str, Any]] = [{"type": "text", "text": turn.text}]
     if image_url:
         content.append({"type": "image_url", "image_url": {"url": image_url}})
     return [{"role": "system", "content": prompt.SYSTEM}, {"role": "user", "content": content}]
 
 
-def write_lines(out: Path, split: str, session: SessionData, lines: list[tuple[dict, dict]],
+def write_lines(out: Path, split: str, session: SessionData, lines: list[tuple[dict[str, Any], dict[str, Any]]],
                 written: Written) -> None:
     """``<split>/<session>.jsonl`` (the records) and ``meta/<split>/<session>.jsonl`` (whose they are)."""
     data = out / split / f"{session.id}.jsonl"
@@ -63,7 +63,7 @@ def write_lines(out: Path, split: str, session: SessionData, lines: list[tuple[d
     written.files += [str(data.relative_to(out)), str(meta.relative_to(out))]
 
 
-def step_info(step: Step) -> dict:
+def step_info(step: Step) -> dict[str, Any]:
     return {"episode": step.episode.id, "session": step.episode.session, "step": step.index,
             "source": step.action.get("source", "human"), "instruction_source": step.episode.instruction_source}
 
@@ -71,7 +71,7 @@ def step_info(step: Step) -> dict:
 def write_session(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:
     written = Written()
     images = Images(out, options, written)
-    by_split: dict[str, list[tuple[dict, dict]]] = {}
+    by_split: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for turn in prompt.turns(steps, reasoning=options.reasoning):
         messages = prompt_messages(turn, images.url(turn.step))
         messages.append({"role": "assistant", "content": turn.answer})

@@ -20,9 +20,10 @@ from workprint.export.chat import Images, prompt_messages, step_info, write_line
 from workprint.export.formats import ExportOptions, Format, Written
 from workprint.process.pyautogui_code import to_code
 from workprint.export.steps import SessionData, Step
+from workprint.vocabulary import Action
 
 
-def pair(prompt_messages: list[dict], chosen: dict[str, Any], rejected: dict[str, Any]) -> dict:
+def pair(prompt_messages: list[dict[str, Any]], chosen: Action, rejected: Action) -> dict[str, Any]:
     """One preference example: the prompt, the action to prefer and the one to avoid (vocabulary dicts).
     A rejected action without a screen size is placed on the chosen action's screen."""
     if "screen" not in rejected and "screen" in chosen:
@@ -32,7 +33,7 @@ def pair(prompt_messages: list[dict], chosen: dict[str, Any], rejected: dict[str
             "non_preferred_output": [{"role": "assistant", "content": to_code(rejected, relative=True)}]}
 
 
-def rejected_for(step: Step) -> dict[str, Any] | None:
+def rejected_for(step: Step) -> Action | None:
     """The action the person rejected at this step, when an intervention recorded one."""
     rejected = step.action.get("rejected")
     return rejected if isinstance(rejected, dict) and rejected.get("type") else None
@@ -41,7 +42,7 @@ def rejected_for(step: Step) -> dict[str, Any] | None:
 def write_session(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:
     written = Written()
     images = Images(out, options, written)
-    by_split: dict[str, list[tuple[dict, dict]]] = {}
+    by_split: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for turn in prompt.turns(steps):
         rejected = rejected_for(turn.step)
         if rejected is None:

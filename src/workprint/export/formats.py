@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 if TYPE_CHECKING:
     from workprint.export.steps import SessionData, Step
@@ -37,7 +37,7 @@ class ExportOptions:
     allow_empty_instruction: bool = False  # formats that need a task: keep episodes without one
     reasoning: bool = False  # chat, trl, sharegpt: the model-written thought before the action, where there is one
 
-    def key(self) -> dict:
+    def key(self) -> dict[str, Any]:
         return {"image_base_url": self.image_base_url, "allow_empty_instruction": self.allow_empty_instruction,
                 "reasoning": self.reasoning}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from datasets import Features, Image, Value
 
@@ -31,7 +31,7 @@ FEATURES = Features({
 })
 
 
-def row(step: Step) -> dict:
+def row(step: Step) -> dict[str, Any]:
     a = step.action
     norm = step.normalised()
     return {
@@ -55,7 +55,7 @@ def annotation_columns(step: Step) -> dict[str, str | None]:
 
 
 def write_session(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:
-    by_split: dict[str, list[dict]] = {}
+    by_split: dict[str, list[dict[str, Any]]] = {}
     for step in steps:
         by_split.setdefault(step.split, []).append(row(step))
     files = []

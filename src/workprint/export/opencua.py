@@ -27,7 +27,7 @@ from workprint.export.steps import SessionData, Step
 SPLITS = ("train", "validation", "test")
 
 
-def annotations(notes: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+def reasoning_fields(notes: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
     """The reasoning fields a step carries (``Step.notes``; none for a plain recording)."""
     action = notes
     out = {}
@@ -56,8 +56,8 @@ def image_name(step: Step, out: Path, written: Written) -> str | None:
 
 def write_session(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:
     written = Written()
-    trajectories: dict[str, dict] = {}
-    previous: dict[str, dict] = {}
+    trajectories: dict[str, dict[str, Any]] = {}
+    previous: dict[str, dict[str, Any]] = {}
     for step in steps:
         traj = trajectories.setdefault(step.episode.id, {
             "task_id": step.episode.id, "instruction": step.episode.instruction,
@@ -67,11 +67,12 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path, option
         if image is None:
             written.leave_out("no screenshot")
             continue
-        value = {"code": to_code(step.action, relative=True), **annotations(step.notes, previous.get(step.episode.id))}
+        value = {"code": to_code(step.action, relative=True),
+                 **reasoning_fields(step.notes, previous.get(step.episode.id))}
         traj["traj"].append({"index": len(traj["traj"]), "image": image,
                              "source": step.action.get("source", "human"), "value": value})
         previous[step.episode.id] = step.notes
-    by_split: dict[str, list[dict]] = {}
+    by_split: dict[str, list[dict[str, Any]]] = {}
     for traj in trajectories.values():
         if traj["traj"]:
             by_split.setdefault(traj["split"], []).append(traj)

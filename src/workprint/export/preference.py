@@ -12,7 +12,7 @@ the person did nothing (handed straight back) has no correction and gives no pai
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from datasets import Features, Image, Sequence, Value
 
@@ -37,11 +37,11 @@ def _code_block(lines: list[str]) -> str:
     return "```python\n" + "\n".join(lines) + "\n```"
 
 
-def _text(text: str) -> list[dict]:
+def _text(text: str) -> list[dict[str, Any]]:
     return [{"type": "text", "text": text}]
 
 
-def pairs(session: SessionData, frames: RedactedFrames | None) -> list[dict]:
+def pairs(session: SessionData, frames: RedactedFrames | None) -> list[dict[str, Any]]:
     interventions = derive_interventions(session.events, session.actions)
     by_id = {a["id"]: a for a in session.actions if a.get("id") is not None}
     starts = sorted(e["t"] for e in session.events if e["kind"] == "agent_start")

@@ -112,8 +112,8 @@ def prepare_frames(sessions: list[SessionData], url: str, token: str, ray_addres
     work: list[tuple[str, list[tuple[str, str]]]] = []
     for session in sessions:
         frames = session.reader.frames  # type: ignore[attr-defined]
-        wanted = [fid for fid in dict.fromkeys(a.get(k) for a in session.actions for k in ("frame", "frame_after"))
-                  if fid and fid in frames]
+        shown = (f for a in session.actions for f in (a.get("frame"), a.get("frame_after")))
+        wanted = [fid for fid in dict.fromkeys(shown) if fid and fid in frames]
         for i in range(0, len(wanted), CHUNK):
             work.append((session.id, [(fid, frames[fid]) for fid in wanted[i:i + CHUNK]]))
     if ray_address:

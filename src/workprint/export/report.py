@@ -14,6 +14,7 @@ import io
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -34,11 +35,10 @@ def _webp(png: bytes) -> str:
 def build_report(session: SessionData, progress=None) -> str:
     redacted = RedactedFrames(session)
     frames: dict[str, str] = {}
-    steps = []
+    steps: list[dict[str, Any]] = []  # what the page's script reads of each step
     for step in iter_steps(session, [("train", 1.0)], 0, frames=None):
         a = step.action
-        for key in ("frame", "frame_after"):
-            fid = a.get(key)
+        for fid in (a.get("frame"), a.get("frame_after")):
             if fid and fid not in frames:
                 frames[fid] = _webp(redacted(fid)[0])
         steps.append({k: a.get(k) for k in ("id", "type", "x", "y", "x2", "y2", "dx", "dy", "text", "keys",
@@ -69,7 +69,7 @@ def build_report(session: SessionData, progress=None) -> str:
         .replace("%%APPS%%", breakdown).replace("%%TYPES%%", by_type).replace("%%DATA%%", data.replace("</", "<\\/"))
 
 
-def intervention_marks(session: SessionData, steps: list[dict]) -> list[dict]:
+def intervention_marks(session: SessionData, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Interventions for the page: when, why, the agent's proposed action beside the person's correction."""
     from workprint.process.pyautogui_code import to_code
     from workprint.process.interventions import derive_interventions
@@ -85,7 +85,7 @@ def intervention_marks(session: SessionData, steps: list[dict]) -> list[dict]:
     return out
 
 
-def intervention_card(interventions: list[dict]) -> str:
+def intervention_card(interventions: list[dict[str, Any]]) -> str:
     if not interventions:
         return ""
     rows = "".join(

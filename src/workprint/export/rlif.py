@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, cast
 
 from datasets import Features, Image, Value
 
 from workprint.process.pyautogui_code import to_code
+from workprint.vocabulary import Action, Event
 from workprint.export.parquet import write_shard
 from workprint.export.formats import ExportOptions, Format, Written
 from workprint.export.steps import RedactedFrames, SessionData, Step, action_record
@@ -34,18 +35,25 @@ FEATURES = Features({
 })
 
 
-def rows(session: SessionData, frames: RedactedFrames | None) -> list[dict]:
+class _AgentStep(Action, total=False):
+    """An agent's action, executed or (``intervention_of``) proposed when a person took over."""
+
+    executed: bool
+    intervention_of: int
+
+
+def rows(session: SessionData, frames: RedactedFrames | None) -> list[dict[str, Any]]:
     interventions = derive_interventions(session.events, session.actions)
     starts = sorted((e for e in session.events if e["kind"] == "agent_start"), key=lambda e: e["t"])
-    steps = [dict(a, executed=True) for a in session.actions if a.get("source") == "agent"]
+    steps = [cast(_AgentStep, {**a, "executed": True}) for a in session.actions if a.get("source") == "agent"]
     for record in interventions:
         proposed = record.get("proposed")
         if proposed and not proposed.get("executed"):
-            steps.append({**{k: v for k, v in proposed.items() if k not in ("code", "executed")},
-                          "t": record["t"], "frame": record.get("frame"), "executed": False,
-                          "intervention_of": record["id"]})
+            steps.append(cast(_AgentStep, {**{k: v for k, v in proposed.items() if k not in ("code", "executed")},
+                                           "t": record["t"], "frame": record.get("frame"), "executed": False,
+                                           "intervention_of": record["id"]}))
     steps.sort(key=lambda a: (a["t"], not a["executed"]))
-    blamed: dict[int, dict] = {}
+    blamed: dict[int, dict[str, Any]] = {}
     for record in interventions:
         if record["trigger"] not in PENALISED:
             continue
@@ -55,17 +63,18 @@ def rows(session: SessionData, frames: RedactedFrames | None) -> list[dict]:
             blamed[i] = record
     out = []
     for i, a in enumerate(steps):
-        run = next((s for s in reversed(starts) if s["t"] <= a["t"]), {})
-        record = blamed.get(i)
+        run = next((s for s in reversed(starts) if s["t"] <= a["t"]), None) or Event(kind="agent_start", t=0.0)
+        blame = blamed.get(i)
         image = None
-        if frames is not None and a.get("frame"):
-            image, _ = frames(a["frame"])
+        frame = a.get("frame")
+        if frames is not None and frame:
+            image, _ = frames(frame)
         clean = {k: v for k, v in action_record(a).items() if k not in ("executed", "intervention_of")}
         out.append({
             "id": f"{session.id}-{i}", "session": session.id, "task": run.get("task"), "model": run.get("model"),
             "step": i, "action": json.dumps(clean, sort_keys=True, ensure_ascii=False), "code": to_code(a),
-            "executed": a["executed"], "intervened": record is not None, "reward": -1.0 if record else 0.0,
-            "intervention": record["id"] if record else None, "trigger": record["trigger"] if record else None,
+            "executed": a["executed"], "intervened": blame is not None, "reward": -1.0 if blame else 0.0,
+            "intervention": blame["id"] if blame else None, "trigger": blame["trigger"] if blame else None,
             "t": a["t"], "image": {"bytes": image, "path": None} if image else None,
         })
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from workprint.export import prompt
 from workprint.export.formats import ExportOptions, Format, Written
@@ -20,7 +20,7 @@ from workprint.export.steps import SessionData, Step
 IMAGE_TOKEN = "<image>"
 
 
-def record(turn: prompt.Turn, image_path: str | None) -> dict:
+def record(turn: prompt.Turn, image_path: str | None) -> dict[str, Any]:
     # A literal "<image>" typed by a person must not count as an image slot.
     text = turn.text.replace(IMAGE_TOKEN, "<img>")
     human = f"{IMAGE_TOKEN}{text}" if image_path else text
@@ -31,7 +31,7 @@ def record(turn: prompt.Turn, image_path: str | None) -> dict:
 
 def write_session(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:
     written = Written()
-    by_split: dict[str, list[dict]] = {}
+    by_split: dict[str, list[dict[str, Any]]] = {}
     for turn in prompt.turns(steps, reasoning=options.reasoning):
         image = None
         if turn.image:

@@ -16,6 +16,7 @@ from workprint.privacy.frames import RedactedFrames
 from workprint.process import annotate
 from workprint.process.episodes import Episode
 from workprint.process.sessions import SessionData, load_sessions
+from workprint.vocabulary import Action
 
 
 class ExportError(WorkprintError):
@@ -30,7 +31,7 @@ __all__ = ["ExportError", "RedactedFrames", "SessionData", "Step", "action_recor
 class Step:
     episode: Episode
     index: int
-    action: dict[str, Any]
+    action: Action
     split: str
     frame_id: str | None
     image: bytes | None = None  # PNG, redacted
@@ -44,8 +45,8 @@ class Step:
         from ``workprint annotate``, or carried on the action by whoever built the step."""
         if self.annotation:
             return self.annotation
-        return {k: self.action[k] for k in ("observation", "thought", "description", "reflection", "quality")
-                if k in self.action}
+        fields: dict[str, Any] = dict(self.action)
+        return {k: fields[k] for k in ("observation", "thought", "description", "reflection", "quality") if k in fields}
 
     @property
     def code(self) -> str:
@@ -100,6 +101,6 @@ def iter_steps(session: SessionData, splits: list[tuple[str, float]], seed: int,
             yield step
 
 
-def action_record(action: dict[str, Any]) -> dict[str, Any]:
+def action_record(action: Action) -> dict[str, Any]:
     """The action as exported: the DESIGN vocabulary without the raw-event bookkeeping."""
     return {k: v for k, v in action.items() if k not in ("raw",)}

@@ -10,7 +10,7 @@ One shard per split and session: ``data/<split>/<session>.parquet``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from datasets import Features, Image, List, Value
 
@@ -26,7 +26,7 @@ FEATURES = Features({
 })
 
 
-def row(turn: prompt.Turn) -> dict:
+def row(turn: prompt.Turn) -> dict[str, Any]:
     user = ([{"type": "image", "text": None}] if turn.image else []) + [{"type": "text", "text": turn.text}]
     return {
         "messages": [
@@ -40,7 +40,7 @@ def row(turn: prompt.Turn) -> dict:
 
 def write_session(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:
     written = Written()
-    by_split: dict[str, list[dict]] = {}
+    by_split: dict[str, list[dict[str, Any]]] = {}
     for turn in prompt.turns(steps, reasoning=options.reasoning):
         by_split.setdefault(turn.step.split, []).append(row(turn))
     for split, rows in sorted(by_split.items()):

@@ -13,8 +13,7 @@ import re
 from typing import Any, Callable
 
 from workprint.model.prompt import ImageFit
-
-Action = dict[str, Any]
+from workprint.vocabulary import ACTION_SPECS, CLICK_OF_BUTTON, Action, ActionType, Shape, button_of
 
 
 class ReplyError(ValueError):
@@ -26,11 +25,11 @@ _KEY_ALIASES = {"return": "enter", "escape": "esc", "control": "ctrl", "cmd": "w
                 "super": "win", "meta": "win", "option": "alt", "del": "delete", "pgup": "pageup",
                 "pgdn": "pagedown", "page_up": "pageup", "page_down": "pagedown", "arrowup": "up",
                 "arrowdown": "down", "arrowleft": "left", "arrowright": "right", "spacebar": "space"}
-_CLICK_CALLS = {"click": "click", "leftclick": "click", "doubleclick": "double_click",
+_CLICK_CALLS: dict[str, ActionType] = {"click": "click", "leftclick": "click", "doubleclick": "double_click",
                 "rightclick": "right_click", "middleclick": "middle_click", "tripleclick": "click"}
-_BUTTON_CLICKS = {"left": "click", "right": "right_click", "middle": "middle_click"}
 _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.S)
-_BARE = {"DONE": {"type": "done", "status": "success"}, "FAIL": {"type": "fail"}, "WAIT": {"type": "wait"}}
+_BARE: dict[str, Action] = {"DONE": {"type": "done", "status": "success"}, "FAIL": {"type": "fail"},
+                             "WAIT": {"type": "wait"}}
 
 
 def key_name(name: str) -> str:
@@ -56,7 +55,7 @@ def parse_reply(text: str, fit: ImageFit) -> list[Action]:
 def parse_code(code: str, fit: ImageFit) -> list[Action]:
     """Actions from pyautogui code (also the ``code`` of an eval prediction)."""
     lines = [line for line in code.splitlines() if line.strip() not in _BARE]
-    bare = [dict(_BARE[line.strip()]) for line in code.splitlines() if line.strip() in _BARE]
+    bare = [_BARE[line.strip()].copy() for line in code.splitlines() if line.strip() in _BARE]
     try:
         tree = ast.parse("\n".join(lines))
     except SyntaxError as exc:
@@ -109,45 +108,69 @@ def _point(x: Any, y: Any, fit: ImageFit) -> tuple[int, int]:
     return sx, sy
 
 
-def _tool_action(name: str, a: dict[str, Any], fit: ImageFit) -> Action:
-    if name in ("click", "double_click", "right_click", "middle_click"):
-        x, y = _point(a.get("x"), a.get("y"), fit)
-        button = {"right_click": "right", "middle_click": "middle"}.get(name, "left")
-        return {"type": name, "x": x, "y": y, "button": button}
-    if name == "drag":
-        x, y = _point(a.get("x"), a.get("y"), fit)
-        x2, y2 = _point(a.get("x2"), a.get("y2"), fit)
-        return {"type": "drag", "x": x, "y": y, "x2": x2, "y2": y2, "button": "left"}
-    if name == "scroll":
-        x, y = _point(a.get("x"), a.get("y"), fit)
-        return {"type": "scroll", "x": x, "y": y, "dx": int(_number(a.get("dx", 0), "dx")),
-                "dy": int(_number(a.get("dy", 0), "dy"))}
-    if name == "type":
-        if not isinstance(a.get("text"), str):
-            raise ReplyError("type needs text, a string")
-        return {"type": "type", "text": a["text"]}
-    if name == "hotkey":
-        keys = a.get("keys")
-        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
-            raise ReplyError("hotkey needs keys, a list of key names such as ['ctrl', 'c']")
-        return {"type": "hotkey", "keys": [key_name(k) for k in keys]}
-    if name == "key":
+def _tool_point(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    x, y = _point(a.get("x"), a.get("y"), fit)
+    return {"type": kind, "x": x, "y": y, "button": button_of(kind)}
+
+
+def _tool_drag(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    x, y = _point(a.get("x"), a.get("y"), fit)
+    x2, y2 = _point(a.get("x2"), a.get("y2"), fit)
+    return {"type": "drag", "x": x, "y": y, "x2": x2, "y2": y2, "button": "left"}
+
+
+def _tool_scroll(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    x, y = _point(a.get("x"), a.get("y"), fit)
+    return {"type": "scroll", "x": x, "y": y, "dx": int(_number(a.get("dx", 0), "dx")),
+            "dy": int(_number(a.get("dy", 0), "dy"))}
+
+
+def _tool_text(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    if not isinstance(a.get("text"), str):
+        raise ReplyError("type needs text, a string")
+    return {"type": "type", "text": a["text"]}
+
+
+def _tool_keys(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    if kind == "key":  # the key tool takes one name
         if not isinstance(a.get("key"), str):
             raise ReplyError("key needs key, a key name such as 'enter'")
         return {"type": "key", "keys": [key_name(a["key"])]}
-    if name == "select":
-        return {"type": "select", "label": str(a.get("label", "")), "value": a.get("value")}
-    if name == "navigate":
-        return {"type": "navigate", "url": str(a.get("url", ""))}
-    if name == "wait":
+    keys = a.get("keys")
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+        raise ReplyError("hotkey needs keys, a list of key names such as ['ctrl', 'c']")
+    return {"type": "hotkey", "keys": [key_name(k) for k in keys]}
+
+
+def _tool_choice(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    return {"type": "select", "label": str(a.get("label", "")), "value": a.get("value")}
+
+
+def _tool_url(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    return {"type": "navigate", "url": str(a.get("url", ""))}
+
+
+def _tool_control(kind: ActionType, a: dict[str, Any], fit: ImageFit) -> Action:
+    if kind == "wait":
         return {"type": "wait", "seconds": float(a.get("seconds", 1.0))}
-    if name == "done":
+    if kind == "done":
         return {"type": "done", "status": "success"}
-    if name == "fail":
+    if kind == "fail":
         return {"type": "fail", "message": str(a.get("reason", ""))}
-    if name == "call_user":
-        return {"type": "call_user", "message": str(a.get("message", ""))}
-    raise ReplyError(f"unknown tool {name!r}; the tools are the action types offered")
+    return {"type": "call_user", "message": str(a.get("message", ""))}
+
+
+# One reader of tool arguments per shape of action (vocabulary.ACTION_SPECS); the tools are model.prompt.TOOLS.
+_TOOL_READERS: dict[Shape, Callable[[ActionType, dict[str, Any], ImageFit], Action]] = {
+    "point": _tool_point, "drag": _tool_drag, "scroll": _tool_scroll, "text": _tool_text, "keys": _tool_keys,
+    "choice": _tool_choice, "url": _tool_url, "control": _tool_control}
+
+
+def _tool_action(name: str, a: dict[str, Any], fit: ImageFit) -> Action:
+    spec = ACTION_SPECS.get(name)
+    if spec is None:
+        raise ReplyError(f"unknown tool {name!r}; the tools are the action types offered")
+    return _TOOL_READERS[spec.shape](spec.type, a, fit)
 
 
 def _dotted(node: ast.expr) -> str:
@@ -204,11 +227,11 @@ class _State:
             raise ReplyError("a point is needed: give x= and y=")
         return _point(x, y, self.fit)
 
-    def _click(self, kind: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+    def _click(self, kind: ActionType, args: list[Any], kwargs: dict[str, Any]) -> None:
         x, y = self._xy(args, kwargs)  # type: ignore[misc]
-        button = str(kwargs.get("button", {"right_click": "right", "middle_click": "middle"}.get(kind, "left")))
+        button = str(kwargs.get("button", button_of(kind)))
         if kind == "click":
-            kind = _BUTTON_CLICKS.get(button, "click")
+            kind = CLICK_OF_BUTTON.get(button, "click")
             if int(kwargs.get("clicks", 1)) == 2 and kind == "click":
                 kind = "double_click"
         self.actions.append({"type": kind, "x": x, "y": y, "button": button})

@@ -32,6 +32,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from workprint.privacy.policy import BUILTIN_DENY_APPS, BUILTIN_DENY_TITLES, Policy, _match
 
@@ -82,7 +83,7 @@ class Scope:
             builtin_deny_titles=tuple(p.pattern for p in BUILTIN_DENY_TITLES),
         )
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         def lst(v):
             return list(v) if v is not None else None
 
@@ -92,7 +93,7 @@ class Scope:
                 "builtin_deny_titles": list(self.builtin_deny_titles)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Scope":
+    def from_dict(cls, data: dict[str, Any]) -> "Scope":
         def tup(v):
             return tuple(v) if v is not None else None
 
@@ -284,13 +285,13 @@ class Agreement:
     accepted_at: str
     collector: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"notice_version": self.notice_version, "notice_hash": self.notice_hash,
                 "policy_hash": self.policy_hash, "scope": self.scope.to_dict(),
                 "accepted_at": self.accepted_at, "collector": self.collector}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Agreement":
+    def from_dict(cls, data: dict[str, Any]) -> "Agreement":
         return cls(notice_version=int(data["notice_version"]), notice_hash=data["notice_hash"],
                    policy_hash=data["policy_hash"], scope=Scope.from_dict(data["scope"]),
                    accepted_at=data["accepted_at"], collector=data.get("collector"))
@@ -310,7 +311,7 @@ def _path(home: Path) -> Path:
     return home / CONSENT_FILE
 
 
-def _read(home: Path) -> dict:
+def _read(home: Path) -> dict[str, Any]:
     path = _path(home)
     if not path.exists():
         return {"current": None, "withdrawn_at": None, "history": []}
@@ -324,7 +325,7 @@ def _read(home: Path) -> dict:
                            "`workprint consent accept`") from None
 
 
-def _write(home: Path, data: dict) -> None:
+def _write(home: Path, data: dict[str, Any]) -> None:
     """Durable and atomic: a crash leaves the old record or the new one, never half of one."""
     home.mkdir(parents=True, exist_ok=True)
     path = _path(home)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import string
 from dataclasses import dataclass, field
+from typing import Any
 
 TUNE_SEED = 1
 HOLDOUT_SEED = 7_000_001
@@ -122,7 +123,7 @@ def name_parts(name: str) -> list[str]:
 def _fakers(seed: int):
     from faker import Faker
 
-    fakers = {}
+    fakers: dict[str, Any] = {}
     for locale in LOCALES:
         fake = Faker(locale)
         fake.seed_instance(seed + len(fakers))

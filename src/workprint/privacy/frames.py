@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from workprint.privacy.redact import _GIVEN_NAMES, _IPV4, _IPV6, _iban_ok, _luhn_ok, _names, find_spans
+from workprint.privacy.names import names
+from workprint.privacy.redact import GIVEN_NAMES, IPV4, IPV6, find_spans, iban_ok, luhn_ok
 from workprint.imaging import changed_pixels, changed_rows, runs
+from workprint.vocabulary import Rect
 
 # OCR drops the spaces between words ("replytojane@example.combefore") and splits long tokens,
 # so screen text gets a second, boundary-free look for what the text redactor anchors on words.
@@ -63,7 +65,7 @@ def _restore_capitals(text: str) -> str:
         word = m.group(0)
         if word[0] in _OCR_CAPITALS and len(word) > 2 and word[1:].isalpha() and word[1:].islower():
             return _OCR_CAPITALS[word[0]] + word[1:]
-        if word.islower() and word in _GIVEN_NAMES:
+        if word.islower() and word in GIVEN_NAMES:
             return word.capitalize()
         return word
     return re.sub(r"\b\w+\b", fix, text)
@@ -72,23 +74,23 @@ def _restore_capitals(text: str) -> str:
 def ocr_spans(text: str) -> list[tuple[int, int, str]]:
     """Spans the text redactor finds, plus what only shows up in OCR'd text."""
     spans = list(find_spans(text))
-    spans += list(_names(_restore_capitals(text)))
+    spans += list(names(_restore_capitals(text)))
     spans += [(m.start(), m.end(), "email") for m in _OCR_EMAIL.finditer(text)]
     spans += [(m.start(), m.end(), "jwt") for m in _OCR_JWT.finditer(text)]
     spans += [(m.start(1), m.end(1), "password") for m in _OCR_PASSWORD.finditer(text)]
     spans += [(m.start(1), m.end(1), "password") for m in _OCR_URL_PASSWORD.finditer(text)]
     for m in _OCR_CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1:
+        if 13 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1:
             spans.append((m.start(), m.end(), "card"))
     hex_fixed = _OCR_HEX_TOKEN.sub(lambda m: m.group(0).translate(_OCR_HEX_DIGITS), text)  # same length
     if hex_fixed != text:
-        spans += list(_IPV6(hex_fixed)) + list(_IPV4(hex_fixed))
+        spans += list(IPV6(hex_fixed)) + list(IPV4(hex_fixed))
     spans += [(m.start(1), m.end(1), "api_key") for m in _OCR_SECRET.finditer(text)]
     spans += [(m.start(), m.end(), "api_key") for m in _OCR_GOOGLE_KEY.finditer(text)]
     for m in _OCR_IBAN.finditer(text):
         for end in range(m.end(), m.start() + 14, -1):  # the longest prefix with a valid checksum
-            if text[end - 1] != " " and _iban_ok(text[m.start():end]):
+            if text[end - 1] != " " and iban_ok(text[m.start():end]):
                 spans.append((m.start(), end, "iban"))
                 break
         else:
@@ -132,20 +134,20 @@ class TextBox:
     text: str
 
 
-def _same_place(a: TextBox, b: tuple[int, int, int, int]) -> bool:
+def _same_place(a: TextBox, b: Rect) -> bool:
     """Whether detected box ``b`` is line ``a`` found again (each edge within 4 pixels)."""
     return all(abs(p - q) <= 4 for p, q in zip((a.x0, a.y0, a.x1, a.y1), b))
 
 
-def _covers(b: tuple[int, int, int, int], a: TextBox) -> bool:
+def _covers(b: Rect, a: TextBox) -> bool:
     """Whether box ``b`` is a new reading of the whole of line ``a`` (its full width, most of its height)."""
-    h = min(a.y1, b[3]) - max(a.y0, b[1])
-    return b[0] <= a.x0 + 4 and b[2] >= a.x1 - 4 and h >= 0.5 * (a.y1 - a.y0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return b.x0 <= a.x0 + 4 and b.x1 >= a.x1 - 4 and h >= 0.5 * (a.y1 - a.y0)
 
 
 @dataclass
 class FrameMask:
-    box: tuple[int, int, int, int]  # x0, y0, x1, y1
+    box: Rect
     kind: str
 
 
@@ -180,8 +182,8 @@ class FrameRedactor:
         self._prev_masks: list[FrameMask] = []
         self.ocr_pixels = 0  # pixels text detection actually read, to measure what reuse saves
 
-    def _detect(self, image: np.ndarray, y_offset: int) -> list[tuple[int, int, int, int]]:
-        """Boxes (x0, y0, x1, y1) of text lines in ``image``, shifted down by ``y_offset``."""
+    def _detect(self, image: np.ndarray, y_offset: int) -> list[Rect]:
+        """Boxes of text lines in ``image``, shifted down by ``y_offset``."""
         # Edge rows above and below: the detector misses text that touches the image's border.
         # Padded up to multiples of 32 too, which the detector would otherwise resize to,
         # squashing a thin band's text (45 rows read as 32) and losing parts of its lines.
@@ -198,10 +200,10 @@ class FrameRedactor:
             y0 = max(0, int(min(ys)))
             y1 = min(image.shape[0], int(max(ys)) + 1)
             if y1 > y0:
-                boxes.append((max(0, int(min(xs))), y0 + y_offset, int(max(xs)) + 1, y1 + y_offset))
+                boxes.append(Rect(max(0, int(min(xs))), y0 + y_offset, int(max(xs)) + 1, y1 + y_offset))
         return boxes
 
-    def _detect_regions(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+    def _detect_regions(self, rgb: np.ndarray) -> list[Rect]:
         """Text line boxes of a whole frame, detecting only where text can be.
 
         Text is made of many sharp horizontal transitions; rows with almost none (empty space,
@@ -217,10 +219,10 @@ class FrameRedactor:
             y0, y1 = max(0, r0 - REGION_MARGIN_PX), min(rgb.shape[0], r1 + REGION_MARGIN_PX)
             cols = np.flatnonzero(edges[r0:r1].any(axis=0))
             x0, x1 = max(0, int(cols[0]) - REGION_MARGIN_PX), min(rgb.shape[1], int(cols[-1]) + 2 + REGION_MARGIN_PX)
-            boxes += [(bx0 + x0, by0, bx1 + x0, by1) for bx0, by0, bx1, by1 in self._detect(rgb[y0:y1, x0:x1], y0)]
+            boxes += [Rect(b.x0 + x0, b.y0, b.x1 + x0, b.y1) for b in self._detect(rgb[y0:y1, x0:x1], y0)]
         return boxes
 
-    def _recognise(self, rgb: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[TextBox]:
+    def _recognise(self, rgb: np.ndarray, boxes: list[Rect]) -> list[TextBox]:
         """Read each line box (screen text is upright, so no angle classifier)."""
         if not boxes:
             return []
@@ -270,7 +272,7 @@ class FrameRedactor:
             y1 += step
         return y0, y1
 
-    def _read_band(self, rgb: np.ndarray, prev: np.ndarray, y0: int, y1: int) -> list[tuple[int, int, int, int]]:
+    def _read_band(self, rgb: np.ndarray, prev: np.ndarray, y0: int, y1: int) -> list[Rect]:
         """Line boxes of rows y0..y1 around what changed in them. The columns read are the
         changed ones and the earlier lines that changed, widened over the text next to them on
         those lines (runs of columns with sharp transitions, gaps under COLUMN_GAP_PX): a line
@@ -291,7 +293,7 @@ class FrameRedactor:
             if r0 < x1 and r1 > x0:
                 x0, x1 = min(x0, r0), max(x1, r1)
         x0, x1 = max(0, x0 - REGION_MARGIN_PX), min(rgb.shape[1], x1 + REGION_MARGIN_PX)
-        return [(bx0 + x0, by0, bx1 + x0, by1) for bx0, by0, bx1, by1 in self._detect(rgb[y0:y1, x0:x1], y0)]
+        return [Rect(b.x0 + x0, b.y0, b.x1 + x0, b.y1) for b in self._detect(rgb[y0:y1, x0:x1], y0)]
 
     def read_whole(self, rgb: np.ndarray) -> list[TextBox]:
         """Every text line of a frame, read whole as a fresh redactor reads a first frame; the
@@ -333,7 +335,7 @@ class FrameRedactor:
             return any(y0 <= middle < y1 for y0, y1 in bands)
 
         fresh = [b for y0, y1 in bands for b in self._read_band(rgb, prev, y0, y1)]
-        fresh = [b for b in fresh if inside(b[1], b[3])]
+        fresh = [b for b in fresh if inside(b.y0, b.y1)]
         unchanged = [b for b in self._prev_boxes
                      if np.array_equal(rgb[b.y0:b.y1, b.x0:b.x1], prev[b.y0:b.y1, b.x0:b.x1])]
         # A line found again where it was, on the same pixels, keeps its reading (recognition is
@@ -341,8 +343,8 @@ class FrameRedactor:
         read, to_read = [], []
         for f in fresh:
             same = next((b for b in unchanged if _same_place(b, f) and np.array_equal(
-                rgb[min(b.y0, f[1]):max(b.y1, f[3]), min(b.x0, f[0]):max(b.x1, f[2])],
-                prev[min(b.y0, f[1]):max(b.y1, f[3]), min(b.x0, f[0]):max(b.x1, f[2])])), None)
+                rgb[min(b.y0, f.y0):max(b.y1, f.y1), min(b.x0, f.x0):max(b.x1, f.x1)],
+                prev[min(b.y0, f.y0):max(b.y1, f.y1), min(b.x0, f.x0):max(b.x1, f.x1)])), None)
             (read.append(same) if same else to_read.append(f))
         read += self._recognise(rgb, to_read)
         kept = []
@@ -367,7 +369,8 @@ class FrameRedactor:
             for start, end, kind in ocr_spans(box.text):
                 x0 = box.x0 + (box.x1 - box.x0) * start // n - MASK_MARGIN_PX
                 x1 = box.x0 + (box.x1 - box.x0) * end // n + MASK_MARGIN_PX
-                out.append(FrameMask((max(0, x0), max(0, box.y0 - MASK_MARGIN_PX), x1, box.y1 + MASK_MARGIN_PX), kind))
+                out.append(FrameMask(Rect(max(0, x0), max(0, box.y0 - MASK_MARGIN_PX), x1 + 1,
+                                          box.y1 + MASK_MARGIN_PX + 1), kind))
         return out
 
     def masks(self, rgb: np.ndarray) -> list[FrameMask]:
@@ -379,8 +382,8 @@ class FrameRedactor:
             # is still secret when, say, a menu now covers the label that gave it away.
             for mask in prev_masks:
                 x0, y0, x1, y1 = mask.box
-                region = rgb[y0:y1 + 1, x0:x1 + 1]
-                if region.size and np.array_equal(region, prev[y0:y1 + 1, x0:x1 + 1]) \
+                region = rgb[y0:y1, x0:x1]
+                if region.size and np.array_equal(region, prev[y0:y1, x0:x1]) \
                         and (region != region[0, 0]).any() and mask not in out:
                     out.append(mask)
         self._prev_masked, self._prev_masks = rgb, out
@@ -405,7 +408,8 @@ def apply_masks(image: Image.Image, masks: list[FrameMask]) -> Image.Image:
     image = image.convert("RGB")  # a copy, whatever the mode
     draw = ImageDraw.Draw(image)
     for mask in masks:
-        draw.rectangle(mask.box, fill=(0, 0, 0))
+        x0, y0, x1, y1 = mask.box
+        draw.rectangle((x0, y0, x1 - 1, y1 - 1), fill=(0, 0, 0))  # PIL's corners are inclusive
     return image
 
 
@@ -421,8 +425,10 @@ def masked_png(png: bytes, masks: list[FrameMask]) -> bytes:
 # The masks found in a session's frames are kept in a sealed sidecar of the session (see
 # ``SessionReader.write_sidecar``), so the export, the replay report, the upload and the evals
 # that follow a recording OCR each frame once between them, not once each. Only boxes and kinds
-# are kept, no text: the sidecar reveals nothing a frame does not. Saved after this many new
-# frames (and when the RedactedFrames goes away), so a killed export loses little work.
+# are kept, no text: the sidecar reveals nothing a frame does not. A box is stored as
+# [x0, y0, x1, y1, kind] with x1, y1 its last masked pixel (in memory: a Rect, end exclusive).
+# Saved after this many new frames (and when the RedactedFrames goes away), so a killed export
+# loses little work.
 MASKS_SIDECAR = "frame-masks"
 MASKS_SAVE_EVERY = 16
 
@@ -439,8 +445,8 @@ class _MaskCache:
         if isinstance(document, dict) and document.get("version") == REDACTOR_VERSION:
             for frame_id, entries in (document.get("frames") or {}).items():
                 try:
-                    self.masks[frame_id] = [FrameMask((int(x0), int(y0), int(x1), int(y1)), str(kind))
-                                            for x0, y0, x1, y1, kind in entries]
+                    self.masks[frame_id] = [FrameMask(Rect(int(x0), int(y0), int(x1) + 1, int(y1) + 1), str(kind))
+                                            for x0, y0, x1, y1, kind in entries]  # stored: last pixel inclusive
                 except (TypeError, ValueError):
                     continue  # a damaged entry: that frame is read again
 
@@ -454,7 +460,8 @@ class _MaskCache:
         write = getattr(self._reader, "write_sidecar", None)
         if not self.unsaved or write is None:
             return
-        frames = {fid: [[*m.box, m.kind] for m in masks] for fid, masks in self.masks.items()}
+        frames = {fid: [[m.box.x0, m.box.y0, m.box.x1 - 1, m.box.y1 - 1, m.kind] for m in masks]  # last pixel inclusive
+                  for fid, masks in self.masks.items()}
         try:
             write(MASKS_SIDECAR, {"version": REDACTOR_VERSION, "frames": frames})
             self.unsaved = 0

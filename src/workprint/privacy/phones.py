@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from workprint.privacy.tasktokens import overlaps
 
@@ -129,7 +129,7 @@ _NOT_ID_CUE = re.compile(r"(?i)\b(?:request|order|build|session|user|commit|trac
 _LONG_DIGITS = re.compile(r"(?<![\w.,/:#-])\d{9,15}(?![\w.,/:-])")
 
 
-def national_ids(text: str, protected: list[tuple[int, int]]) -> Iterator[Span]:
+def national_ids(text: str, protected: Sequence[tuple[int, int]]) -> Iterator[Span]:
     for m in _ID_SHAPES.finditer(text):
         if not overlaps(*m.span(), protected):
             yield m.start(), m.end(), "national_id"

@@ -18,6 +18,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from workprint.capture import platform_apps
 from workprint.errors import WorkprintError
@@ -62,7 +63,7 @@ class Policy:
     allow_urls: tuple[str, ...] | None = None
     deny_urls: tuple[str, ...] = ()
     source: str = "built-in default"
-    extra: dict = field(default_factory=dict, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def load(cls, path: Path | str | None) -> "Policy":
@@ -109,7 +110,7 @@ class Policy:
             return False
         return self.allow_urls is None or _match(url, self.allow_urls)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "apps": {"allow": list(self.allow_apps) if self.allow_apps is not None else None,

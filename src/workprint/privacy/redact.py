@@ -42,7 +42,7 @@ class Redaction:
         return bool(self.kinds)
 
 
-def _luhn_ok(digits: str) -> bool:
+def luhn_ok(digits: str) -> bool:
     total, alt = 0, False
     for ch in reversed(digits):
         d = ord(ch) - 48
@@ -53,7 +53,7 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _iban_ok(candidate: str) -> bool:
+def iban_ok(candidate: str) -> bool:
     s = candidate.replace(" ", "").upper()
     if not (12 <= len(s) <= 34):
         return False
@@ -130,13 +130,13 @@ _EMAIL = _regex("email", r"(?i)(?<![\w.+-])[\w.%+-]+@(?:[\w-]+\.)+[a-z]{2,24}(?!
 _IBAN = _regex(
     "iban",
     r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])",
-    check=lambda m: _iban_ok(m.group(0)),
+    check=lambda m: iban_ok(m.group(0)),
 )
 _CARD = _regex(
     "card",
     r"(?<![\w+-])(?:\d[ -]?){11,18}\d(?![\w-])",  # not after +: a phone number
     # 12 digits only for Maestro (50, 56-69), whose numbers start at 12 digits
-    check=lambda m: (lambda d: (13 <= len(d) <= 19 or (len(d) == 12 and d[0] in "56")) and _luhn_ok(d)
+    check=lambda m: (lambda d: (13 <= len(d) <= 19 or (len(d) == 12 and d[0] in "56")) and luhn_ok(d)
                      and len(set(d)) > 1)(re.sub(r"\D", "", m.group(0))),
 )
 
@@ -188,7 +188,7 @@ def _ipv4_ok(m: re.Match[str]) -> bool:
     return all(0 <= int(part) <= 255 and (part == "0" or not part.startswith("0")) for part in parts)
 
 
-_IPV4 = _regex("ip", r"(?<![\w.-])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)", check=_ipv4_ok)
+IPV4 = _regex("ip", r"(?<![\w.-])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)", check=_ipv4_ok)
 
 
 def _ipv6_ok(m: re.Match[str]) -> bool:
@@ -202,7 +202,7 @@ def _ipv6_ok(m: re.Match[str]) -> bool:
     return not address.is_loopback and not address.is_unspecified
 
 
-_IPV6 = _regex("ip", r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])", check=_ipv6_ok)
+IPV6 = _regex("ip", r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])", check=_ipv6_ok)
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -220,7 +220,7 @@ def _high_entropy(text: str) -> Iterator[Span]:
 
 # Common given names: screenshot OCR (privacy/frames.py) capitalises these when OCR read
 # them in lower case. Names themselves are found by ``workprint.privacy.names``.
-_GIVEN_NAMES = frozenset(
+GIVEN_NAMES = frozenset(
     """james mary robert patricia john jennifer michael linda david elizabeth william barbara richard
     susan joseph jessica thomas sarah charles karen christopher lisa daniel nancy matthew betty
     anthony margaret mark sandra donald ashley steven kimberly paul emily andrew donna joshua michelle
@@ -249,7 +249,7 @@ def _names(text: str) -> Iterator[Span]:
 _DETECTORS = (
     _PEM, _JWT, _KNOWN_KEYS, _SLACK_HOOK, _URL_CREDENTIALS, _QUERY_PASSWORD, _QUERY_SECRET,
     _PASSWORD_PHRASE, _PASSWORD_CONTEXT, _BEARER, _SECRET_CONTEXT, _EMAIL, _IBAN, _CARD,
-    _SSN_CONTEXT, _SSN, _IPV6, _IPV4, _addresses, _phones, _national_ids, _high_entropy, _names,
+    _SSN_CONTEXT, _SSN, IPV6, IPV4, _addresses, _phones, _national_ids, _high_entropy, _names,
 )
 
 PLACEHOLDERS = {

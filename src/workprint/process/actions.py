@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, cast
 
 from workprint.process.browser import merge_browser_events
 from workprint.process.interventions import attribute, mark_rejected
 from workprint.settings import Settings
+from workprint.vocabulary import CLICK_OF_BUTTON, Action, ActionType, Event, Target, action_shape
 
-CLICK_TYPES = {"left": "click", "right": "right_click", "middle": "middle_click"}
 MODIFIER_ORDER = ("ctrl", "alt", "shift", "win", "altgr")
 MODIFIERS = set(MODIFIER_ORDER)
 
@@ -52,7 +52,7 @@ class _Frames:
     stable: list[bool]
 
     @classmethod
-    def of(cls, events: Iterable[dict]) -> "_Frames":
+    def of(cls, events: Iterable[Event]) -> "_Frames":
         frames = sorted((e["t"], e["frame"], e.get("stable", True)) for e in events if e["kind"] == "frame")
         return cls([f[0] for f in frames], [f[1] for f in frames], [f[2] for f in frames])
 
@@ -77,9 +77,9 @@ class _Frames:
         return self.before(limit) if until is not None else self.before(float("inf"))
 
 
-def derive_actions(events: list[dict[str, Any]], settings: Settings | None = None) -> list[dict[str, Any]]:
+def derive_actions(events: list[Event], settings: Settings | None = None) -> list[Action]:
     """The actions of one session, in time order."""
-    meta = next((e for e in events if e["kind"] == "session"), {})
+    meta = next((e for e in events if e["kind"] == "session"), Event(kind="session", t=0.0))
     s = settings or Settings.from_dict(meta.get("settings", {}))
     screen = meta.get("screen")
     ordered = sorted((e for e in events if e["kind"] != "session"), key=lambda e: (e["t"], e["id"]))
@@ -90,13 +90,13 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
     focus_t = [e["t"] for e in focus]
     in_typing: set[int] = set()
     for e in ordered:
-        if e["kind"] == "typed" and e.get("raw"):
-            first, last = e["raw"]
-            in_typing.update(range(first, last + 1))
+        run = e.get("raw")
+        if e["kind"] == "typed" and run:
+            in_typing.update(range(run[0], run[1] + 1))
 
-    actions: list[dict[str, Any]] = []
+    actions: list[Action] = []
     moves: list[tuple[float, int, int]] = []
-    pressed: dict[str, tuple[dict, int]] = {}
+    pressed: dict[str, tuple[Event, int]] = {}
     mods: list[str] = []
 
     def window_at(t: float, app: str | None) -> str | None:
@@ -108,13 +108,13 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
             i -= 1
         return None
 
-    def emit(kind: str, first: dict, last: dict, app: str | None, **fields: Any) -> dict:
+    def emit(kind: ActionType, first: Event, last: Event, app: str | None, **fields: Any) -> Action:
         trace = simplify(moves, s.trace_tolerance_px)
         moves.clear()
-        action = {"type": kind, **fields, "t": first["t"], "t_end": last.get("t_end", last["t"]),
-                  "raw": [first["id"], last["id"]], "source": "human", "app": app,
-                  "window": window_at(first["t"], app), "screen": screen,
-                  "trace": [[round(t, 3), x, y] for t, x, y in trace]}
+        action = cast(Action, {"type": kind, **fields, "t": first["t"], "t_end": last.get("t_end", last["t"]),
+                               "raw": [first["id"], last["id"]], "source": "human", "app": app,
+                               "window": window_at(first["t"], app), "screen": screen,
+                               "trace": [[round(t, 3), x, y] for t, x, y in trace]})
         actions.append(action)
         return action
 
@@ -139,17 +139,18 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
             else:
                 prev = actions[-1] if actions else None
                 if (prev is not None and prev["type"] == "click" and button == "left" and prev["button"] == "left"
-                        and by_id[prev["raw"][0]].get("agent") == press.get("agent")  # not two agent steps
+                        and by_id[_raw(prev)[0]].get("agent") == press.get("agent")  # not two agent steps
                         and press["t"] - prev["t_end"] <= s.double_click_s
                         and max(abs(prev["x"] - press["x"]), abs(prev["y"] - press["y"])) <= s.double_click_px):
                     prev["type"] = "double_click"
                     prev["t_end"] = e["t"]
-                    prev["raw"][1] = e["id"]
+                    _raw(prev)[1] = e["id"]
                     moves.clear()
                     continue
-                action = emit(CLICK_TYPES.get(button, "click"), press, e, app, x=press["x"], y=press["y"], button=button)
+                action = emit(CLICK_OF_BUTTON.get(button, "click"), press, e, app, x=press["x"], y=press["y"],
+                              button=button)
             if target:
-                action["target"] = {k: target[k] for k in ("role", "name", "bbox") if k in target}
+                action["target"] = target_of(target)
         elif kind == "wheel":
             prev = actions[-1] if actions else None
             if (prev is not None and prev["type"] == "scroll" and e["t"] - prev["t_end"] <= s.scroll_merge_gap_s
@@ -157,7 +158,7 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
                 prev["dx"] += e["dx"]
                 prev["dy"] += e["dy"]
                 prev["t_end"] = e["t"]
-                prev["raw"][1] = e["id"]
+                _raw(prev)[1] = e["id"]
                 continue
             emit("scroll", e, e, e.get("app"), x=e["x"], y=e["y"], dx=e["dx"], dy=e["dy"])
         elif kind == "key_down":
@@ -174,17 +175,18 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
             else:
                 emit("key", e, e, e.get("app"), keys=[name])
         elif kind == "key_up":
-            if e.get("key") in mods:
-                mods.remove(e["key"])
+            released = e.get("key")
+            if released is not None and released in mods:
+                mods.remove(released)
         elif kind == "typed":
             if not e.get("text"):
                 continue
             fields: dict[str, Any] = {"text": e["text"]}
             if e.get("redacted"):
                 fields["redacted"] = e["redacted"]
-            first = {"id": e["raw"][0] if e.get("raw") else e["id"], "t": e["t"]}
-            last = {"id": e["raw"][1] if e.get("raw") else e["id"], "t": e["t_end"]}
-            emit("type", first, last, e.get("app"), **fields)
+            raw = e.get("raw") or [e["id"], e["id"]]
+            emit("type", Event(id=raw[0], kind="typed", t=e["t"]), Event(id=raw[1], kind="typed", t=e["t_end"]),
+                 e.get("app"), **fields)
 
     actions = merge_browser_events(actions, ordered, screen)
     actions = attribute(actions, ordered, screen)  # source: agent where the agent made it (agent runs)
@@ -199,40 +201,78 @@ def derive_actions(events: list[dict[str, Any]], settings: Settings | None = Non
     return [_ordered(a) for a in actions]
 
 
+def _raw(action: Action) -> list[int]:
+    """The raw event ids of an action made here (only an episode's closing ``done`` has none)."""
+    raw = action["raw"]
+    assert raw is not None
+    return raw
+
+
+def target_of(event: Event) -> Target:
+    """An accessibility ``target`` event as the action's ``target``."""
+    target = Target()
+    if "role" in event:
+        target["role"] = event["role"]
+    if "name" in event:
+        target["name"] = event["name"]
+    if "bbox" in event:
+        target["bbox"] = event["bbox"]
+    return target
+
+
 _FIELD_ORDER = ("id", "type", "x", "y", "x2", "y2", "button", "dx", "dy", "text", "redacted", "keys",
                 "value", "label", "url", "message", "t", "t_end", "source", "model", "app", "window", "target", "screen",
                 "frame", "frame_after", "raw", "trace")
 
 
-def _ordered(action: dict[str, Any]) -> dict[str, Any]:
-    out = {k: action[k] for k in _FIELD_ORDER if k in action}
-    out.update({k: v for k, v in action.items() if k not in out})
-    return out
+def _ordered(action: Action) -> Action:
+    fields: dict[str, Any] = dict(action)
+    out = {k: fields[k] for k in _FIELD_ORDER if k in fields}
+    out.update({k: v for k, v in fields.items() if k not in out})
+    return cast(Action, out)
 
 
-def describe(action: dict[str, Any]) -> str:
-    """One human-readable line for ``workprint actions``."""
-    kind = action["type"]
-    if kind in ("click", "double_click", "right_click", "middle_click"):
-        what = f"{kind} at ({action['x']}, {action['y']})"
-    elif kind == "drag":
-        what = f"drag ({action['x']}, {action['y']}) -> ({action['x2']}, {action['y2']})"
-    elif kind == "scroll":
-        what = f"scroll dx={action['dx']} dy={action['dy']} at ({action['x']}, {action['y']})"
-    elif kind == "type":
-        what = f"type {action['text']!r}"
-    elif kind in ("hotkey", "key"):
-        what = f"{kind} {'+'.join(action['keys'])}"
-    elif kind == "select":
-        what = f"select {action.get('label')!r}"
-    elif kind == "call_user":
-        what = f"call_user {action.get('message', '')!r}"
-    else:
-        what = kind
+def _point_line(a: Action) -> str:
+    return f"{a['type']} at ({a['x']}, {a['y']})"
+
+
+def _drag_line(a: Action) -> str:
+    return f"drag ({a['x']}, {a['y']}) -> ({a['x2']}, {a['y2']})"
+
+
+def _scroll_line(a: Action) -> str:
+    return f"scroll dx={a.get('dx', 0)} dy={a.get('dy', 0)} at ({a['x']}, {a['y']})"  # a model's scroll may give one
+
+
+def _control_line(a: Action) -> str:
+    return f"call_user {a.get('message', '')!r}" if a["type"] == "call_user" else a["type"]
+
+
+_LINES: dict[str, Callable[[Action], str]] = {
+    "point": _point_line, "drag": _drag_line, "scroll": _scroll_line,
+    "text": lambda a: f"type {a['text']!r}",
+    "keys": lambda a: f"{a['type']} {'+'.join(a['keys'])}",
+    "choice": lambda a: f"select {a.get('label')!r}",
+    "url": lambda a: "navigate",
+    "control": _control_line,
+}
+
+
+def action_summary(action: Action) -> str:
+    """What the action did, in words: ``click at (10, 20) on push button 'OK'``."""
+    try:
+        what = _LINES[action_shape(action["type"])](action)
+    except ValueError:  # a type this version does not know (a newer log)
+        what = str(action["type"])
     target = action.get("target")
     if target:
         what += f" on {target.get('role')} {target.get('name')!r}"
+    return what
+
+
+def action_line(action: Action) -> str:
+    """One human-readable line for ``workprint actions``: time, what, app, frame, who."""
     where = action.get("app") or "?"
     frame = (action.get("frame") or "-")[:8]
     by = "  by the agent" if action.get("source") == "agent" else ""
-    return f"{action['t']:8.2f}s  {what}  [{where}]  frame {frame}{by}"
+    return f"{action['t']:8.2f}s  {action_summary(action)}  [{where}]  frame {frame}{by}"

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from workprint.model import ChatClient, ImageFit, ModelError, encode_png
 from workprint.model.prompt import data_url
+from workprint.vocabulary import Action
 
 SIDECAR = "annotations"
 PROMPT_VERSION = 1  # bump when the prompts change: cached answers to old prompts are asked again
@@ -127,7 +128,7 @@ def parse_answer(text: str, kind: str) -> dict[str, Any]:
 
 
 def step_requests(session: Any, frames: Callable[[str], tuple[bytes, list[str]]],
-                  image_size: str | None, code: Callable[[dict[str, Any]], str]) -> list[Request]:
+                  image_size: str | None, code: Callable[[Action], str]) -> list[Request]:
     """One request per step of every episode, each with the step's redacted frame."""
     requests = []
     for episode in session.episodes:
@@ -159,7 +160,7 @@ def step_requests(session: Any, frames: Callable[[str], tuple[bytes, list[str]]]
     return requests
 
 
-def episode_request(episode: Any, notes: dict[str, Any], code: Callable[[dict[str, Any]], str]) -> Request:
+def episode_request(episode: Any, notes: dict[str, Any], code: Callable[[Action], str]) -> Request:
     """The summariser's question: every step as code, with the model's description where there is one."""
     lines = []
     for index, action in enumerate(episode.actions):
@@ -182,7 +183,7 @@ def estimate_tokens(request: Request) -> int:
         chars += sum(len(p.get("text", "")) for p in parts if p.get("type") == "text")
     tokens = math.ceil(chars / 4)
     if request.image_size:
-        w, h = request.image_size
+        w, h = (float(v) for v in request.image_size)
         scale = min(1.0, 2048 / max(w, h))
         w, h = w * scale, h * scale
         scale = min(1.0, 768 / min(w, h))
@@ -236,7 +237,7 @@ def run_requests(client: ChatClient, requests: list[Request], stored: dict[str, 
 
 
 def annotate_session(session: Any, client: ChatClient | None, frames: Callable[[str], tuple[bytes, list[str]]],
-                     code: Callable[[dict[str, Any]], str], *, concurrency: int = 4, image_size: str | None = None,
+                     code: Callable[[Action], str], *, concurrency: int = 4, image_size: str | None = None,
                      progress: Callable[[int], None] = lambda n: None, dry_run: bool = False,
                      show: Callable[[Request, int], None] = lambda r, t: None) -> Summary:
     """Annotate one session's steps, then its episodes; saves after each stage, so an

@@ -10,24 +10,27 @@ visit, which replaces the desktop keystrokes typed into that field.
 from __future__ import annotations
 
 import bisect
-from typing import Any
+from typing import Any, cast
+
+from workprint.vocabulary import CLICK_TYPES, Action, ActionType, Event, Rect, ScreenInfo, Target, rect_of_bbox
 
 from workprint.capture import known_browser_apps
 
 BROWSER_APPS = known_browser_apps()  # per platform, from the capture backends
 JOIN_S = 0.6
-CLICKS = {"click", "double_click", "right_click", "middle_click"}
 
 
-def _target(event: dict) -> dict | None:
+def _target(event: Event) -> Target | None:
     target = event.get("target")
     if not target:
         return None
-    return {k: target[k] for k in ("role", "name", "bbox", "selector", "tag") if target.get(k) is not None}
+    fields: dict[str, Any] = dict(target)
+    return cast(Target, {k: fields[k] for k in ("role", "name", "bbox", "selector", "tag")
+                         if fields.get(k) is not None})
 
 
-def _base(event: dict, kind: str) -> dict[str, Any]:
-    action: dict[str, Any] = {"type": kind, "t": event["t"], "t_end": event.get("t_end", event["t"]),
+def _base(event: Event, kind: ActionType) -> Action:
+    action: Action = {"type": kind, "t": event["t"], "t_end": event.get("t_end", event["t"]),
                               "raw": [event["id"], event["id"]], "source": "human", "app": "browser",
                               "url": event.get("url")}
     target = _target(event)
@@ -36,7 +39,7 @@ def _base(event: dict, kind: str) -> dict[str, Any]:
     return action
 
 
-def merge_browser_events(actions: list[dict], ordered: list[dict], screen: Any) -> list[dict]:
+def merge_browser_events(actions: list[Action], ordered: list[Event], screen: ScreenInfo | None) -> list[Action]:
     dom = [e for e in ordered if e["kind"].startswith("dom_")]
     if not dom:
         return actions
@@ -45,7 +48,7 @@ def merge_browser_events(actions: list[dict], ordered: list[dict], screen: Any) 
     out = list(actions)
     inputs = [e for e in dom if e["kind"] == "dom_input"]
 
-    def in_browser(action: dict) -> bool:
+    def in_browser(action: Action) -> bool:
         return (action.get("app") or "") in BROWSER_APPS or action.get("app") == "browser"
 
     # Keystrokes typed into a field the page reported are replaced by the page's one `type`.
@@ -57,7 +60,7 @@ def merge_browser_events(actions: list[dict], ordered: list[dict], screen: Any) 
             if i >= 0:
                 action["url"] = navs[i][1]
     last_nav: tuple[float, str] | None = None
-    desktop_clicks = [a for a in out if a["type"] in CLICKS and in_browser(a)]
+    desktop_clicks = [a for a in out if a["type"] in CLICK_TYPES and in_browser(a)]
     joined: set[int] = set()
     for e in dom:
         kind = e["kind"]
@@ -66,8 +69,9 @@ def merge_browser_events(actions: list[dict], ordered: list[dict], screen: Any) 
             if near:
                 best = min(near, key=lambda a: abs(a["t"] - e["t"]))
                 joined.add(id(best))
-                if _target(e):
-                    best["target"] = _target(e)
+                target = _target(e)
+                if target:
+                    best["target"] = target
                 best["url"] = e.get("url")
             elif e.get("x") is not None:
                 out.append({**_base(e, "click"), "x": e["x"], "y": e["y"], "button": "left"})
@@ -79,7 +83,7 @@ def merge_browser_events(actions: list[dict], ordered: list[dict], screen: Any) 
         elif kind == "dom_navigate":
             if last_nav and last_nav[1] == e["url"] and e["t"] - last_nav[0] < 1.0:
                 continue
-            last_nav = (e["t"], e["url"])
+            last_nav = (e["t"], e["url"] or "")
             out.append({**_base(e, "navigate"), "url": e["url"]})
         elif kind == "dom_input":
             action = {**_base(e, "type"), "text": e.get("text", "")}
@@ -89,10 +93,10 @@ def merge_browser_events(actions: list[dict], ordered: list[dict], screen: Any) 
         elif kind == "dom_scroll":
             if any(a["type"] == "scroll" and in_browser(a) and abs(a["t"] - e["t"]) <= 0.8 for a in out):
                 continue
-            bbox = (e.get("target") or {}).get("bbox") or [0, 0, 0, 0]
+            box = rect_of_bbox((e.get("target") or {}).get("bbox")) or Rect(0, 0, 0, 0)
             clicks = -round(e.get("dy_px", 0) / 100) or (-1 if e.get("dy_px", 0) > 0 else 1)
-            out.append({**_base(e, "scroll"), "x": bbox[0] + bbox[2] // 2, "y": bbox[1] + bbox[3] // 2,
-                        "dx": 0, "dy": clicks})
+            x, y = box.centre
+            out.append({**_base(e, "scroll"), "x": x, "y": y, "dx": 0, "dy": clicks})
     for action in out:
         action.setdefault("screen", screen)
         action.setdefault("trace", [])

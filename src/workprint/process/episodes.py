@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from workprint.vocabulary import Action, Event
 
 IDLE_GAP_S = 60.0
 
@@ -21,7 +23,7 @@ class Episode:
     session: str
     instruction: str
     instruction_source: str  # contributor | model | none
-    actions: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
     # What a model wrote (``workprint annotate``): the instruction itself where the person wrote
     # none, else kept beside the person's, never over it.
     model_instruction: str | None = None
@@ -32,21 +34,22 @@ class Episode:
         return self.actions[0]["t"] if self.actions else 0.0
 
 
-def _episode_id(session: str, first_action: int) -> str:
+def _episode_id(session: str, first_action: int | None) -> str:
     return hashlib.blake2b(f"{session}:{first_action}".encode(), digest_size=6).hexdigest()
 
 
 MARK_FIELDS = ("kind", "t", "instruction", "status", "by", "redacted")
 
 
-def task_marks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def task_marks(events: list[Event]) -> list[Event]:
     """The task marks among a session's events, in time order, with only the fields episodes are
     made from: what an upload sends so that the collector splits episodes as the device does."""
-    marks = (e for e in events if e.get("kind") in ("task_start", "task_end"))
-    return sorted(({k: e[k] for k in MARK_FIELDS if e.get(k) is not None} for e in marks), key=lambda e: e["t"])
+    marks = (cast(dict[str, Any], e) for e in events if e.get("kind") in ("task_start", "task_end"))
+    kept = [cast(Event, {k: m[k] for k in MARK_FIELDS if m.get(k) is not None}) for m in marks]
+    return sorted(kept, key=lambda e: e["t"])
 
 
-def split_episodes(session: str, events: list[dict[str, Any]], actions: list[dict[str, Any]],
+def split_episodes(session: str, events: list[Event], actions: list[Action],
                    idle_gap_s: float = IDLE_GAP_S) -> list[Episode]:
     """Episodes of a session from its actions and its task marks (``events`` may hold any events;
     only ``task_start``/``task_end`` are read)."""
@@ -54,7 +57,7 @@ def split_episodes(session: str, events: list[dict[str, Any]], actions: list[dic
     tasks: list[tuple[float, float, str]] = []
     ended: dict[float, str] = {}  # task start -> how the contributor ended it
     by_agent = {m["t"] for m in marks if m["kind"] == "task_start" and m.get("by") == "agent"}  # agent runs
-    open_task: dict | None = None
+    open_task: Event | None = None
     for mark in marks:
         if mark["kind"] == "task_start":
             if open_task is not None:
@@ -85,17 +88,19 @@ def split_episodes(session: str, events: list[dict[str, Any]], actions: list[dic
                 current = Episode(_episode_id(session, action["id"]), session, "", "none")
                 current._key = ("auto",)  # type: ignore[attr-defined]
                 episodes.append(current)
+        assert current is not None
         current.actions.append(action)
     for episode in episodes:
-        key = getattr(episode, "_key", None)
-        if key and key[0] == "task" and key[1] in ended and episode.actions:
+        task_key = getattr(episode, "_key", None)
+        if task_key and task_key[0] == "task" and task_key[1] in ended and episode.actions:
             # A task the contributor ended becomes an episode that ends with `done` (or `fail`).
             last = episode.actions[-1]
-            status = ended[key[1]]
-            end_t = next(tk[1] for tk in tasks if tk[0] == key[1])
+            status = ended[task_key[1]]
+            end_t = next(tk[1] for tk in tasks if tk[0] == task_key[1])
             episode.actions.append({
                 "id": None, "type": "done" if status == "done" else "fail", "status": status,
-                "t": end_t, "t_end": end_t, "source": "agent" if key[1] in by_agent else "human", "app": last.get("app"), "window": last.get("window"),
+                "t": end_t, "t_end": end_t, "source": "agent" if task_key[1] in by_agent else "human",
+                "app": last.get("app"), "window": last.get("window"),
                 "screen": last.get("screen"), "frame": last.get("frame_after") or last.get("frame"),
                 "frame_after": None, "raw": None, "trace": []})
     return episodes

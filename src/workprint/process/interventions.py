@@ -17,10 +17,12 @@ Intervention record (DESIGN.md, "Agents at work"): ``id``, ``t``, ``t_end``, ``t
 from __future__ import annotations
 
 import bisect
-from typing import Any
+from typing import Any, cast
+
+from workprint.vocabulary import Action, Event, ScreenInfo
 
 
-def to_code(action: dict[str, Any]) -> str:
+def to_code(action: Action) -> str:
     from workprint.process.pyautogui_code import to_code as code  # export imports process: import late
 
     return code(action)
@@ -29,16 +31,16 @@ def to_code(action: dict[str, Any]) -> str:
 _CONTROL_ACTIONS = ("call_user",)
 
 
-def _steps_before(events: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, Any]]]:
+def _steps_before(events: list[Event]) -> tuple[list[int], list[Event]]:
     steps = sorted((e for e in events if e["kind"] == "agent_step"), key=lambda e: e["id"])
     return [e["id"] for e in steps], steps
 
 
-def _runs(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _runs(events: list[Event]) -> list[Event]:
     return sorted((e for e in events if e["kind"] == "agent_start"), key=lambda e: e["id"])
 
 
-def _run_of(runs: list[dict[str, Any]], event_id: int) -> dict[str, Any] | None:
+def _run_of(runs: list[Event], event_id: int) -> Event | None:
     found = None
     for run in runs:
         if run["id"] <= event_id:
@@ -46,8 +48,8 @@ def _run_of(runs: list[dict[str, Any]], event_id: int) -> dict[str, Any] | None:
     return found
 
 
-def attribute(actions: list[dict[str, Any]], events: list[dict[str, Any]],
-              screen: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def attribute(actions: list[Action], events: list[Event],
+              screen: ScreenInfo | None = None) -> list[Action]:
     """Set ``source`` (``agent`` where the agent injected the action's first raw event) and
     ``model {name, reply}``; add the agent's ``call_user`` steps. Returns the actions in time order."""
     by_id = {e["id"]: e for e in events}
@@ -67,7 +69,7 @@ def attribute(actions: list[dict[str, Any]], events: list[dict[str, Any]],
         action["source"] = "agent"
         if i >= 0:
             run = _run_of(runs, steps[i]["id"])
-            action["model"] = {"name": (run or {}).get("model"), "reply": steps[i].get("reply", "")}
+            action["model"] = {"name": run.get("model") if run else None, "reply": steps[i].get("reply", "")}
             action["agent_step"] = steps[i]["step"]
     for step in steps:
         kind = step["action"].get("type")
@@ -75,21 +77,21 @@ def attribute(actions: list[dict[str, Any]], events: list[dict[str, Any]],
             run = _run_of(runs, step["id"])
             actions.append({**step["action"], "t": step["t"], "t_end": step["t"], "raw": [step["id"], step["id"]],
                             "source": "agent", "app": None, "window": None, "screen": screen,
-                            "model": {"name": (run or {}).get("model"), "reply": step.get("reply")},
+                            "model": {"name": run.get("model") if run else None, "reply": step.get("reply")},
                             "agent_step": step["step"], "trace": []})
     return actions
 
 
-def derive_interventions(events: list[dict[str, Any]], actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def derive_interventions(events: list[Event], actions: list[Action]) -> list[dict[str, Any]]:
     """The intervention records of one session, in time order (``actions`` as derive_actions gives)."""
     from workprint.process.actions import _Frames
 
     ordered = sorted(events, key=lambda e: e["id"])
     frames = _Frames.of(ordered)
     out: list[dict[str, Any]] = []
-    run: dict[str, Any] | None = None
+    run: Event | None = None
     since = 0.0  # agent actions since the last intervention (or the run's start)
-    last_step: dict[str, Any] | None = None
+    last_step: Event | None = None
     current: dict[str, Any] | None = None
     pending: dict[str, Any] | None = None
 
@@ -146,7 +148,7 @@ def derive_interventions(events: list[dict[str, Any]], actions: list[dict[str, A
     return out
 
 
-def runs_summary(events: list[dict[str, Any]], actions: list[dict[str, Any]],
+def runs_summary(events: list[Event], actions: list[Action],
                  interventions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One line per agent run: task, model, how it ended, agent steps and interventions by trigger."""
     ordered = sorted(events, key=lambda e: e["id"])
@@ -166,12 +168,12 @@ def runs_summary(events: list[dict[str, Any]], actions: list[dict[str, Any]],
     return out
 
 
-def mark_rejected(actions: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+def mark_rejected(actions: list[Action], events: list[Event]) -> None:
     """The person's first action in each intervention carries ``rejected``: the agent's proposed
     action it replaced (what preference exports pair it with)."""
     by_id = {a["id"]: a for a in actions if a.get("id") is not None}
     for record in derive_interventions(events, actions):
         proposed = record.get("proposed")
         if proposed and record["human_actions"] and record["human_actions"][0] in by_id:
-            rejected = {k: v for k, v in proposed.items() if k not in ("code", "executed")}
+            rejected = cast(Action, {k: v for k, v in proposed.items() if k not in ("code", "executed")})
             by_id[record["human_actions"][0]]["rejected"] = rejected

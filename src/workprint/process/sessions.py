@@ -19,6 +19,7 @@ from workprint.process import annotate
 from workprint.process.actions import derive_actions
 from workprint.process.episodes import Episode, split_episodes
 from workprint.store import Catalog, SessionReader, StoreError
+from workprint.vocabulary import Action, Event
 
 
 class SessionsError(WorkprintError):
@@ -29,8 +30,8 @@ class SessionsError(WorkprintError):
 class SessionData:
     id: str
     reader: SessionReader
-    events: list[dict[str, Any]]
-    actions: list[dict[str, Any]]
+    events: list[Event]
+    actions: list[Action]
     episodes: list[Episode]
     annotations: dict[str, Any] = field(default_factory=lambda: {"steps": {}, "episodes": {}})
 

@@ -8,13 +8,13 @@ in the browser is allowed also decides whether the browser window's desktop inpu
 
 from __future__ import annotations
 
-from typing import Any, Callable, cast
+from typing import Any, Callable
 
 from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
+from workprint.vocabulary import Rect, rect_of_bbox
 
 Event = dict[str, Any]
-Rect = tuple[int, int, int, int]
 
 
 def redacted_target(target: Any) -> dict[str, Any] | None:
@@ -56,7 +56,7 @@ class DomEvents:
         if kind == "secure":
             self.secure = event.get("state") == "focus"
             bbox = (event.get("target") or {}).get("bbox")
-            self.secure_box = cast(Rect, tuple(bbox)) if self.secure and bbox else None
+            self.secure_box = rect_of_bbox(bbox) if self.secure else None
             if self.secure:
                 self._on_secure_focus(t)
             return

@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 from workprint.capture import CapturedFrame, Window
 from workprint.capture.frames import FrameRing, mask_rects
+from workprint.vocabulary import Rect
 
-Rect = tuple[int, int, int, int]
 # How long the frame after an action may wait for the screen to show the action's effect. On a
 # busy machine an app can repaint later than the sampler's settle time: the first stable grab
 # after a menu choice may still show the open menu, the very screen the action began on. A grab
@@ -121,9 +121,10 @@ class FrameKeeper:
             self.keep(frame, "window")
 
 
-def frame_event(frame: CapturedFrame, reason: str, frame_id: str, stored: str, masked: list[Rect],
+def frame_event(frame: CapturedFrame, reason: str, frame_id: str, stored: str, masked: list[list[int]],
                 t: float) -> dict[str, Any]:
-    """The ``frame`` event written once the encoder stored a kept frame (``t``: session time)."""
+    """The ``frame`` event written once the encoder stored a kept frame (``t``: session time;
+    ``masked``: the rectangles blacked out, as stored: ``[x, y, w, h]``)."""
     event: dict[str, Any] = {"kind": "frame", "t": t, "frame": frame_id, "stable": frame.stable,
                              "reason": reason, "w": frame.w, "h": frame.h, "stored": stored}
     if masked:

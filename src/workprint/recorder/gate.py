@@ -27,9 +27,10 @@ from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
 from workprint.recorder.control import PAUSE_HOTKEY, TASK_HOTKEY, Control, pressed
 from workprint.recorder.dom import DomEvents
-from workprint.recorder.frames import FrameKeeper, Rect, Submit
+from workprint.recorder.frames import FrameKeeper, Submit
 from workprint.recorder.runs import HeldRuns, TypingRuns
 from workprint.settings import Settings
+from workprint.vocabulary import Rect
 
 Event = dict[str, Any]
 Append = Callable[[Event], int]

@@ -35,7 +35,7 @@ from workprint.privacy.policy import Policy
 from workprint.privacy.redact import redact
 from workprint.privacy.typed import recovered_run
 from workprint.recorder.control import Control, task_dialog
-from workprint.recorder.frames import Rect, frame_event
+from workprint.recorder.frames import frame_event
 from workprint.recorder.gate import AgentSource, Gate
 from workprint.settings import Settings
 from workprint.store import Catalog, SessionWriter
@@ -289,7 +289,7 @@ class Recorder:
         )
 
     # Encoder and accessibility threads: what they write is never input, so never tagged.
-    def _store_frame(self, frame: CapturedFrame, reason: str, encoded: Encoded, masked: list[Rect]) -> None:
+    def _store_frame(self, frame: CapturedFrame, reason: str, encoded: Encoded, masked: list[list[int]]) -> None:
         if encoded.blob is not None:
             self.writer.put_frame(encoded.frame_id, encoded.blob)
         self.writer.append(frame_event(frame, reason, encoded.frame_id, encoded.kind, masked, self._now(frame.t)))

@@ -4,7 +4,7 @@ Purpose limitation is part of the API: people are only keyed pseudonyms (HMAC of
 contributor id with a secret in the --data folder), there is no endpoint that ranks, scores or
 summarises a person, and every request is written to the keyed, anchored audit log — reads,
 deletes and refusals (no token, a wrong token, a bad code, a bad or oversized body) alike. An
-action and its audit entry are written in one transaction (``catalog.Catalog.transaction``).
+action and its audit entry are written in one transaction (``catalog.CollectorCatalog.transaction``).
 This module assembles the service (storage, identities, body limits, retention); the routes are
 in ``routes/`` by group and in ``consent.py``.
 """

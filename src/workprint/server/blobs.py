@@ -138,8 +138,8 @@ def open_blobs(data_dir: Path, url: str | None = None) -> BlobStore:
         if not parsed.netloc:
             raise BlobURLError(f"--blobs {url!r} names no bucket: give s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT")
         query = parse_qs(parsed.query)
-        store = S3BlobStore(parsed.netloc, parsed.path, (query.get("endpoint") or [None])[0],
-                            (query.get("region") or [None])[0])
+        endpoint, region = (query.get(k, [None])[0] for k in ("endpoint", "region"))
+        store = S3BlobStore(parsed.netloc, parsed.path, endpoint, region)
         store.ensure_bucket()
         return store
     raise BlobURLError(f"--blobs {url!r}: give file:///PATH or s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT")

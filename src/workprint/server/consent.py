@@ -16,7 +16,7 @@ from typing import Callable
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from workprint.server.catalog import Catalog, Entry
+from workprint.server.catalog import CollectorCatalog, Entry
 
 HEX64 = r"^[0-9a-f]{64}$"
 
@@ -35,7 +35,7 @@ class WithdrawBody(BaseModel):
     erase: bool = False
 
 
-def add_consent_routes(app: FastAPI, catalog: Catalog, actor: Callable, require: Callable,
+def add_consent_routes(app: FastAPI, catalog: CollectorCatalog, actor: Callable, require: Callable,
                        unlink: Callable[[list[str]], None]) -> None:
     """The consent routes; ``unlink`` deletes the files of blobs an erasure released."""
 
@@ -91,7 +91,7 @@ def add_consent_routes(app: FastAPI, catalog: Catalog, actor: Callable, require:
                              for sid, version, policy_hash, withdrawn in rows]}
 
 
-def require_current(catalog: Catalog, who, action: str, target: str) -> str:
+def require_current(catalog: CollectorCatalog, who, action: str, target: str) -> str:
     """The upload gate: the pseudonym's current agreement id, or 403 (audited)."""
     with catalog.read() as r:
         cid = r.current_consent(who.subject)

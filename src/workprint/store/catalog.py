@@ -6,6 +6,7 @@ import os
 import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from workprint.store.session import StoreError, sessions_dir
 
@@ -37,7 +38,7 @@ class SessionInfo:
     active_s: float
     dropped_snapshots: int = 0  # periodic/window snapshots dropped because encoding fell behind
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from workprint.capture.base import CapturedFrame
 from workprint.capture.frames import masked_rgb
 from workprint.store.framecodec import CODECS, Encoded
+from workprint.vocabulary import Rect
 
 
 class FrameEncoder(threading.Thread):
@@ -36,11 +37,11 @@ class FrameEncoder(threading.Thread):
         # allows) are answered with its id before any conversion: a third of the frames kept
         # around actions are such repeats.
         self._near_px = getattr(self._codec, "near_identical_px", 0)
-        self._last: tuple[CapturedFrame, list, Encoded] | None = None
+        self._last: tuple[CapturedFrame, list[Rect], Encoded] | None = None
         self.dropped = 0
         self.error: Exception | None = None
 
-    def _repeat(self, frame: CapturedFrame, masks: list) -> Encoded | None:
+    def _repeat(self, frame: CapturedFrame, masks: list[Rect]) -> Encoded | None:
         """The last encoding again if ``frame`` shows (nearly) the same screen with the same masks."""
         if self._last is None:
             return None
@@ -56,7 +57,7 @@ class FrameEncoder(threading.Thread):
                 return None
         return Encoded(encoded.frame_id, None, "same" if changed == 0 else "near")
 
-    def submit(self, frame: CapturedFrame, reason: str, masks: list[tuple[int, int, int, int]]) -> bool:
+    def submit(self, frame: CapturedFrame, reason: str, masks: list[Rect]) -> bool:
         try:
             if reason in self.OPTIONAL:
                 self._queue.put_nowait((frame, reason, masks))
@@ -82,6 +83,6 @@ class FrameEncoder(threading.Thread):
                 if encoded is None:
                     encoded = self._codec.encode(masked_rgb(frame, masks))
                     self._last = (frame, masks, encoded)
-                self._on_encoded(frame, reason, encoded, [list(m) for m in masks])
+                self._on_encoded(frame, reason, encoded, [list(m.xywh) for m in masks])  # on disk: [x, y, w, h]
             except Exception as exc:
                 self.error = exc

@@ -19,12 +19,13 @@ import io
 import json
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 from PIL import Image
 
 from workprint.imaging import changed_box, changed_boxes, changed_pixels
+from workprint.vocabulary import Rect
 
 MAGIC = b"WPF1\n"
 PNG_MAGIC = b"\x89PNG"
@@ -39,7 +40,7 @@ class Encoded:
 
 def frame_digest(rgb: np.ndarray) -> str:
     # SHA-256 (hardware-accelerated on current CPUs) is ~3x faster than BLAKE2b on a 6 MB frame.
-    return hashlib.sha256(memoryview(np.ascontiguousarray(rgb)).cast("B")).hexdigest()[:32]
+    return hashlib.sha256(np.ascontiguousarray(rgb).data.cast("B")).hexdigest()[:32]
 
 
 def _png(rgb: np.ndarray, level: int) -> bytes:
@@ -79,10 +80,10 @@ class PngCodec:
         return Encoded(frame_id, _png(rgb, 1), "key")
 
 
-def _stack(rgb: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
+def _stack(rgb: np.ndarray, boxes: list[Rect]) -> np.ndarray:
     """The boxes' pixels stacked top to bottom on one canvas (one image to encode and decode)."""
-    width = max(x1 - x0 for x0, _, x1, _ in boxes)
-    canvas = np.zeros((sum(y1 - y0 for _, y0, _, y1 in boxes), width, 3), dtype=np.uint8)
+    width = max(b.w for b in boxes)
+    canvas = np.zeros((sum(b.h for b in boxes), width, 3), dtype=np.uint8)
     top = 0
     for x0, y0, x1, y1 in boxes:
         canvas[top:top + y1 - y0, :x1 - x0] = rgb[y0:y1, x0:x1]
@@ -95,7 +96,7 @@ def _row_keys(rgb: np.ndarray) -> list[int]:
     return [hash(row.tobytes()) for row in rgb]
 
 
-def find_scroll(rgb: np.ndarray, key: np.ndarray, box: tuple[int, int, int, int]) -> int:
+def find_scroll(rgb: np.ndarray, key: np.ndarray, box: Rect) -> int:
     """The vertical shift (rows, ≠ 0) that best maps ``key`` onto ``rgb`` inside ``box``; 0 if none.
 
     Rows are matched by hash inside the changed columns; each distinct row that occurs once in
@@ -114,7 +115,7 @@ def find_scroll(rgb: np.ndarray, key: np.ndarray, box: tuple[int, int, int, int]
     return dy if n >= 8 else 0
 
 
-def shifted(key: np.ndarray, box: tuple[int, int, int, int], dy: int) -> np.ndarray:
+def shifted(key: np.ndarray, box: Rect, dy: int) -> np.ndarray:
     """``key`` with the columns x0..x1 of rows y0..y1 moved down by ``dy`` (up if negative)."""
     x0, y0, x1, y1 = box
     out = key.copy()
@@ -148,17 +149,17 @@ class PatchCodec:
         self._last_id = ""
         self._seen: set[str] = set()
 
-    def _small(self, boxes: list[tuple[int, int, int, int]], shape: tuple[int, ...]) -> bool:
-        area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes)
+    def _small(self, boxes: list[Rect], shape: tuple[int, ...]) -> bool:
+        area = sum(b.area for b in boxes)
         return area <= self.max_patch_share * shape[0] * shape[1]
 
     def encode(self, rgb: np.ndarray) -> Encoded:
         last = self._last
         if last is not None and last.shape == rgb.shape:
-            box = changed_box(rgb, last)
-            if box is None:
+            change = changed_box(rgb, last)
+            if change is None:
                 return Encoded(self._last_id, None, "same")
-            if box[4] <= self.near_identical_px:
+            if change[1] <= self.near_identical_px:
                 return Encoded(self._last_id, None, "near")
         frame_id = frame_digest(rgb)
         self._last, self._last_id = rgb, frame_id
@@ -170,20 +171,19 @@ class PatchCodec:
         if candidates:
             key = min(candidates, key=lambda k: int(np.count_nonzero(changed_pixels(k[1], sample))))
             boxes = changed_boxes(rgb, key[0])
-            header: dict = {"ref": key[2]}
+            header: dict[str, Any] = {"ref": key[2]}
             if not self._small(boxes, rgb.shape):
-                moved = (min(b[0] for b in boxes), boxes[0][1], max(b[2] for b in boxes), boxes[-1][3])
+                moved = Rect(min(b.x0 for b in boxes), boxes[0].y0, max(b.x1 for b in boxes), boxes[-1].y1)
                 dy = find_scroll(rgb, key[0], moved)
                 if dy:
                     residual = changed_boxes(rgb, shifted(key[0], moved, dy))
                     if self._small(residual, rgb.shape):
-                        x0, y0, x1, y1 = moved
-                        header["shift"] = {"box": [x0, y0, x1 - x0, y1 - y0], "dy": dy}
+                        header["shift"] = {"box": list(moved.xywh), "dy": dy}
                         boxes = residual
             if self._small(boxes, rgb.shape):
                 self._keys = [k for k in self._keys if k is not key] + [key]  # useful references stay longest
-                boxes = boxes or [(0, 0, 1, 1)]
-                header["boxes"] = [[x0, y0, x1 - x0, y1 - y0] for x0, y0, x1, y1 in boxes]
+                boxes = boxes or [Rect(0, 0, 1, 1)]
+                header["boxes"] = [list(b.xywh) for b in boxes]  # on disk: [x, y, w, h]
                 blob = MAGIC + json.dumps(header).encode() + b"\n" + _webp_lossless(_stack(rgb, boxes))
                 return Encoded(frame_id, blob, "patch")
         self._keys.append((rgb, sample, frame_id))
@@ -198,6 +198,17 @@ def _is_image(blob: bytes) -> bool:
     return blob.startswith(PNG_MAGIC) or (blob[:4] == b"RIFF" and blob[8:12] == b"WEBP")
 
 
+def _patch_header(blob: bytes) -> tuple[dict[str, Any], bytes]:
+    """(header, stacked boxes image) of a patch blob."""
+    header, _, region = blob[len(MAGIC):].partition(b"\n")
+    return json.loads(header), region
+
+
+def patch_reference(blob: bytes) -> str | None:
+    """The keyframe a stored patch is applied to; None for a blob that is a whole image."""
+    return str(_patch_header(blob)[0]["ref"]) if blob.startswith(MAGIC) else None
+
+
 def decode(blob: bytes, load: Callable[[str], bytes]) -> bytes:
     """PNG bytes of a stored frame; ``load`` reads another stored blob (a patch's keyframe)."""
     if blob.startswith(PNG_MAGIC):
@@ -205,22 +216,22 @@ def decode(blob: bytes, load: Callable[[str], bytes]) -> bytes:
     if _is_image(blob):
         image = Image.open(io.BytesIO(blob)).convert("RGB")
     elif blob.startswith(MAGIC):
-        header, _, region = blob[len(MAGIC):].partition(b"\n")
-        info = json.loads(header)
+        info, region = _patch_header(blob)
         key = load(info["ref"])
         if not _is_image(key):
             raise ValueError("a patch must refer to a keyframe")
         image = Image.open(io.BytesIO(key)).convert("RGB")
         if "shift" in info:  # a scroll: rows of the keyframe moved by dy
-            sx, sy, sw, sh = info["shift"]["box"]
+            moved = Rect.from_xywh(*info["shift"]["box"])
             dy = info["shift"]["dy"]
-            src = (sx, sy, sx + sw, sy + sh - dy) if dy > 0 else (sx, sy - dy, sx + sw, sy + sh)
-            image.paste(image.crop(src), (sx, sy + dy) if dy > 0 else (sx, sy))
+            src = moved._replace(y1=moved.y1 - dy) if dy > 0 else moved._replace(y0=moved.y0 - dy)
+            image.paste(image.crop(src), (moved.x0, moved.y0 + dy) if dy > 0 else (moved.x0, moved.y0))
         patch = Image.open(io.BytesIO(region)).convert("RGB")
         top = 0
-        for x, y, w, h in info.get("boxes") or [info["box"]]:  # "box": one rectangle (older sessions)
-            image.paste(patch.crop((0, top, w, top + h)), (x, y))
-            top += h
+        for box in info.get("boxes") or [info["box"]]:  # "box": one rectangle (older sessions)
+            rect = Rect.from_xywh(*box)
+            image.paste(patch.crop((0, top, rect.w, top + rect.h)), (rect.x0, rect.y0))
+            top += rect.h
     else:
         raise ValueError("not a workprint frame")
     buf = io.BytesIO()

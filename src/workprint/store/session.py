@@ -25,12 +25,13 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, cast
 
 from workprint.errors import WorkprintError
 from workprint.files import atomic_write, fsync_dir, private_dir
 from workprint.store.crypto import DecryptError, Sealer, load_session_key, new_session_key
-from workprint.store.framecodec import decode
+from workprint.store.framecodec import decode, patch_reference
+from workprint.vocabulary import Event
 from workprint.store.segments import SegmentWriter, read_segment, seal_interrupted
 
 SESSION_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
@@ -178,7 +179,10 @@ def _try_lock(directory: Path) -> int | None:
     return fd
 
 
-def recover_held_runs(home: Path, finish: Callable[[dict, list[dict], Callable[[dict], int]], None]) -> int:
+FinishRun = Callable[[dict[str, Any], list[dict[str, Any]], Callable[[dict[str, Any]], int]], None]
+
+
+def recover_held_runs(home: Path, finish: FinishRun) -> int:
     """Redact the typing runs a killed recorder left under ``pending/`` into their session's log.
 
     ``finish(header, keystrokes, append)`` turns one held run into redacted events through
@@ -201,7 +205,7 @@ def recover_held_runs(home: Path, finish: Callable[[dict, list[dict], Callable[[
             next_id = max((e.get("id", 0) for e in events), default=-1) + 1
             lines: list[bytes] = []
 
-            def append(event: dict) -> int:
+            def append(event: dict[str, Any]) -> int:
                 nonlocal next_id
                 lines.append(json.dumps({"id": next_id, **event}, separators=(",", ":")).encode())
                 next_id += 1
@@ -256,7 +260,7 @@ class SessionReader:
                 "sessions are readable only on the device that recorded them"
             ) from exc
         self.problems: list[str] = []
-        self._events: list[dict[str, Any]] | None = None
+        self._events: list[Event] | None = None
 
     def _segments(self) -> Iterator[tuple[int, Path]]:
         for path in sorted((self.dir / "events").glob("*.seg")):
@@ -265,10 +269,10 @@ class SessionReader:
             except ValueError:
                 self.problems.append(f"{path.name}: unexpected file in the event log; ignored")
 
-    def events(self) -> list[dict[str, Any]]:
+    def events(self) -> list[Event]:
         """All intact events, in the order they were written (ids ascending)."""
         if self._events is None:
-            events: list[dict[str, Any]] = []
+            events: list[Event] = []
             segments = list(self._segments())
             for number, path in segments:
                 read = read_segment(path, self._sealer, "events", number)
@@ -301,7 +305,7 @@ class SessionReader:
     def meta(self) -> dict[str, Any]:
         for event in self.events():
             if event.get("kind") == "session":
-                return event
+                return cast(dict[str, Any], event)  # free-form: whatever the recorder put there
         raise StoreError(f"session {self.session_id} has no metadata record: its first segment is damaged")
 
     def frame_ids(self) -> list[str]:
@@ -418,22 +422,20 @@ def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
     so no text typed inside the range survives. The event log is rewritten; returns the events removed."""
     import shutil
 
-    from workprint.store.framecodec import MAGIC
-
     directory = session_dir(home, session_id)
     if directory.is_dir():
         _settle_event_log(directory)
     reader = SessionReader(home, session_id)
     events = reader.events()
 
-    def overlaps(e: dict) -> bool:
+    def overlaps(e: Event) -> bool:
         return e["kind"] != "session" and e["t"] <= end and e.get("t_end", e["t"]) >= start
 
     doomed = {e["id"] for e in events if overlaps(e)}
     for e in events:
-        if e["id"] in doomed and e.get("raw"):
-            first, last = e["raw"]
-            doomed.update(range(first, last + 1))  # the keystrokes a removed run was made of
+        run = e.get("raw")
+        if e["id"] in doomed and run:
+            doomed.update(range(run[0], run[1] + 1))  # the keystrokes a removed run was made of
     kept = [e for e in events if e["id"] not in doomed]
     removed = len(events) - len(kept)
     kept.append({"id": (events[-1]["id"] + 1) if events else 0, "kind": "deleted_range", "t": start, "t_end": end,
@@ -454,8 +456,9 @@ def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
     referenced = {e["frame"] for e in kept if e["kind"] == "frame"}
     for fid in list(referenced):  # patches keep their keyframe
         blob = reader._blob(fid) if (reader.dir / "frames" / f"{fid}.frame").exists() else b""
-        if blob.startswith(MAGIC):
-            referenced.add(json.loads(blob[len(MAGIC):].partition(b"\n")[0])["ref"])
+        ref = patch_reference(blob)
+        if ref is not None:
+            referenced.add(ref)
     for path in (reader.dir / "frames").glob("*.frame"):
         if path.stem not in referenced:
             path.unlink()

@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import httpx
 
@@ -42,7 +42,7 @@ def save_enrolment(home: Path, url: str, token: str, pseudonym: str) -> None:
     atomic_write(_config_path(home), Sealer(device_key(home)).seal(data, b"collector"))
 
 
-def load_enrolment(home: Path) -> dict:
+def load_enrolment(home: Path) -> dict[str, Any]:
     path = _config_path(home)
     if not path.exists():
         raise UploadError("this device is not enrolled; run `workprint enrol URL CODE` with a code from your admin")
@@ -62,7 +62,7 @@ def enrol(home: Path, url: str, code: str) -> str:
     return body["pseudonym"]
 
 
-def review_state(home: Path) -> dict:
+def review_state(home: Path) -> dict[str, Any]:
     """Which sessions the contributor approved, and which were uploaded (with their fingerprint)."""
     path = home / "review.json"
     if not path.exists():
@@ -78,7 +78,7 @@ def review_state(home: Path) -> dict:
     return state
 
 
-def save_review_state(home: Path, state: dict) -> None:
+def save_review_state(home: Path, state: dict[str, Any]) -> None:
     """Written all at once (``atomic_write``): a crash leaves the old state or the new, never a torn file."""
     atomic_write(home / "review.json", json.dumps(state, indent=1, sort_keys=True))
 
@@ -149,8 +149,7 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
             frames: dict[str, str] = {}
             payloads: dict[str, bytes] = {}
             for action in session.actions:
-                for key in ("frame", "frame_after"):
-                    fid = action.get(key)
+                for fid in (action.get("frame"), action.get("frame_after")):
                     if fid and fid not in frames:
                         png, _ = redacted(fid)
                         digest = hashlib.sha256(png).hexdigest()
@@ -204,7 +203,7 @@ def _check(reply: httpx.Response, what: str) -> None:
 
 # ---------------------------------------------------------------------------- consent at the collector
 
-def _contributor_call(home: Path, method: str, path: str, what: str, **kwargs) -> dict:
+def _contributor_call(home: Path, method: str, path: str, what: str, **kwargs) -> dict[str, Any]:
     config = load_enrolment(home)
     headers = {"Authorization": f"Bearer {config['token']}"}
     try:
@@ -216,18 +215,18 @@ def _contributor_call(home: Path, method: str, path: str, what: str, **kwargs) -
     return reply.json()
 
 
-def collector_terms(home: Path) -> dict:
+def collector_terms(home: Path) -> dict[str, Any]:
     """What the collector says about keeping data (``retention_days``: None when unlimited)."""
     return _contributor_call(home, "GET", "/v1/consent/terms", "ask the collector how long it keeps data")
 
 
-def send_consent(home: Path, agreement: dict) -> str:
+def send_consent(home: Path, agreement: dict[str, Any]) -> str:
     """Puts the device's agreement on record at the collector; returns its id there."""
     body = {k: agreement[k] for k in ("notice_version", "notice_hash", "policy_hash", "accepted_at")}
     return _contributor_call(home, "POST", "/v1/consent", "record your consent at the collector", json=body)["consent"]
 
 
-def withdraw_at_collector(home: Path, erase: bool) -> dict:
+def withdraw_at_collector(home: Path, erase: bool) -> dict[str, Any]:
     """Withdraws consent at the collector; with ``erase`` it deletes everything from this pseudonym.
     Returns ``deleted_sessions`` and ``deleted_frames``."""
     return _contributor_call(home, "POST", "/v1/consent/withdraw", "withdraw your consent at the collector",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from workprint.capture.atspi.bus import AccessibilityUnavailable, AtspiBus, Ref, bus_address, listen_states
 from workprint.capture.base import OnTarget
+from workprint.vocabulary import Rect
 
 # Popups (menus, combo lists) sit above the app's main window and win ties.
 _POPUP_ROLES = {"window", "menu", "popup menu", "combo box", "list", "tool tip"}
@@ -27,7 +28,7 @@ _LAYOUT_ROLES = {"filler", "panel", "scroll pane", "viewport", "layered pane", "
 _CONTAINER_ROLES = _LAYOUT_ROLES | {"page tab list", "page tab", "frame", "window", "dialog", "tool bar"}
 
 
-def describe(bus: AtspiBus, ref: Ref) -> dict | None:
+def target_of(bus: AtspiBus, ref: Ref) -> dict | None:
     """{role, name, bbox} of one accessible, or None if it has no name or went away."""
     try:
         name = bus.name(ref)
@@ -182,7 +183,7 @@ class AccessibilityWorker(threading.Thread):
         self.available = False
         self.why_not = ""
         self.secure_focus = False
-        self.secure_box: tuple[int, int, int, int] | None = None  # x, y, w, h of the focused password field
+        self.secure_box: Rect | None = None  # the focused password field
         # Items selected recently, newest last. A menu and its item can both be selected; the
         # click point tells which was chosen.
         self._selected: deque[Selection] = deque(maxlen=16)
@@ -246,9 +247,9 @@ class AccessibilityWorker(threading.Thread):
             if detail == "focused" and on:
                 role = bus.role(ref)
                 self.secure_focus = role in _SECURE_ROLES
-                self.secure_box = bus.extents(ref) if self.secure_focus else None
+                self.secure_box = Rect.from_xywh(*bus.extents(ref)) if self.secure_focus else None
             if detail == "selected" and on:
-                described = describe(bus, ref)
+                described = target_of(bus, ref)
                 if described and described["role"] in _CHOICE_ROLES:
                     self._selected.append(Selection(t, described, ref))
             elif detail == "selected":

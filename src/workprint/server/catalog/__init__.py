@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-from workprint.server.catalog.base import (Catalog, Entry, Refused, Tx, entry_mac, legacy_hash,
+from workprint.server.catalog.base import (CollectorCatalog, Entry, Refused, Tx, entry_mac, legacy_hash,
                                            read_anchor_lines)
 from workprint.files import private_dir
 from workprint.server.private import secret_file
@@ -27,7 +27,7 @@ def catalog_kind(url: str | None) -> str:
     raise CatalogURLError(f"--catalog {url!r}: give sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
 
 
-def open_catalog(data_dir: Path, url: str | None = None, audit_key: str | None = None) -> Catalog:
+def open_catalog(data_dir: Path, url: str | None = None, audit_key: str | None = None) -> CollectorCatalog:
     """The catalog of a collector --data folder (its audit key and anchor live there), in SQLite
     (``DIR/catalog.sqlite`` unless ``url`` names another file) or PostgreSQL."""
     private_dir(data_dir, narrow=True)
@@ -43,5 +43,5 @@ def open_catalog(data_dir: Path, url: str | None = None, audit_key: str | None =
     return SqliteCatalog(path, key, anchor)
 
 
-__all__ = ["Catalog", "CatalogURLError", "Entry", "Refused", "Tx", "catalog_kind", "entry_mac", "legacy_hash",
+__all__ = ["CollectorCatalog", "CatalogURLError", "Entry", "Refused", "Tx", "catalog_kind", "entry_mac", "legacy_hash",
            "open_catalog", "read_anchor_lines"]

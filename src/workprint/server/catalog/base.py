@@ -1,6 +1,6 @@
 """The collector catalog's interface, shared by its SQLite and PostgreSQL implementations.
 
-Every change goes through a named method of :class:`Tx`, inside ``Catalog.transaction()``, and
+Every change goes through a named method of :class:`Tx`, inside ``CollectorCatalog.transaction()``, and
 the audit entry that records it is written in the same transaction: an action is never stored
 without its entry, nor an entry without its action. The SQL is written once, in the subset both
 databases speak (``?`` placeholders are rewritten for PostgreSQL); write transactions are
@@ -34,7 +34,8 @@ GENESIS = "0" * 64
 
 
 class Cursor(Protocol):
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def fetchall(self) -> list[Any]: ...
     def fetchone(self) -> Any: ...
@@ -43,12 +44,12 @@ class Cursor(Protocol):
 class Conn(Protocol):
     """What Tx needs of a database connection (sqlite3's, or psycopg's behind a placeholder adapter)."""
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> Cursor: ...
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any: ...
+    def execute(self, sql: str, args: Sequence[Any] = (), /) -> Cursor: ...
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Any: ...
 
 
 class Refused(Exception):
-    """An expected refusal, raised inside ``Catalog.transaction()`` after its audit entry was
+    """An expected refusal, raised inside ``CollectorCatalog.transaction()`` after its audit entry was
     written: the transaction is committed (the entry kept), then the refusal propagates."""
 
     def __init__(self, status: int, detail: object):
@@ -73,7 +74,7 @@ def _clean(text: str, limit: int = 300) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
 
 
-def entry_mac(key: bytes, prev: str, seq: int, fields: dict) -> str:
+def entry_mac(key: bytes, prev: str, seq: int, fields: dict[str, Any]) -> str:
     body = json.dumps({"seq": seq, **fields}, sort_keys=True, separators=(",", ":"))
     return hmac.new(key, (prev + body).encode(), hashlib.sha256).hexdigest()
 
@@ -297,7 +298,7 @@ class Tx:
         self._db.execute("DELETE FROM settings WHERE key=?", (key,))
 
 
-class Catalog:
+class CollectorCatalog:
     """The catalog's transaction discipline, anchor file and audit verification; a subclass opens
     connections (``_writer`` and ``_reader``) and may clean up after erasure (``checkpoint``)."""
 
@@ -384,7 +385,7 @@ class Catalog:
         with self._reader() as conn:
             return [tuple(r) for r in conn.execute(sql, args).fetchall()]
 
-    def audit_entries(self, limit: int = 1000) -> list[dict]:
+    def audit_entries(self, limit: int = 1000) -> list[dict[str, Any]]:
         rows = self._audit_rows("SELECT seq, ts, actor, role, action, target, outcome, prev, hash FROM audit "
                                 "ORDER BY seq DESC LIMIT ?", (limit,))
         keys = ("seq", "ts", "actor", "role", "action", "target", "outcome", "prev", "hash")
@@ -418,7 +419,7 @@ class Catalog:
         return True, len(rows), ""
 
 
-def legacy_hash(prev: str, fields: dict) -> str:
+def legacy_hash(prev: str, fields: dict[str, Any]) -> str:
     """The unkeyed chain of catalogs from before the audit key (verified up to the anchored legacy head)."""
     return hashlib.sha256((prev + json.dumps(fields, sort_keys=True)).encode()).hexdigest()
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from workprint.server.catalog.base import Catalog, Conn, Cursor
+from workprint.server.catalog.base import CollectorCatalog, Conn, Cursor
 
 WRITE_LOCK = 0x77707231  # "wpr1": held by every write transaction
 MIGRATE_LOCK = 0x77706d31  # "wpm1": held while the schema is migrated
@@ -69,7 +69,7 @@ class _PgConn:
                 cur.executemany(_MARK.sub("%s", sql), rows)
 
 
-class PostgresCatalog(Catalog):
+class PostgresCatalog(CollectorCatalog):
     def __init__(self, url: str, audit_key: str, anchor: Path, pool_size: int = 8):
         import psycopg
         from psycopg_pool import ConnectionPool
@@ -91,7 +91,8 @@ class PostgresCatalog(Catalog):
             try:
                 conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
                              "(version INTEGER PRIMARY KEY, applied DOUBLE PRECISION NOT NULL)")
-                done = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+                row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
+                done = row[0] if row else 0
                 for version, sql in enumerate(MIGRATIONS, 1):
                     if version <= done:
                         continue

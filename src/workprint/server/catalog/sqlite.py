@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from workprint.server.catalog.base import Catalog, Conn, read_anchor_lines
+from workprint.server.catalog.base import CollectorCatalog, Conn, read_anchor_lines
 from workprint.files import touch_private
 
 _SCHEMA = """
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS session_consents (session TEXT PRIMARY KEY, consent T
 _COLUMNS = (("tokens", "expires", "REAL"), ("tokens", "revoked", "REAL"), ("enrolment_codes", "expires", "REAL"))
 
 
-class SqliteCatalog(Catalog):
+class SqliteCatalog(CollectorCatalog):
     def __init__(self, path: Path, audit_key: str, anchor: Path):
         super().__init__(audit_key, anchor)
         touch_private(path)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workprint.server.blobs import BlobStore
-from workprint.server.catalog import Catalog
+from workprint.server.catalog import CollectorCatalog
 
 
 def hash_token(token: str) -> str:
@@ -17,7 +17,7 @@ def hash_token(token: str) -> str:
 
 @dataclass(frozen=True)
 class Collector:
-    catalog: Catalog
+    catalog: CollectorCatalog
     blobs: BlobStore
     actor: Callable[..., Any]  # the FastAPI dependency naming who calls
     require: Callable[..., None]  # refuses (audited) a role that may not do something
