@@ -52,6 +52,12 @@ class Expected:
     # new binding (pynput keeps the map it read at start) and report an unnamed key code.
     remapped_char: str | None = None
 
+    @classmethod
+    def from_json(cls, fields: dict[str, Any]) -> "Expected":
+        """One read back from ``dataclasses.asdict`` sent over the agent link (its key a dict)."""
+        key = fields.get("key")
+        return cls(**{**fields, "key": Key(**key) if isinstance(key, dict) else None})
+
     def matches(self, item: tuple) -> bool:
         kind = item[0]
         if kind != self.kind:

@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from workprint.agent.channel import AgentChannel, Expected
 from workprint.capture.base import Window
-from workprint.capture.keys import Key
 from workprint.errors import WorkprintError
 from workprint.files import serve_private_socket
 from workprint.vocabulary import Rect
@@ -52,12 +51,6 @@ MAX_LINE = 1024 * 1024
 # stops answering mid-gesture lets the person's input through after this.
 GESTURE_HOLD_S = 2.0
 HELLO_TIMEOUT_S = 10.0
-
-
-def _expected_of(fields: dict[str, Any]) -> Expected:
-    """An expectation as the agent's process sent it (``asdict``): its key arrives as a plain dict."""
-    key = fields.get("key")
-    return Expected(**{**fields, "key": Key(**key) if isinstance(key, dict) else key})
 
 
 class LinkError(WorkprintError):
@@ -167,7 +160,7 @@ class LinkedChannel(AgentChannel):
         with self._lock:  # the person's input waits in classify until the gesture is injected
             ok = self._may_act.is_set()
             if ok:
-                self._expected.extend(_expected_of(e) for e in message["expected"])
+                self._expected.extend(Expected.from_json(e) for e in message["expected"])
             self.push(reply={"ok": ok})
             deadline = time.monotonic() + GESTURE_HOLD_S
             while ok:

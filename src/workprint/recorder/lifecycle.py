@@ -2,8 +2,8 @@
 
 Threads and what they may do:
 
-* input hooks (the backend's): timestamp, ask the gate who made the event (``Gate.classify``,
-  through ``Recorder._enqueue_input``) and enqueue, nothing else;
+* input hooks (the backend's): timestamp, ask the gate who made the event (``Gate.classify``)
+  and enqueue, nothing else;
 * the gate thread (``_run_gate``): the only one that decides what is written — everything in
   ``recorder.gate``;
 * the frame sampler: grabs the screen after it changes (see ``capture.frames``);
@@ -157,7 +157,14 @@ class Recorder:
             self.link.start()
         except (OSError, WorkprintError) as exc:
             self._problem(f"agent link not started ({exc}); `workprint agent run` cannot join this recording")
-        hooks = self.backend.input_hooks(self._enqueue_input)
+        def enqueue(item: InputItem) -> None:
+            try:
+                item = gate.classify(item)
+            except Exception as exc:  # never lose the person's input to a fault in the agent channel
+                self._problem(f"agent channel: {exc!r}")
+            self._queue.put(item)
+
+        hooks = self.backend.input_hooks(enqueue)
         hooks.start()
         gate_thread = threading.Thread(target=self._run_gate, args=(gate,), name="workprint-gate", daemon=True)
         gate_thread.start()
@@ -219,15 +226,6 @@ class Recorder:
         self.indicator.notify("workprint stopped recording")
 
     # ----------------------------------------------------------------- the gate thread
-    def _enqueue_input(self, item: InputItem) -> None:
-        """The input hooks' callback (their thread): whose input it is, then the queue."""
-        assert self.gate is not None
-        try:
-            item = self.gate.classify(item)
-        except Exception as exc:  # a broken agent channel must not stop the hooks (and all input with them)
-            self._problem(f"agent channel: {exc!r}")
-        self._queue.put(item)
-
     def _run_gate(self, gate: Gate) -> None:
         last_status = last_tick = 0.0
         last_catalog = time.monotonic()
