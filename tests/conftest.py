@@ -69,6 +69,16 @@ def has_event(kind: str, **fields) -> Callable[[list[dict]], bool]:
     return lambda events: any(e["kind"] == kind and all(e.get(k) == v for k, v in fields.items()) for e in events)
 
 
+def has_frame_after(kind: str, **fields) -> Callable[[list[dict]], bool]:
+    """A ``wait_logged`` check: such an event was written, and a frame grabbed after it (frames are
+    stored in the order they were kept, so the frame before that event is stored too)."""
+    def check(events: list[dict]) -> bool:
+        at = [e["t"] for e in events if e["kind"] == kind and all(e.get(k) == v for k, v in fields.items())]
+        return bool(at) and any(e["kind"] == "frame" and e["t"] > at[0] for e in events)
+
+    return check
+
+
 def actions_json(env: dict[str, str], session: str = "latest") -> list[dict]:
     return [json.loads(line) for line in workprint("actions", session, "--json", env=env).stdout.splitlines()]
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import Recording, workprint
+from tests.conftest import Recording, has_event, has_frame_after, wait_logged, workprint
 from workprint.demo.model_server import Scripted, ScriptedModelServer, request_images
 
 EMAIL = "marta.kowalski@example.org"
@@ -60,17 +60,18 @@ def annotated_recording(tmp_path_factory):
         rec = Recording(desk, home)
         desk.activate(wid)
         workprint("task", "start", PERSON_TASK, env=rec.env)
-        time.sleep(0.6)
+        wait_logged(home, rec.session, has_event("task_start"), "the task start")
         desk.xdotool("type", "--delay", 40, f"Order via {EMAIL}")
-        time.sleep(1.0)
+        wait_logged(home, rec.session, has_event("typed"), "the typing run")
         desk.xdotool("key", "Return")
-        time.sleep(0.8)
+        wait_logged(home, rec.session, has_event("key_down", key="enter"), "enter")
         workprint("task", "end", env=rec.env)
-        time.sleep(0.6)
+        wait_logged(home, rec.session, has_event("task_end"), "the task end")
         desk.xdotool("type", "--delay", 40, "second line")
-        time.sleep(1.0)
+        wait_logged(home, rec.session, has_event("typed", text="second line"), "the second typing run")
         desk.xdotool("key", "ctrl+Home")
-        time.sleep(1.0)
+
+        wait_logged(home, rec.session, has_frame_after("key_down", key="home"), "ctrl+home and the frame after it")
         code, out, err = rec.stop()
         assert code == 0, err
     return rec.env, out.strip().splitlines()[-1]

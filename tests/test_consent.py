@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Recording, workprint
+from tests.conftest import Recording, has_event, wait_logged, workprint
 from tests.test_collector import Server, server  # noqa: F401  (the real `workprint serve` fixture)
 from workprint.privacy import consent
 from workprint.privacy.consent import Destination, Scope, build_notice, widenings
@@ -219,9 +219,9 @@ def test_withdraw_with_erase_removes_everything_on_both_sides(desk, server, tmp_
     time.sleep(1.0)
     desk.activate(pad)
     rec = Recording(desk, home, policy)
-    for word in ("erase", "me"):
+    for word in ("erase", "me"):  # each its own typing run
         desk.xdotool("type", "--delay", 40, word)
-        time.sleep(1.4)
+        wait_logged(home, rec.session, has_event("typed", text=word), f"the typing run {word!r}")
     code, out, err = rec.stop()
     assert code == 0, err
     session, env = out.strip().splitlines()[-1], rec.env

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import Recording, actions_json, wait_logged, wait_until, workprint
+from tests.conftest import Recording, actions_json, has_frame_after, wait_logged, wait_until, workprint
 from workprint.store import SessionReader
 
 
@@ -45,13 +45,7 @@ def test_kill_9_keeps_all_but_the_last_second(desk, pad, home):
     wait_until(lambda: active_title(desk) == "Save As", 20, "the save dialog opening")
     desk.xdotool("key", "Escape")  # close the save dialog
     wait_until(lambda: active_title(desk) != "Save As", 20, "the save dialog closing")
-
-    def esc_and_its_frames(events: list[dict]) -> bool:
-        esc = [e["t"] for e in events if e["kind"] == "key_down" and e.get("key") == "esc"]
-        # Frames are stored in the order they were kept: one kept after esc means esc's own is in.
-        return bool(esc) and any(e["kind"] == "frame" and e["t"] > esc[0] for e in events)
-
-    wait_logged(home, rec.session, esc_and_its_frames, "esc and the frame after it flushed")
+    wait_logged(home, rec.session, has_frame_after("key_down", key="esc"), "esc and the frame after it flushed")
     rec.proc.send_signal(signal.SIGKILL)
     rec.proc.wait(timeout=10)
     env = rec.env

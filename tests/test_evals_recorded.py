@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import Recording, workprint
+from tests.conftest import Recording, has_event, wait_logged, workprint
 from workprint.demo.desktop import VirtualDesktop
 from workprint.demo.scenario import MousepadScript
 from workprint.process.pyautogui_code import to_code
@@ -34,11 +34,11 @@ def built(tmp_path_factory):
         time.sleep(1.0)
         rec = Recording(desk, home, policy)
         workprint("task", "start", TASK, env=rec.env)
-        time.sleep(0.5)
+        wait_logged(home, rec.session, has_event("task_start"), "the task start")
         script = MousepadScript(desk, pad)
         expected = script.play()
         workprint("task", "end", env=rec.env)
-        time.sleep(0.8)
+        wait_logged(home, rec.session, has_event("task_end"), "the task end")
         # The real extents of the elements clicked, from the bus and from X.
         a11y = AtspiBus(timeout=2.0, env=desk.env)
         text_view = find(a11y, "mousepad", "text", "")

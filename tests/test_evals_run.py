@@ -7,10 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import defaultdict
 
-from tests.conftest import _free_port, workprint
+from tests.conftest import _free_port, wait_until, workprint
 from tests.evalset import index_of_png, make_set
 from workprint.demo.model_server import Scripted, ScriptedModelServer, request_images
 from workprint.process.pyautogui_code import to_code
@@ -104,11 +103,8 @@ def test_a_killed_run_resumes_without_asking_again(tmp_path, env):
                 "--concurrency", "2", "--out", str(results_dir), "--quiet"]
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         predictions = results_dir / "predictions.jsonl"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if predictions.exists() and predictions.read_text().count("\n") >= 12:
-                break
-            time.sleep(0.05)
+        wait_until(lambda: predictions.exists() and predictions.read_text().count("\n") >= 12, 60,
+                   "12 predictions written")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         done_first = {json.loads(line)["id"] for line in predictions.read_text().splitlines() if line.endswith("}")}

@@ -323,6 +323,64 @@ def test_the_next_action_settles_the_frame_after_the_one_before(home):
     assert [(f, r) for f, r, _ in rig.kept] == [(before, "before"), (same, "after")]
 
 
+# ----------------------------------------------------------------- frames
+def test_a_screen_shown_while_a_denied_app_has_focus_is_never_kept(home):
+    rig = Rig(home, Policy(allow_apps=("mousepad",)))
+    denied = rig.frame(0.5, active=TERM)
+    rig.click(1.0, 100, 100)  # the frame before this click is the terminal's screen
+    allowed = rig.frame(1.3)
+    assert denied not in [f for f, _, _ in rig.kept]
+    assert [(f, r) for f, r, _ in rig.kept] == [(allowed, "after")]
+    masks = rig.kept[0][2]
+    assert TERM.box in masks, "the denied window is blacked out of the kept frame"
+
+
+def test_a_still_screen_gets_a_periodic_frame_and_a_changing_one_waits_to_settle(home):
+    rig = Rig(home)
+    rig.tick(0.5)  # the focused window is seen: its next stable frame is kept
+    first = rig.frame(1.0)
+    rig.frame(1.5, stable=False)
+    rig.tick(SETTINGS.periodic_s + 2)
+    assert [(f, r) for f, r, _ in rig.kept] == [(first, "window")], "an unstable grab is never the periodic frame"
+    still = rig.frame(SETTINGS.periodic_s + 3)
+    rig.tick(SETTINGS.periodic_s + 4)
+    assert [(f, r) for f, r, _ in rig.kept][1:] == [(still, "periodic")]
+    rig.tick(SETTINGS.periodic_s + 10)
+    assert len(rig.kept) == 2, "kept once, not at every tick"
+
+
+def test_a_window_change_keeps_the_next_stable_frame(home):
+    desktop = Desktop(TERM, PAD)
+    rig = Rig(home, desktop=desktop)
+    rig.tick(1.0)  # focus: mousepad
+    rig.frame(1.5)
+    desktop.stack = [PAD, TERM]
+    rig.tick(2.0)  # focus: the terminal
+    rig.frame(2.1, stable=False)
+    settled = rig.frame(2.4, active=TERM)
+    assert [(f, r) for f, r, _ in rig.kept] == [(rig.kept[0][0], "window"), (settled, "window")]
+    assert [e.get("app") for e in rig.log.of("focus")] == ["mousepad", "xterm"]
+
+
+# ----------------------------------------------------------------- page events
+def test_page_events_are_redacted_and_a_denied_pages_events_dropped(home):
+    rig = Rig(home, Policy(deny_urls=("*://bank.example/*",)), Desktop(PAD, BROWSER))
+    at = rig.at(1.0)
+    field = {"role": "textbox", "name": "jane.doe@example.com", "bbox": [1, 2, 3, 4], "secret": "x"}
+    rig.gate.handle(("dom", at, {"type": "navigate", "url": "https://mail.example/?to=jane.doe@example.com"}))
+    rig.gate.handle(("dom", at, {"type": "input", "url": "https://mail.example/", "text": "write to jane.doe@example.com",
+                                 "ts": 5000, "ts_start": 3000, "target": field}))
+    rig.gate.handle(("dom", at, {"type": "click", "url": "https://bank.example/login", "x": 5, "y": 6}))
+    rig.gate.handle(("dom", at, {"type": "navigate", "denied": True}))
+    rig.gate.handle(("dom", at, {"type": "submit", "url": "https://mail.example/"}))
+    assert "jane" not in repr(rig.log.events)
+    assert rig.log.kinds() == ["dom_navigate", "dom_input", "dom_submit"]
+    typed = rig.log.of("dom_input")[0]
+    assert typed["text"] == "write to [EMAIL]" and typed["redacted"] == ["email"]
+    assert (typed["t"], typed["t_end"]) == (-1.0, 1.0), "the field visit started when its first key was typed"
+    assert typed["target"] == {"role": "textbox", "bbox": [1, 2, 3, 4], "name": "[EMAIL]"}
+
+
 # ----------------------------------------------------------------- secure fields
 def test_a_password_field_drops_keystrokes_and_writes_one_secure_input(home):
     field = SecureField()

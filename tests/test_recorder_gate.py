@@ -59,6 +59,7 @@ class StillDesktop:
         return Screen(800, 600)
 
     def input_hooks(self, enqueue) -> _Hooks:
+        self.enqueue = enqueue  # what the hooks call with each input event
         return _Hooks()
 
     def window_inspector(self) -> _Inspector:
@@ -85,10 +86,10 @@ def _no_display(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
 
 
-def start(home: Path):
+def start(home: Path, desktop: StillDesktop | None = None):
     from workprint.recorder import Recorder
 
-    recorder = Recorder(home, StillDesktop(), Policy(), accessibility=False)
+    recorder = Recorder(home, desktop or StillDesktop(), Policy(), accessibility=False)
     thread = threading.Thread(target=recorder.run, daemon=True)
     thread.start()
     assert recorder.ready.wait(timeout=30), "the recorder did not get ready"
@@ -163,3 +164,31 @@ def test_the_run_in_progress_is_sealed_on_disk_never_in_clear(home):
     typed = [e for e in SessionReader(home, recorder.session_id).events() if e["kind"] == "typed"]
     assert typed[0]["text"] == "mail [EMAIL] now"
     assert not pending(home, recorder), "removed once written"
+
+
+def test_a_broken_agent_channel_does_not_take_the_input_hooks_down(home):
+    """The hooks ask the agent channel whose each event is; an exception there would end the
+    platform's listener (and all input with it). It is reported, and the event is the person's."""
+    desktop = StillDesktop()
+    recorder, thread = start(home, desktop)
+
+    class Broken:
+        status_text = ""
+
+        def classify(self, item):
+            raise AttributeError("'dict' object has no attribute 'name'")
+
+        def hotkey(self, name, mods, t) -> bool:
+            return False
+
+    recorder.agent = Broken()
+    t = time.monotonic()
+    for ch in "ok":
+        desktop.enqueue(("key_down", t, Key.typing(ch)))
+        desktop.enqueue(("key_up", t + 0.01, Key.typing(ch)))
+        t += 0.05
+    recorder.stop()
+    thread.join(timeout=20)
+    typed = [e for e in SessionReader(home, recorder.session_id).events() if e["kind"] == "typed"]
+    assert [(e["text"], e.get("agent")) for e in typed] == [("ok", None)]
+    assert any(p.startswith("agent channel: AttributeError") for p in recorder.problems), recorder.problems

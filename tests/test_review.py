@@ -11,15 +11,15 @@ import time
 
 import httpx
 
-from tests.conftest import Recording, _free_port, actions_json, workprint
+from tests.conftest import Recording, _free_port, actions_json, has_event, wait_logged, wait_until, workprint
 from workprint.store import SessionReader
 
 
 def _record(desk, home, words):
     rec = Recording(desk, home)
-    for word in words:
+    for word in words:  # each its own typing run
         desk.xdotool("type", "--delay", 40, word)
-        time.sleep(1.4)
+        wait_logged(home, rec.session, has_event("typed", text=word), f"the typing run {word!r}")
     code, out, err = rec.stop()
     assert code == 0, err
     return rec.env, out.strip().splitlines()[-1]
@@ -39,12 +39,13 @@ def test_review_page_approves_and_deletes(desk, home):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         url = page.stdout.readline().split()[2]
-        for _ in range(50):
+        def answer() -> httpx.Response | None:
             try:
-                index = httpx.get(url, timeout=2)
-                break
+                return httpx.get(url, timeout=2)
             except httpx.HTTPError:
-                time.sleep(0.1)
+                return None
+
+        index = wait_until(answer, 20, "the review page answering")
         assert session in index.text and doomed in index.text and "not reviewed" in index.text
         assert httpx.get(url.replace(url.split("/")[3], "wrong-token")).status_code == 404, "the page needs its token"
         replay = httpx.get(f"{url}session/{session}", timeout=120)
@@ -96,10 +97,8 @@ def test_review_page_refuses_other_origins_and_keeps_its_secret_off_the_command_
     try:
         url = page.stdout.readline().split()[2]
         token = url.split("/")[3]
-        for _ in range(100):
-            if seen.exists() and len(seen.read_text().splitlines()) >= 2:
-                break
-            time.sleep(0.1)
+        wait_until(lambda: seen.exists() and len(seen.read_text().splitlines()) >= 2, 20,
+                   "the browser command being run and fetching the page")
         argv, status = seen.read_text().splitlines()
         assert token not in argv, "the page's secret is on the browser's command line"
         assert status == "200", "the page answers while the browser command runs"

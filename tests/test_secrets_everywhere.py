@@ -9,7 +9,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from tests.conftest import Recording, actions_json, workprint
+from tests.conftest import Recording, actions_json, has_event, has_frame_after, wait_logged, workprint
 from workprint.store import SessionReader
 
 CARD = "4111 1111 1111 1111"
@@ -29,9 +29,9 @@ def test_secrets_in_title_and_on_screen(desk, home, tmp_path):
     rec = Recording(desk, home)
     desk.activate(wid)
     desk.xdotool("key", "ctrl+End")
-    time.sleep(0.5)
+    wait_logged(home, rec.session, has_event("key_down", key="end"), "ctrl+end")
     desk.xdotool("type", "--delay", 60, "ok")
-    time.sleep(1.5)
+    wait_logged(home, rec.session, has_frame_after("typed", text="ok"), "the typing run and the frame after it")
     code, out, err = rec.stop()
     assert code == 0, err
     session = out.strip().splitlines()[-1]

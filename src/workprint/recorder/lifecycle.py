@@ -57,7 +57,8 @@ class Recorder:
     """One recording: ``run()`` records until ``stop()`` (or a duration) and returns the session id.
 
     ``agent`` may be set before or while it runs (``workprint agent run``): the agent channel,
-    the gate's second input source. ``ready`` is set once the hooks and the gate run.
+    the gate's second input source. ``ready`` is set once the hooks and the gate run and the
+    screen has been grabbed once (the first action has a frame before it).
     """
 
     def __init__(self, home: Path, backend: Backend, policy: Policy | None = None,
@@ -128,8 +129,9 @@ class Recorder:
         self.encoder = FrameEncoder(self._store_frame, codec=s.frame_codec)
         if self._want_accessibility:
             self.a11y = self.backend.accessibility(self._store_target)
+        control = Control(self.home, task_dialog(self.backend.ask_text))
         self.gate = Gate(append=self.writer.append, held=self.writer, windows=self._inspector, policy=self.policy,
-                         settings=s, ring=self.ring, submit=self.encoder.submit, control=Control(self.home, task_dialog(self.backend.ask_text)),
+                         settings=s, ring=self.ring, submit=self.encoder.submit, control=control,
                          browser_apps=self.backend.apps.browsers, t0=t0, a11y=self.a11y,
                          notify=self.indicator.notify, on_state=lambda: self._status(changed=True))
         self.gate.agent = self._agent
@@ -299,7 +301,7 @@ class Recorder:
         self.writer.append(event)
 
     # ----------------------------------------------------------------- for the agent channel
-    # ``agent.channel`` and ``agent.runner`` (and bench/agent.py) reach into the recorder by these
+    # ``agent.channel``, ``agent.link`` and ``agent.runner`` reach into the recorder by these
     # names; they are the gate's, and stay until those callers use ``recorder.gate`` directly.
     def _now(self, t: float | None = None) -> float:
         assert self.gate is not None
@@ -325,8 +327,3 @@ class Recorder:
     def _task_open(self, value: bool) -> None:
         assert self.gate is not None
         self.gate.task_open = value
-
-    @property
-    def _t0(self) -> float:
-        assert self.gate is not None
-        return self.gate.t0
