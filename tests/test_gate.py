@@ -428,21 +428,12 @@ def test_a_page_secure_field_well_after_the_run_keeps_it(home):
 
 # ----------------------------------------------------------------- the agent as a second source
 class ChannelHost:
-    """What the agent channel reaches in the recorder, answered by the gate alone."""
+    """What the agent channel reaches in the recorder (its gate, the log, the indicator), no display."""
 
     def __init__(self, rig: Rig) -> None:
         from workprint.capture.indicator import Indicator
 
         self.writer, self.indicator, self.gate = rig.log, Indicator(enabled=False), rig.gate
-        self._now, self._append, self._end_run = rig.gate.now, rig.gate.append, rig.gate.end_run
-
-    @property
-    def _task_open(self) -> bool:
-        return self.gate.task_open
-
-    @_task_open.setter
-    def _task_open(self, value: bool) -> None:
-        self.gate.task_open = value
 
 
 def test_the_agents_input_is_tagged_with_its_step_and_the_persons_takes_over(home):

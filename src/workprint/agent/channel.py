@@ -29,6 +29,7 @@ from workprint.vocabulary import Rect
 
 if TYPE_CHECKING:
     from workprint.recorder import Recorder
+    from workprint.recorder.gate import Gate
 
 RESUME_HOTKEY = ("ctrl", "alt", "g")
 # Raw events the person makes that take control from the agent (a pointer nudge does not).
@@ -116,17 +117,25 @@ class AgentChannel:
         self.latencies: list[float] = []  # takeover: first person input (hook time) -> agent paused
         self.takeover_times: list[float] = []  # monotonic time each takeover paused the agent
 
+    @property
+    def _gate(self) -> "Gate":
+        """The recorder's gate, which alone writes events (this channel is its second input source)."""
+        gate = self._rec.gate
+        if gate is None:
+            raise RuntimeError("the recorder is not running")
+        return gate
+
     # ------------------------------------------------------------ agent thread
     def send(self, op: str, **payload: Any) -> None:
         """A message for the gate, in order with the input events (the gate writes it)."""
-        self._rec._queue.put(("agent", time.monotonic(), {"op": op, **payload}))
+        self._rec.submit(("agent", time.monotonic(), {"op": op, **payload}))
 
     def attach(self) -> None:
         """Become the recorder's agent: from now on the gate classifies input through this channel."""
         self._rec.agent = self
 
     def recording(self) -> bool:
-        return self._rec.ready.is_set() and not self._rec._stop.is_set()
+        return self._rec.recording
 
     def gesture(self, expected: list[Expected], perform: Callable[[], None]) -> bool:
         """If the agent still has control: register ``expected``, then ``perform`` (inject) them,
@@ -144,7 +153,7 @@ class AgentChannel:
         rec = self._rec
         a11y = getattr(rec, "a11y", None)
         boxes = [a11y.secure_box] if a11y is not None and a11y.secure_box is not None else []
-        return [rec._allowed(w) for w in windows], boxes
+        return [self._gate.allowed(w) for w in windows], boxes
 
     def may_act(self) -> bool:
         return self._may_act.is_set()
@@ -224,15 +233,15 @@ class AgentChannel:
     def _takeover(self, trigger: str, t: float, **extra: Any) -> None:
         """Gate thread: write a takeover already decided (the agent is paused by now)."""
         self.takeovers += 1
-        self._rec._end_run()
-        event: dict[str, Any] = {"kind": "takeover", "t": self._rec._now(t), "trigger": trigger, "n": self.takeovers}
+        self._gate.end_run()
+        event: dict[str, Any] = {"kind": "takeover", "t": self._gate.now(t), "trigger": trigger, "n": self.takeovers}
         for key, value in extra.items():
             if isinstance(value, str):
                 value, kinds = text_of(value)
                 if kinds:
                     event.setdefault("redacted", []).extend(kinds)
             event[key] = value
-        self._rec._append(event)
+        self._gate.append(event)
         self._rec.writer.flush()
         self._open = (event["t"], trigger)
         why = {"human_input": "", "call_user": f" — the agent asks: {event.get('message', '')}",
@@ -250,14 +259,14 @@ class AgentChannel:
             return
         if how == "resume" and not self.taken:
             return
-        if how == "resume" and self._rec.gate is not None and self._rec.gate.paused:
+        if how == "resume" and self._gate.paused:
             self.status_text = PAUSED_TEXT + " — recording is paused; resume it first (ctrl+alt+p or `workprint resume`)"
             self._rec.indicator.notify("workprint: recording is paused",
                                        "The agent acts only while it is recorded: resume recording, then hand back")
             return
         if self.taken:
-            self._rec._end_run()
-            self._rec._append({"kind": "handback", "t": self._rec._now(t), "how": how, "n": self.takeovers})
+            self._gate.end_run()
+            self._gate.append({"kind": "handback", "t": self._gate.now(t), "how": how, "n": self.takeovers})
             self._summary(t, how)
             self._rec.writer.flush()
         self.verdict = how
@@ -279,7 +288,7 @@ class AgentChannel:
             return
         start, trigger = self._open
         self._open = None
-        self._rec._append({"kind": "intervention", "t": start, "t_end": self._rec._now(t), "trigger": trigger,
+        self._gate.append({"kind": "intervention", "t": start, "t_end": self._gate.now(t), "trigger": trigger,
                            "handback": how, "n": self.takeovers})
 
     def hotkey(self, name: str | None, mods: set[str], t: float) -> bool:
@@ -298,27 +307,27 @@ class AgentChannel:
 
     def on_message(self, t: float, message: dict[str, Any]) -> None:
         op = message.get("op")
-        rec = self._rec
+        gate = self._gate
         if op == "start":
-            rec._end_run()
+            gate.end_run()
             task, kinds = text_of(str(message.get("task", "")))
-            event = {"kind": "agent_start", "t": rec._now(t), "task": task, "model": message.get("model"),
+            event = {"kind": "agent_start", "t": gate.now(t), "task": task, "model": message.get("model"),
                      "format": message.get("format"), "max_steps": message.get("max_steps")}
-            rec._append(event)
-            start = {"kind": "task_start", "t": rec._now(t), "instruction": task, "by": "agent"}
+            gate.append(event)
+            start = {"kind": "task_start", "t": gate.now(t), "instruction": task, "by": "agent"}
             if kinds:
                 start["redacted"] = event["redacted"] = kinds
-            rec._append(start)
-            rec._task_open = True
+            gate.append(start)
+            gate.task_open = True
             self.running, self.taken, self.verdict = True, False, None
             self._may_act.set()
         elif op == "step":
-            rec._end_run()
-            rec._append({"kind": "agent_step", "t": rec._now(t), "step": message["step"],
+            gate.end_run()
+            gate.append({"kind": "agent_step", "t": gate.now(t), "step": message["step"],
                          "action": redacted_action(message["action"]),
                          "reply": text_of(str(message.get("reply", "")))[0]})
         elif op == "proposed":
-            rec._append({"kind": "agent_proposed", "t": rec._now(t), "step": message["step"], "n": self.takeovers,
+            gate.append({"kind": "agent_proposed", "t": gate.now(t), "step": message["step"], "n": self.takeovers,
                          "action": redacted_action(message["action"]),
                          "reply": text_of(str(message.get("reply", "")))[0], "why": message.get("why")})
         elif op == "takeover":  # decided by pause_for
@@ -327,22 +336,22 @@ class AgentChannel:
         elif op == "stop":
             self.handback("stop", t)
         elif op == "log":
-            rec._append({"kind": "agent_log", "t": rec._now(t), "message": text_of(str(message.get("message")))[0]})
+            gate.append({"kind": "agent_log", "t": gate.now(t), "message": text_of(str(message.get("message")))[0]})
         elif op == "end":
-            rec._end_run()
+            gate.end_run()
             if self.taken:
-                rec._append({"kind": "handback", "t": rec._now(t), "how": "end", "n": self.takeovers})
+                gate.append({"kind": "handback", "t": gate.now(t), "how": "end", "n": self.takeovers})
                 self._summary(t, "end")
                 self.taken = False
             status = message.get("status", "fail")
-            end = {"kind": "agent_end", "t": rec._now(t), "status": status}
+            end = {"kind": "agent_end", "t": gate.now(t), "status": status}
             if message.get("error"):
                 end["error"] = text_of(str(message["error"]))[0]
-            rec._append(end)
-            rec._append({"kind": "task_end", "t": rec._now(t),
+            gate.append(end)
+            gate.append({"kind": "task_end", "t": gate.now(t),
                          "status": "done" if status == "done" else "failed" if status != "stopped" else "abandoned"})
-            rec._task_open = False
-            rec.writer.flush()
+            gate.task_open = False
+            self._rec.writer.flush()
             self.running = False
             self._may_act.clear()
             self._handback.set()

@@ -176,7 +176,7 @@ class LinkedChannel(AgentChannel):
         op = message.get("op")
         if op == "send":
             t = message.get("t")
-            self._rec._queue.put(("agent", t if isinstance(t, float) else time.monotonic(), message["message"]))
+            self._rec.submit(("agent", t if isinstance(t, float) else time.monotonic(), message["message"]))
         elif op == "look":
             windows = [None if w is None else Window(int(w[0]), tuple(w[1]), str(w[2]), tuple(w[3]))
                        for w in message["windows"]]
@@ -196,7 +196,7 @@ class LinkedChannel(AgentChannel):
             if self._closing_sent:
                 return
             self._closing_sent = True
-        self._rec._queue.put(("agent", time.monotonic(), {"op": "closed", "status": status, "why": why}))
+        self._rec.submit(("agent", time.monotonic(), {"op": "closed", "status": status, "why": why}))
 
     def close(self) -> None:
         with self._write:

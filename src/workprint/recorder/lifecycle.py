@@ -262,6 +262,11 @@ class Recorder:
         gate.finish()
 
     # ----------------------------------------------------------------- helpers
+    def _now(self, t: float | None = None) -> float:
+        """Session time (of monotonic ``t``, or of now)."""
+        assert self.gate is not None
+        return self.gate.now(t)
+
     def _problem(self, message: str) -> None:
         self._problems[message] = self._problems.get(message, 0) + 1
 
@@ -301,29 +306,11 @@ class Recorder:
         self.writer.append(event)
 
     # ----------------------------------------------------------------- for the agent channel
-    # ``agent.channel``, ``agent.link`` and ``agent.runner`` reach into the recorder by these
-    # names; they are the gate's, and stay until those callers use ``recorder.gate`` directly.
-    def _now(self, t: float | None = None) -> float:
-        assert self.gate is not None
-        return self.gate.now(t)
-
-    def _append(self, event: dict[str, Any]) -> int:
-        assert self.gate is not None
-        return self.gate.append(event)
-
-    def _end_run(self) -> None:
-        assert self.gate is not None
-        self.gate.end_run()
-
-    def _allowed(self, window: Any) -> bool:
-        assert self.gate is not None
-        return self.gate.allowed(window)
+    def submit(self, item: InputItem) -> None:
+        """Queue an item for the gate, in order with the input events (the agent channel's messages)."""
+        self._queue.put(item)
 
     @property
-    def _task_open(self) -> bool:
-        return self.gate is not None and self.gate.task_open
-
-    @_task_open.setter
-    def _task_open(self, value: bool) -> None:
-        assert self.gate is not None
-        self.gate.task_open = value
+    def recording(self) -> bool:
+        """Started and not stopping."""
+        return self.ready.is_set() and not self._stop.is_set()
