@@ -134,27 +134,43 @@ class _Asker:
         self.directory = directory
         self.options = options
         self._cache: OrderedDict[tuple[str, ImageFit], bytes] = OrderedDict()
+        self._encoding: dict[tuple[str, ImageFit], Future[bytes]] = {}
         self._lock = threading.Lock()
         self.client = ChatClient(options.model or "", options.model_name, retries=options.retries,
                                  timeout=options.timeout)
 
     def _image(self, rel: str, fit: ImageFit) -> bytes:
         """The PNG sent for a frame. Steps share frames (a typing run, a key after it), and a resize
-        plus PNG encoding is most of a step's cost, so the last few are kept."""
+        plus PNG encoding is most of a step's cost, so the last few are kept. Steps sharing a frame
+        are asked at the same time: the first encodes it, the others wait for that one encoding."""
         key = (rel, fit)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
+            pending = self._encoding.get(key)
+            if pending is None:
+                pending = self._encoding[key] = Future()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            return pending.result()
         image_path = self.directory / rel
         try:
             png = encode_png(image_path.read_bytes(), fit)
-        except OSError as exc:
-            raise RunError(f"cannot read the step's image {image_path}: {exc}") from None
+        except Exception as exc:
+            error = RunError(f"cannot read the step's image {image_path}: {exc}") if isinstance(exc, OSError) else exc
+            with self._lock:
+                del self._encoding[key]
+            pending.set_exception(error)  # the steps waiting on this frame fail the same way
+            raise error from None
         with self._lock:
+            del self._encoding[key]
             self._cache[key] = png
             while len(self._cache) > self.CACHED_IMAGES:
                 self._cache.popitem(last=False)
+        pending.set_result(png)
         return png
 
     def ask(self, step: dict[str, Any]) -> dict[str, Any]:
