@@ -105,3 +105,22 @@ def test_cap_per_interaction_keeps_corrections_first(home, env, tmp_path):
     assert any(s["intervention"] for s in other), "a correction is kept whatever the seed"
     card = (tmp_path / "cap" / "README.md").read_text()
     assert "At most 3 steps per interaction" in card and "over --max-per-interaction: 68" in card
+
+
+def test_a_second_build_reuses_the_kept_masks_without_loading_ocr(home, tmp_path, monkeypatch):
+    """The first build OCR-reads each frame once and keeps the masks with the session; building
+    again (another hold-out, another cap) paints them and never loads the OCR models."""
+    from workprint.evals import build_eval_set
+    from workprint.privacy import frames as frames_module
+
+    _session(home)
+    first = build_eval_set(home, [], tmp_path / "first", progress=False)
+    assert first["steps"] == 5 * EPISODES
+
+    def no_ocr():
+        raise AssertionError("the OCR models were loaded although every frame's masks are kept")
+
+    monkeypatch.setattr(frames_module, "_engine", no_ocr)
+    again = build_eval_set(home, [], tmp_path / "again", progress=False)
+    assert again["steps"] == first["steps"]
+    assert (tmp_path / "again" / "steps.jsonl").read_bytes() == (tmp_path / "first" / "steps.jsonl").read_bytes()
