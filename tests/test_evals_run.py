@@ -193,3 +193,31 @@ def test_steps_sharing_a_frame_encode_it_once(tmp_path, monkeypatch):
         sent = sorted(index_of_png(request_images(r)[0]) for r in server.requests)
     assert sorted(encoded) == [i * 6 for i in range(7)], "each distinct frame encoded once"
     assert sent == sorted((i // 6) * 6 for i in range(len(steps))), "each step asked with its own frame"
+
+
+def test_ctrl_c_keeps_the_answers_under_way_and_resumes(tmp_path, env):
+    """Ctrl-C stops a run without a traceback; every step the server was asked is written (the
+    answers under way are waited for), so the rerun asks only the others."""
+    steps = make_set(tmp_path / "set", repeat=3)
+    results_dir = tmp_path / "r"
+    predictions = results_dir / "predictions.jsonl"
+    with ScriptedModelServer(_policy(steps, delay=0.5)) as server:
+        argv = [sys.executable, "-m", "workprint", "eval", "run", str(tmp_path / "set"), "--model", server.url,
+                "--concurrency", "3", "--out", str(results_dir), "--quiet"]
+        # SIGINT as a terminal's Ctrl-C sends it (not ignored, as it would be for a background job).
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        wait_until(lambda: predictions.exists() and predictions.read_text().count("\n") >= 4, 60,
+                   "4 predictions written")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        asked = {steps[index_of_png(request_images(r)[0])]["id"] for r in server.requests}
+        written = [json.loads(line)["id"] for line in predictions.read_text().splitlines()]
+        assert proc.returncode == 130 and "Traceback" not in err, err
+        assert "interrupted" in err and "resume" in err
+        assert sorted(written) == sorted(asked) and len(asked) < len(steps), "every step asked is kept, once"
+        mark = len(server.requests)
+        workprint("eval", "run", str(tmp_path / "set"), "--model", server.url, "--concurrency", "3",
+                  "--out", str(results_dir), "--quiet", env=env)
+        again = {steps[index_of_png(request_images(r)[0])]["id"] for r in server.requests[mark:]}
+    assert not again & asked and again | asked == {s["id"] for s in steps}

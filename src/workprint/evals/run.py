@@ -35,6 +35,10 @@ class RunError(Exception):
     """The run cannot go on; predictions made so far are kept and a rerun resumes."""
 
 
+class RunInterrupted(RunError):
+    """The person stopped the run (Ctrl-C); what was answered is kept and a rerun resumes."""
+
+
 @dataclass
 class RunOptions:
     model: str | None = None
@@ -252,35 +256,50 @@ def _ask_all(directory: Path, todo: list[dict[str, Any]], options: RunOptions,
     except ModelError as exc:
         raise RunError(str(exc)) from None
     pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="workprint-eval")
+    unwritten: set[Future] = set()  # asked (or queued) and not yet written
+
+    def submit(step: dict[str, Any]) -> Future:
+        future = pool.submit(asker.ask, step)
+        unwritten.add(future)
+        return future
+
     try:
         pending: set[Future] = set()
         queue = iter(todo)
         first = next(queue, None)
         if first is not None:
             # The first step alone: an endpoint that does not answer fails after one step's retries.
-            pending.add(pool.submit(asker.ask, first))
+            pending.add(submit(first))
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 try:
-                    write(future.result())
+                    row = future.result()
                 except ModelError as exc:
-                    _keep_finished(pending, write)
+                    unwritten.discard(future)
+                    _keep_finished(unwritten, write)
                     raise RunError(f"{exc}\nThe predictions made so far are kept; run the same command again "
                                    "to resume.") from None
+                write(row)
+                unwritten.discard(future)
                 # Keep at most 2x concurrency in flight: a stopped run has not asked far ahead.
                 for step in queue:
-                    pending.add(pool.submit(asker.ask, step))
+                    pending.add(submit(step))
                     if len(pending) >= options.concurrency * 2:
                         break
+    except KeyboardInterrupt:
+        # Ctrl-C: the steps not yet asked are dropped, the answers under way are still written.
+        _keep_finished(unwritten, write)
+        raise RunInterrupted("interrupted; the predictions made so far are kept: run the same command again "
+                             "to resume") from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         asker.close()
 
 
 def _keep_finished(pending: set[Future], write: Callable[[dict[str, Any]], None]) -> None:
-    """After a fatal error, the answers already under way are still written: nothing asked is lost."""
-    for future in pending:
+    """After a fatal error or Ctrl-C, the answers already under way are still written: nothing asked is lost."""
+    for future in list(pending):
         if future.cancel():
             continue
         try:
