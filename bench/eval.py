@@ -137,13 +137,17 @@ def bench_build() -> dict:
             rec = Recording(desk, home)
             MousepadScript(desk, pad).play()
             rec.stop()
-        t0, c0 = time.perf_counter(), time.process_time()
-        summary = build_eval_set(home, [], Path(tmp) / "set", progress=False)
-        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-        frames = len(list((Path(tmp) / "set" / "images").rglob("*.png")))
-    return {"steps": summary["steps"], "distinct_frames": frames, "wall_s": round(elapsed, 2),
-            "cpu_s": round(cpu, 2), "steps_per_s": round(summary["steps"] / elapsed, 2),
-            "steps_per_cpu_s": round(summary["steps"] / cpu, 2)}
+        figures = {}
+        # First build: every distinct frame OCR-read. Again: the masks kept with the session are painted.
+        for run in ("first", "again"):
+            t0, c0 = time.perf_counter(), time.process_time()
+            summary = build_eval_set(home, [], Path(tmp) / run, progress=False)
+            elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+            figures[run] = {"wall_s": round(elapsed, 2), "cpu_s": round(cpu, 2),
+                            "steps_per_s": round(summary["steps"] / elapsed, 2),
+                            "steps_per_cpu_s": round(summary["steps"] / cpu, 2)}
+        frames = len(list((Path(tmp) / "first" / "images").rglob("*.png")))
+    return {"steps": summary["steps"], "distinct_frames": frames, **figures}
 
 
 def main() -> None:

@@ -67,5 +67,7 @@ def test_corrections_and_choices_in_the_eval_set(home, env, tmp_path):
     workprint("eval", "score", str(tmp_path / "set"), str(preds), "--out", str(tmp_path / "r"), env=env)
     results = json.loads((tmp_path / "r" / "results.json").read_text())
     assert results["interventions"]["steps"] == 1 and results["interventions"]["step_success"] == 0.0
+    report = (tmp_path / "r" / "report.html").read_text()
+    assert "Where a person corrected an agent (the regression set): 1 steps, step success <b>0.000</b>" in report
     assert results["by_interaction"]["menu"]["step_success"] == 1.0
     assert results["by_interaction"]["click"]["step_success"] == 0.5

@@ -7,8 +7,8 @@ import io
 import json
 import time
 from collections import Counter
-from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -97,6 +97,62 @@ def test_target_boxes_are_the_elements_clicked(built):
                      if "target" in e.extra}
     for step in (s for s in steps if s["interaction"] == "menu"):
         assert step["target"]["bbox"] == menu_expected[step["target"]["name"]]
+
+
+def _spread(grow: np.ndarray, mask: np.ndarray, axis: int) -> np.ndarray:
+    """Grow along ``axis`` (1: rows, 0: columns) over whole runs of ``mask`` that touch ``grow``."""
+    m, g = (mask, grow) if axis == 1 else (mask.T, grow.T)
+    run = np.cumsum(~m, axis=1) + np.arange(m.shape[0])[:, None] * (m.shape[1] + 1)  # one id per run
+    hit = np.zeros(run.max() + 1, dtype=bool)
+    hit[run[g]] = True
+    out = m & hit[run]
+    return out if axis == 1 else out.T
+
+
+def drawn_extents(image: Image.Image, bbox: list[int], margin: int = 40) -> list[int]:
+    """The extents of the element as the screen shows it: the connected area of the box's main
+    colour (a text view's background, a highlighted menu item) around the box's centre, looked
+    for up to ``margin`` pixels beyond the box. Independent of the accessibility bus."""
+    rgb = np.asarray(image.convert("RGB")).astype(np.int32)
+    packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    x, y, w, h = bbox
+    x0, y0 = max(0, x - margin), max(0, y - margin)
+    region = packed[y0:y + h + margin, x0:x + w + margin]
+    colours, counts = np.unique(packed[y:y + h, x:x + w], return_counts=True)
+    mask = region == colours[counts.argmax()]
+    ys, xs = np.nonzero(mask)
+    seed = np.argmin((ys - (y + h // 2 - y0)) ** 2 + (xs - (x + w // 2 - x0)) ** 2)
+    grow = np.zeros_like(mask)
+    grow[ys[seed], xs[seed]] = True
+    while True:
+        grown = _spread(_spread(grow, mask, 1), mask, 0)
+        if (grown == grow).all():
+            break
+        grow = grown
+    ys, xs = np.nonzero(grow)
+    return [int(xs.min()) + x0, int(ys.min()) + y0, int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
+
+
+def test_target_boxes_are_what_the_frame_shows(built):
+    """The box of the text view (the empty document it was clicked in) and of the menu item chosen
+    are the areas the recorded frame shows, to the pixel: the bus's extents are in the frame's
+    coordinates, and a box one pixel larger (the notebook around the view) does not pass."""
+    root, steps = built["root"] / "set", built["steps"]
+    first_text = next(s for s in steps if s["target"] and s["target"]["role"] == "text")
+    frame = Image.open(root / first_text["image"])
+    box = first_text["target"]["bbox"]
+    assert drawn_extents(frame, box) == box, first_text["target"]
+    x, y, w, h = box
+    assert drawn_extents(frame, [x - 1, y - 1, w + 2, h + 2]) == box, "the check tells a box 1 px too big"
+
+    items = [s for s in steps if s["target"] and s["target"]["role"] == "menu item"]
+    assert items, [s["target"] for s in steps]
+    for step in items:
+        x, y, w, h = box = step["target"]["bbox"]
+        dx, dy, dw, dh = drawn_extents(Image.open(root / step["image"]), box)
+        # Its row exactly (not the menu, not a neighbour). Across, GTK counts the popup's 1 px
+        # border in the item's extents; a highlighted item covers it, a plain one does not.
+        assert (dy, dh) == (y, h) and (dx, dw) in ((x, w), (x + 1, w - 2)), (step["target"], (dx, dy, dw, dh))
 
 
 def test_build_is_deterministic(built):

@@ -163,3 +163,61 @@ def test_a_results_folder_holds_one_run(tmp_path, env):
     out = workprint("eval", "run", str(tmp_path / "set"), "--baseline", "random", "--out", str(tmp_path / "r"),
                     "--quiet", env=env, check=False)
     assert out.returncode == 2 and "another run" in out.stderr and "another --out" in out.stderr
+
+
+def test_steps_sharing_a_frame_encode_it_once(tmp_path, monkeypatch):
+    """A typing run shares one frame; asked together at concurrency 8, its resize and PNG encoding
+    (the cost of a step) happens once, and every step still gets that frame."""
+    import time
+
+    from workprint.evals import RunOptions, load_steps, run_eval
+    from workprint.evals import run as run_module
+
+    steps = make_set(tmp_path / "set", repeat=3)  # 42 steps
+    rows = [json.loads(line) for line in (tmp_path / "set" / "steps.jsonl").read_text().splitlines()]
+    for i, row in enumerate(rows):
+        row["image"] = f"images/{(i // 6) * 6}.png"  # 6 steps per frame, 7 frames
+    (tmp_path / "set" / "steps.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    encoded = []
+    real = run_module.encode_png
+
+    def counting(image, fit=None):
+        encoded.append(index_of_png(image))
+        time.sleep(0.2)  # as slow as a 1080p frame on a busy machine: the steps sharing it overlap
+        return real(image, fit)
+
+    monkeypatch.setattr(run_module, "encode_png", counting)
+    with ScriptedModelServer(["```python\npyautogui.click(x=0.5, y=0.5)\n```"]) as server:
+        run_eval(tmp_path / "set", load_steps(tmp_path / "set"), tmp_path / "r",
+                 RunOptions(model=server.url, model_name="m", concurrency=8, image_size="500"), progress=False)
+        sent = sorted(index_of_png(request_images(r)[0]) for r in server.requests)
+    assert sorted(encoded) == [i * 6 for i in range(7)], "each distinct frame encoded once"
+    assert sent == sorted((i // 6) * 6 for i in range(len(steps))), "each step asked with its own frame"
+
+
+def test_ctrl_c_keeps_the_answers_under_way_and_resumes(tmp_path, env):
+    """Ctrl-C stops a run without a traceback; every step the server was asked is written (the
+    answers under way are waited for), so the rerun asks only the others."""
+    steps = make_set(tmp_path / "set", repeat=3)
+    results_dir = tmp_path / "r"
+    predictions = results_dir / "predictions.jsonl"
+    with ScriptedModelServer(_policy(steps, delay=0.5)) as server:
+        argv = [sys.executable, "-m", "workprint", "eval", "run", str(tmp_path / "set"), "--model", server.url,
+                "--concurrency", "3", "--out", str(results_dir), "--quiet"]
+        # SIGINT as a terminal's Ctrl-C sends it (not ignored, as it would be for a background job).
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        wait_until(lambda: predictions.exists() and predictions.read_text().count("\n") >= 4, 60,
+                   "4 predictions written")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        asked = {steps[index_of_png(request_images(r)[0])]["id"] for r in server.requests}
+        written = [json.loads(line)["id"] for line in predictions.read_text().splitlines()]
+        assert proc.returncode == 130 and "Traceback" not in err, err
+        assert "interrupted" in err and "resume" in err
+        assert sorted(written) == sorted(asked) and len(asked) < len(steps), "every step asked is kept, once"
+        mark = len(server.requests)
+        workprint("eval", "run", str(tmp_path / "set"), "--model", server.url, "--concurrency", "3",
+                  "--out", str(results_dir), "--quiet", env=env)
+        again = {steps[index_of_png(request_images(r)[0])]["id"] for r in server.requests[mark:]}
+    assert not again & asked and again | asked == {s["id"] for s in steps}

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import workprint
 from tests.evalset import DIAGONAL, STEPS, make_set
-from workprint.evals.score import Thresholds, read_predictions, score
+from workprint.evals.score import Thresholds, format_table, read_predictions, score
 from workprint.process.pyautogui_code import to_code
 
 
@@ -121,6 +121,8 @@ def test_missing_and_unusable_predictions_count_as_wrong(tmp_path):
     results, _ = score(steps, got)
     assert results["overall"]["step_success"] == 0.0
     assert results["overall"]["predicted"] == 1 and results["overall"]["unusable"] == 1
+    assert f"counted wrong: {len(steps) - 1} step(s) without a prediction, 1 with an unusable answer" \
+        in format_table(results)
 
 
 def test_interventions_are_scored_on_their_own(tmp_path):
@@ -167,6 +169,7 @@ def test_score_command_prints_thresholds_beside_every_score(tmp_path, env):
         assert "click_radius=0.02" in rows[kind] and "1.000" in rows[kind]
     assert "text_threshold=0.9" in rows["type"] and "label" in rows["menu"]
     assert "click_radius=0.02 text_threshold=0.9" in rows["overall"]
+    assert "counted wrong" not in out.stdout, "every step has a prediction"
     saved = json.loads((tmp_path / "r" / "results.json").read_text())
     assert saved["thresholds"] == {"click_radius": 0.02, "text_threshold": 0.9}
     assert set(saved) >= {"thresholds", "overall", "by_interaction", "interventions"}

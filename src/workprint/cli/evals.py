@@ -9,6 +9,12 @@ from pathlib import Path
 from workprint.cli.common import UserError, home as _home
 
 
+class Interrupted(UserError):
+    """Ctrl-C during `eval run`: the message says the run resumes; the exit code is the shell's for SIGINT."""
+
+    exit_code = 130
+
+
 def _thresholds(args: argparse.Namespace):
     from workprint.evals import Thresholds
 
@@ -56,7 +62,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from workprint.evals import RunError, RunOptions, run_eval
-    from workprint.evals.run import PREDICTIONS
+    from workprint.evals.run import PREDICTIONS, RunInterrupted
 
     if bool(args.model) == bool(args.baseline):
         raise UserError("give exactly one of --model URL (an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1) "
@@ -68,6 +74,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                          seed=args.seed, retries=args.retries, timeout=args.timeout)
     try:
         counts = run_eval(Path(args.dir), steps, Path(args.out), options, progress=not args.quiet)
+    except RunInterrupted as exc:
+        raise Interrupted(str(exc)) from None
     except RunError as exc:
         raise UserError(str(exc)) from None
     if counts["resumed"]:

@@ -23,7 +23,6 @@ from workprint.process.pyautogui_code import to_code
 from workprint.export.steps import action_record, assign_split
 from workprint.privacy.frames import RedactedFrames
 from workprint.process.sessions import SessionData, load_sessions
-from workprint.privacy.frames import FrameRedactor
 from workprint.vocabulary import Action
 
 STEPS_FILE = "steps.jsonl"
@@ -125,14 +124,16 @@ def build_eval_set(home: Path, refs: list[str], out: Path, options: BuildOptions
 
     # 3. Redacted frames, written once each, and the steps.
     out.mkdir(parents=True, exist_ok=True)
-    redactor = FrameRedactor()
     rows: list[dict[str, Any]] = []
     frames_by_session: dict[str, RedactedFrames] = {}
     written: set[str] = set()
     bar = tqdm(total=len(candidates), desc="eval build", unit="step", disable=not progress)
     for c in candidates:
         session, action = c["session"], c["action"]
-        frames = frames_by_session.setdefault(session.id, RedactedFrames(session, redactor))
+        frames = frames_by_session.get(session.id)
+        if frames is None:
+            # Masks kept with the session are painted; OCR models load only if a frame needs reading.
+            frames = frames_by_session[session.id] = RedactedFrames(session)
         rel = f"images/{session.id}/{action['frame']}.png"
         if rel not in written:
             png, _ = frames(action["frame"])
@@ -159,6 +160,8 @@ def build_eval_set(home: Path, refs: list[str], out: Path, options: BuildOptions
         })
         bar.update(1)
     bar.close()
+    for frames in frames_by_session.values():
+        frames.save()  # the masks found, kept for the next build, export or report
     with (out / STEPS_FILE).open("w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")

@@ -115,6 +115,10 @@ def write_report(out: Path, directory: Path, steps: list[dict[str, Any]], result
     table = "".join(f"<tr><td>{html.escape(k)}</td><td>{r['steps']}</td><td>{num(r['step_success'])}</td>"
                     f"<td>{num(r['type_match'])}</td><td>{num(r['grounding_distance'])}</td></tr>"
                     for k, r in results["by_interaction"].items())
+    i = results.get("interventions") or {}
+    corrected = (f'<p class="regression">Where a person corrected an agent (the regression set): {i["steps"]} steps, '
+                 f'step success <b>{num(i["step_success"])}</b>, type match {num(i["type_match"])}.</p>'
+                 if i.get("steps") else "")
     more = (f"<p>Showing {gallery_max} of {len(failed)} failed steps.</p>" if len(failed) > gallery_max else "")
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font:14px system-ui,sans-serif;margin:24px;color:#222}} table{{border-collapse:collapse}}
@@ -127,6 +131,7 @@ button.on{{background:#3465a4;color:#fff}} .thr{{background:#ffd;padding:4px 8px
 text_threshold={t['text_threshold']:g} (edit similarity)</p>
 <p>{o['steps']} steps, step success <b>{num(o['step_success'])}</b>, type match {num(o['type_match'])},
 grounding distance {num(o['grounding_distance'])}; {o['episodes']} episodes, all steps right in {num(o['episode_success'])}.</p>
+{corrected}
 <h2>Step success per interaction</h2>{_bars(results)}
 <table><tr><th>interaction</th><th>steps</th><th>step success</th><th>type match</th><th>grounding distance</th></tr>
 {table}</table>

@@ -35,6 +35,10 @@ class RunError(Exception):
     """The run cannot go on; predictions made so far are kept and a rerun resumes."""
 
 
+class RunInterrupted(RunError):
+    """The person stopped the run (Ctrl-C); what was answered is kept and a rerun resumes."""
+
+
 @dataclass
 class RunOptions:
     model: str | None = None
@@ -134,27 +138,43 @@ class _Asker:
         self.directory = directory
         self.options = options
         self._cache: OrderedDict[tuple[str, ImageFit], bytes] = OrderedDict()
+        self._encoding: dict[tuple[str, ImageFit], Future[bytes]] = {}
         self._lock = threading.Lock()
         self.client = ChatClient(options.model or "", options.model_name, retries=options.retries,
                                  timeout=options.timeout)
 
     def _image(self, rel: str, fit: ImageFit) -> bytes:
         """The PNG sent for a frame. Steps share frames (a typing run, a key after it), and a resize
-        plus PNG encoding is most of a step's cost, so the last few are kept."""
+        plus PNG encoding is most of a step's cost, so the last few are kept. Steps sharing a frame
+        are asked at the same time: the first encodes it, the others wait for that one encoding."""
         key = (rel, fit)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
+            pending = self._encoding.get(key)
+            if pending is None:
+                pending = self._encoding[key] = Future()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            return pending.result()
         image_path = self.directory / rel
         try:
             png = encode_png(image_path.read_bytes(), fit)
-        except OSError as exc:
-            raise RunError(f"cannot read the step's image {image_path}: {exc}") from None
+        except Exception as exc:
+            error = RunError(f"cannot read the step's image {image_path}: {exc}") if isinstance(exc, OSError) else exc
+            with self._lock:
+                del self._encoding[key]
+            pending.set_exception(error)  # the steps waiting on this frame fail the same way
+            raise error from None
         with self._lock:
+            del self._encoding[key]
             self._cache[key] = png
             while len(self._cache) > self.CACHED_IMAGES:
                 self._cache.popitem(last=False)
+        pending.set_result(png)
         return png
 
     def ask(self, step: dict[str, Any]) -> dict[str, Any]:
@@ -236,35 +256,50 @@ def _ask_all(directory: Path, todo: list[dict[str, Any]], options: RunOptions,
     except ModelError as exc:
         raise RunError(str(exc)) from None
     pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="workprint-eval")
+    unwritten: set[Future] = set()  # asked (or queued) and not yet written
+
+    def submit(step: dict[str, Any]) -> Future:
+        future = pool.submit(asker.ask, step)
+        unwritten.add(future)
+        return future
+
     try:
         pending: set[Future] = set()
         queue = iter(todo)
         first = next(queue, None)
         if first is not None:
             # The first step alone: an endpoint that does not answer fails after one step's retries.
-            pending.add(pool.submit(asker.ask, first))
+            pending.add(submit(first))
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 try:
-                    write(future.result())
+                    row = future.result()
                 except ModelError as exc:
-                    _keep_finished(pending, write)
+                    unwritten.discard(future)
+                    _keep_finished(unwritten, write)
                     raise RunError(f"{exc}\nThe predictions made so far are kept; run the same command again "
                                    "to resume.") from None
+                write(row)
+                unwritten.discard(future)
                 # Keep at most 2x concurrency in flight: a stopped run has not asked far ahead.
                 for step in queue:
-                    pending.add(pool.submit(asker.ask, step))
+                    pending.add(submit(step))
                     if len(pending) >= options.concurrency * 2:
                         break
+    except KeyboardInterrupt:
+        # Ctrl-C: the steps not yet asked are dropped, the answers under way are still written.
+        _keep_finished(unwritten, write)
+        raise RunInterrupted("interrupted; the predictions made so far are kept: run the same command again "
+                             "to resume") from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         asker.close()
 
 
 def _keep_finished(pending: set[Future], write: Callable[[dict[str, Any]], None]) -> None:
-    """After a fatal error, the answers already under way are still written: nothing asked is lost."""
-    for future in pending:
+    """After a fatal error or Ctrl-C, the answers already under way are still written: nothing asked is lost."""
+    for future in list(pending):
         if future.cancel():
             continue
         try:

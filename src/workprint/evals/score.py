@@ -376,6 +376,10 @@ def format_table(results: dict[str, Any]) -> str:
     lines.append(f"{'overall':<13} {o['steps']:>6} {cell(o['step_success']):>8} {cell(o['type_match']):>6} "
                  f"{cell(o['grounding_distance']):>7}  {both}")
     lines.append(f"episodes: {o['episodes']}, all steps right: {cell(o['episode_success'])}  ({both})")
+    missing, unusable = o["steps"] - o.get("predicted", o["steps"]), o.get("unusable", 0)
+    if missing or unusable:
+        # A predictions file from elsewhere may cover part of the set: say so, not only a lower score.
+        lines.append(f"counted wrong: {missing} step(s) without a prediction, {unusable} with an unusable answer")
     i = results["interventions"]
     if i["steps"]:
         lines.append(f"steps where a person corrected an agent: {i['steps']}, success {cell(i['step_success'])}  ({both})")
