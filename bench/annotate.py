@@ -6,7 +6,10 @@ each request (frame resize + PNG + data URL), the HTTP round trip, parsing, stor
 are redacted before the clock starts (redaction is the exports' cost, measured in
 screenshot_redaction.py). Goal: >= 10 steps/s with concurrency 8.
 
-    .venv/bin/python bench/annotate.py [--source-home demo-output/home] [--repeat 3]
+    .venv/bin/python bench/annotate.py [--source-home demo-output/home] [--session ID] [--repeat 3]
+
+The session measured is the demonstration's (the home's session with the most steps), not
+``latest``: after ``make demo`` that is the short agent run.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ def answer(request: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source-home", default="demo-output/home")
+    parser.add_argument("--session", help="session id (default: the one with the most steps)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     source = Path(args.source_home)
@@ -48,7 +52,8 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "workprint.demo", "--virtual"], check=True, stdout=subprocess.DEVNULL)
     home = Path(tempfile.mkdtemp(prefix="workprint-bench-annotate-")) / "home"
     shutil.copytree(source, home)
-    (session,) = load_sessions(home, ["latest"])
+    sessions = load_sessions(home, [args.session] if args.session else [])
+    session = max(sessions, key=lambda s: sum(len(e.actions) for e in s.episodes))
     frames = RedactedFrames(session)
     for action in session.actions:  # redact before the clock starts
         for key in ("frame", "frame_after"):

@@ -186,6 +186,12 @@ def test_dry_run_prices_the_run_and_sends_nothing(annotated_recording):
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert lines and all(line["estimated_tokens"] > 85 for line in lines if line["kind"] == "step")
     assert "nothing was sent" in out.stderr
+    # The requests themselves are shown, as they would go: the text (redacted) and each image's size.
+    steps = [line for line in lines if line["kind"] == "step"]
+    user = [m for m in steps[0]["messages"] if m["role"] == "user"][0]["content"]
+    assert any(part["type"] == "text" and "This step" in part["text"] for part in user)
+    assert any(part["type"] == "image" and part["size"] == [1920, 1080] for part in user)
+    assert "base64" not in out.stdout and EMAIL not in out.stdout and "[EMAIL]" in out.stdout
 
 
 def test_annotate_without_a_model_says_what_to_give(annotated_recording):
