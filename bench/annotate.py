@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import shutil
 import statistics
 import subprocess
@@ -38,6 +39,14 @@ def answer(request: dict) -> str:
     if "write the task" in request["messages"][0]["content"]:
         return json.dumps({"instruction": "Write a note."})
     return ANSWER
+
+
+def serve(urls: "multiprocessing.Queue[str]", stop: "multiprocessing.synchronize.Event") -> None:
+    """The scripted server in a process of its own, as a model server is: in the measuring process
+    its threads would contend with workprint's for the interpreter and slow both down."""
+    with ScriptedModelServer(answer) as server:
+        urls.put(server.url)
+        stop.wait()
 
 
 def main() -> int:
@@ -68,18 +77,27 @@ def main() -> int:
                          show=lambda r, t: estimates.append(t) if r.kind == "step" else None)
         print(f"tokens per step (estimate, image {size or 'as recorded'}): median {statistics.median(estimates):.0f}")
     print(f"{'concurrency':>11} {'steps/s':>8} (best of {args.repeat}; server answers at once)")
-    with ScriptedModelServer(answer) as server:
+    context = multiprocessing.get_context("fork")
+    urls: "multiprocessing.Queue[str]" = context.Queue()
+    stop = context.Event()
+    server = context.Process(target=serve, args=(urls, stop), daemon=True)
+    server.start()
+    url = urls.get(timeout=30)
+    try:
         for concurrency in (1, 8):
             rates = []
             for _ in range(args.repeat):
                 (session.reader.dir / f"{SIDECAR}.sealed").unlink(missing_ok=True)
-                with ChatClient(server.url) as client:
+                with ChatClient(url) as client:
                     start = time.perf_counter()
                     summary = annotate_session(session, client, frames, to_code, concurrency=concurrency)
                     elapsed = time.perf_counter() - start
                 assert summary.failed == 0 and summary.asked == steps + len(session.episodes), summary
                 rates.append(steps / elapsed)
             print(f"{concurrency:>11} {max(rates):>8.1f}")
+    finally:
+        stop.set()
+        server.join(timeout=10)
     shutil.rmtree(home.parent)
     return 0
 
