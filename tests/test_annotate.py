@@ -194,6 +194,17 @@ def test_dry_run_prices_the_run_and_sends_nothing(annotated_recording):
     assert "base64" not in out.stdout and EMAIL not in out.stdout and "[EMAIL]" in out.stdout
 
 
+def test_an_unreachable_server_is_said_once_not_once_per_step(annotated_recording):
+    env, session = annotated_recording
+    out = workprint("annotate", session, "--model", "http://127.0.0.1:9/v1", "--retries", "0", "--quiet",
+                    env=env, check=False)
+    assert out.returncode == 2 and "no annotation could be made" in out.stderr
+    warnings = [line for line in out.stderr.splitlines() if line.startswith("workprint: warning:")]
+    assert len(warnings) == 1 and "cannot reach http://127.0.0.1:9/v1" in warnings[0], out.stderr
+    failed = int(out.stderr.split(" failed")[0].rsplit(" ", 1)[-1])
+    assert failed > 2 and f"and {failed - 1} more with the same problem" in warnings[0]
+
+
 def test_annotate_without_a_model_says_what_to_give(annotated_recording):
     env, session = annotated_recording
     out = workprint("annotate", session, env=env, check=False)

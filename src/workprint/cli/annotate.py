@@ -52,7 +52,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
                 summary = annotate_session(session, client, RedactedFrames(session), to_code,
                                            concurrency=args.concurrency, image_size=args.image_size,
                                            progress=bar.update)
-            for problem in summary.problems:
+            for problem in _collapsed(summary.problems):
                 print(f"workprint: warning: {problem}", file=sys.stderr)
             asked, cached, failed = asked + summary.asked, cached + summary.cached, failed + summary.failed
     print(f"workprint: annotated with {client.model_name}: {asked} asked, {cached} unchanged (cached), "
@@ -60,6 +60,19 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if failed and not asked and not cached:
         raise UserError("no annotation could be made; see the warnings above (is --model the right server?)")
     return 0
+
+
+def _collapsed(problems: list[str]) -> list[str]:
+    """One line per distinct problem (``"<kind> <key>: <why>"``): a server that is down fails every
+    request the same way, and a thousand identical lines would hide the one that matters."""
+    first: dict[str, str] = {}
+    count: dict[str, int] = {}
+    for problem in problems:
+        why = problem.partition(": ")[2] or problem
+        first.setdefault(why, problem)
+        count[why] = count.get(why, 0) + 1
+    return [first[why] + (f" (and {count[why] - 1} more with the same problem)" if count[why] > 1 else "")
+            for why in first]
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
