@@ -166,6 +166,20 @@ def test_preference_export_loads_with_datasets(run, tmp_path):
     assert "1 run(s)" in card and "'human_input': 1" in card and "'refused_app': 1" in card
 
 
+def test_chat_preference_is_openai_preference_fine_tuning_beside_trls(run, tmp_path):
+    from tests.export_validators import openai_preference_line
+
+    out = tmp_path / "chat-preference"
+    workprint("export", run["session"], "--format", "chat-preference", "--out", str(out), "--quiet", env=run["env"])
+    lines = [json.loads(line) for path in (out / "train").glob("*.jsonl") for line in path.read_text().splitlines()]
+    assert len(lines) == 2, "the same corrections as the TRL preference export"
+    for line in lines:
+        openai_preference_line(line)
+    assert MISTAKE in lines[0]["non_preferred_output"][0]["content"]
+    assert "pyautogui.click(" in lines[0]["preferred_output"][0]["content"]
+    assert lines[0]["input"]["messages"][1]["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
+
+
 def test_rlif_export_marks_the_steps_before_a_takeover(run, tmp_path):
     from datasets import load_dataset
 

@@ -112,6 +112,8 @@ def test_annotate_stores_flags_and_exports_model_text_and_sends_only_redacted_co
     assert {r["instruction"] for r in person} == {"Write the order note"}
     assert {r["model_instruction"] for r in person} == {"Note down how an order was placed"}
     assert {r["instruction"] for r in model} == {"Note down how an order was placed"}
+    # Which model wrote the task text travels with it, for the model's episode and beside the person's.
+    assert {r["instruction_model"] for r in person + model} == {"annotator-1"}
     annotated = [r for r in rows if r["description"]]
     assert len(annotated) == len(rows) - 1, "every step but the timed-out one is annotated"
     assert {r["annotation_model"] for r in annotated} == {"annotator-1"}
@@ -123,12 +125,33 @@ def test_annotate_stores_flags_and_exports_model_text_and_sends_only_redacted_co
     trajectories = [json.loads(line) for line in (tmp_path / "oc" / "train.jsonl").read_text().splitlines()]
     values = [step["value"] for t in trajectories for step in t["traj"]]
     assert sum("thought" in v and "observation" in v and "action" in v for v in values) == len(annotated)
+    by_source = {t["instruction_source"]: t for t in trajectories}
+    assert by_source["model"]["instruction_model"] == "annotator-1"
+    assert by_source["contributor"]["instruction"] == PERSON_TASK
+    assert by_source["contributor"]["model_instruction"] == "Note down how an order was placed"
     workprint("export", session, "--format", "chat", "--reasoning", "--out", str(tmp_path / "chat"), "--quiet",
               env=env)
     answers = [json.loads(line)["messages"][-1]["content"]
                for path in (tmp_path / "chat").glob("train/*.jsonl") for line in path.read_text().splitlines()]
     assert sum(a.startswith("Thought: Typing continues the note.\nAction:\n") for a in answers) \
         == len(annotated)
+    # The OpenAI lines take no extra keys: the model's text for each line sits in meta/, line by line.
+    meta = [json.loads(line) for path in (tmp_path / "chat").glob("meta/train/*.jsonl")
+            for line in path.read_text().splitlines()]
+    assert len(meta) == len(answers)
+    assert sum(m.get("description", "").startswith("Type line") for m in meta) == len(annotated)
+    assert {m.get("annotation_model") for m in meta if "description" in m} == {"annotator-1"}
+    assert {m["instruction_model"] for m in meta if m["instruction_source"] == "model"} == {"annotator-1"}
+
+    # The replay report shows the model's text under each step, marked as written by a model.
+    report = tmp_path / "replay.html"
+    workprint("report", session, "--out", str(report), "--quiet", env=env)
+    shown = _report_model_cards(report, len(rows))
+    assert sum(card.startswith("Written by a model (annotator-1)") and "Type line" in card for card in shown) \
+        == len(annotated)
+    assert any("Task as the model reads it (the person's own is kept): Note down how an order was placed" in card
+               for card in shown)
+    assert any("Task (model-written, no instruction from the person)" in card for card in shown)
 
     # Cached by content: a second run asks only the step that failed (and the episode it belongs to).
     script.timeout_key = "none any more"
@@ -140,12 +163,46 @@ def test_annotate_stores_flags_and_exports_model_text_and_sends_only_redacted_co
     assert "0 failed" in again.stderr
 
 
+def _report_model_cards(report, steps: int) -> list[str]:
+    """The text of the report's model card at each step, as a reader paging through sees it."""
+    from playwright.sync_api import sync_playwright
+
+    cards = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(report.as_uri())
+        for _ in range(steps):
+            cards.append(page.inner_text("#model") if page.is_visible("#model") else "")
+            page.keyboard.press("ArrowRight")
+        browser.close()
+    return cards
+
+
 def test_dry_run_prices_the_run_and_sends_nothing(annotated_recording):
     env, session = annotated_recording
     out = workprint("annotate", session, "--dry-run", "--json", env=env)
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert lines and all(line["estimated_tokens"] > 85 for line in lines if line["kind"] == "step")
     assert "nothing was sent" in out.stderr
+    # The requests themselves are shown, as they would go: the text (redacted) and each image's size.
+    steps = [line for line in lines if line["kind"] == "step"]
+    user = [m for m in steps[0]["messages"] if m["role"] == "user"][0]["content"]
+    assert any(part["type"] == "text" and "This step" in part["text"] for part in user)
+    assert any(part["type"] == "image" and part["size"] == [1920, 1080] for part in user)
+    assert "base64" not in out.stdout and EMAIL not in out.stdout and "[EMAIL]" in out.stdout
+
+
+def test_an_unreachable_server_is_said_once_not_once_per_step(annotated_recording):
+    env, session = annotated_recording
+    out = workprint("annotate", session, "--model", "http://127.0.0.1:9/v1", "--retries", "0", "--quiet",
+                    env=env, check=False)
+    assert out.returncode == 2 and "no annotation could be made" in out.stderr
+    warnings = [line for line in out.stderr.splitlines() if line.startswith("workprint: warning:")]
+    assert len(warnings) == 1 and "cannot reach http://127.0.0.1:9/v1" in warnings[0], out.stderr
+    failed = int(out.stderr.split(" failed")[0].rsplit(" ", 1)[-1])
+    assert failed > 2 and f"and {failed - 1} more with the same problem" in warnings[0]
 
 
 def test_annotate_without_a_model_says_what_to_give(annotated_recording):

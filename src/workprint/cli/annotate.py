@@ -16,7 +16,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     from workprint.privacy.frames import RedactedFrames
     from workprint.process.sessions import load_sessions
     from workprint.model import ChatClient, ModelError
-    from workprint.process.annotate import annotate_session
+    from workprint.process.annotate import annotate_session, readable
 
     sessions = load_sessions(_home(), args.sessions)
     if args.dry_run:
@@ -27,7 +27,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             total += tokens
             requests += 1
             size = f", image {request.image_size[0]}x{request.image_size[1]}" if request.image_size else ""
-            print(json.dumps({"kind": request.kind, "key": request.key, "estimated_tokens": tokens}) if args.json
+            print(json.dumps({"kind": request.kind, "key": request.key, "estimated_tokens": tokens,
+                              "messages": readable(request)}, ensure_ascii=False) if args.json
                   else f"{request.kind:<8} {request.key:<24} ~{tokens} tokens{size}")
 
         for session in sessions:
@@ -51,7 +52,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
                 summary = annotate_session(session, client, RedactedFrames(session), to_code,
                                            concurrency=args.concurrency, image_size=args.image_size,
                                            progress=bar.update)
-            for problem in summary.problems:
+            for problem in _collapsed(summary.problems):
                 print(f"workprint: warning: {problem}", file=sys.stderr)
             asked, cached, failed = asked + summary.asked, cached + summary.cached, failed + summary.failed
     print(f"workprint: annotated with {client.model_name}: {asked} asked, {cached} unchanged (cached), "
@@ -59,6 +60,19 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if failed and not asked and not cached:
         raise UserError("no annotation could be made; see the warnings above (is --model the right server?)")
     return 0
+
+
+def _collapsed(problems: list[str]) -> list[str]:
+    """One line per distinct problem (``"<kind> <key>: <why>"``): a server that is down fails every
+    request the same way, and a thousand identical lines would hide the one that matters."""
+    first: dict[str, str] = {}
+    count: dict[str, int] = {}
+    for problem in problems:
+        why = problem.partition(": ")[2] or problem
+        first.setdefault(why, problem)
+        count[why] = count.get(why, 0) + 1
+    return [first[why] + (f" (and {count[why] - 1} more with the same problem)" if count[why] > 1 else "")
+            for why in first]
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -81,6 +95,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--retries", type=int, default=2, help="retries of a failed request (default 2)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for one answer (default 120)")
     p.add_argument("--dry-run", action="store_true", help="print the requests and estimated tokens; send nothing")
-    p.add_argument("--json", action="store_true", help="with --dry-run: one JSON object per request")
+    p.add_argument("--json", action="store_true", help="with --dry-run: one JSON object per request, with its "
+                                                       "messages as they would be sent (images as their size)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_annotate)

@@ -35,6 +35,12 @@ Reply = Union[str, dict, Scripted]
 Script = Union[list[Reply], Callable[[dict[str, Any]], Reply]]
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog is 5: with more clients connecting at once (annotate and eval
+    # run 8 and more), the kernel drops the extra connection attempts and each retries a second later.
+    request_queue_size = 128
+
+
 class ScriptedModelServer:
     """``with ScriptedModelServer(["```python\\npyautogui.click(x=0.5, y=0.5)\\n```"]) as server:``
     then ``--model server.url``."""
@@ -45,7 +51,7 @@ class ScriptedModelServer:
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._turn = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server = _Server(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

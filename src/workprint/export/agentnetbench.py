@@ -22,7 +22,7 @@ from typing import Any, Iterable
 from workprint.export.formats import ExportOptions, Format, Written
 from workprint.export.opencua import image_name
 from workprint.process.pyautogui_code import calls, to_code
-from workprint.export.steps import SessionData, Step
+from workprint.export.steps import SessionData, Step, model_instruction_fields
 from workprint.vocabulary import ACTION_TYPES, Action
 
 SCORED = ("click", "doubleClick", "rightClick", "moveTo", "dragTo", "scroll", "write", "press", "hotkey",
@@ -75,8 +75,8 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path, option
     for step in steps:
         traj = episodes.setdefault(step.episode.id, {
             "task_id": step.episode.id, "high_level_task_description": step.episode.instruction,
-            "instruction_source": step.episode.instruction_source, "session": session.id, "split": step.split,
-            "steps": []})
+            "instruction_source": step.episode.instruction_source, **model_instruction_fields(step.episode),
+            "session": session.id, "split": step.split, "steps": []})
         if step.action["type"] not in _BENCH_TYPES:
             written.leave_out(f"{step.action['type']}: no AgentNetBench action")
             continue

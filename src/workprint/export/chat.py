@@ -7,7 +7,9 @@ inline base64 data URLs by default, or http(s) URLs under ``--image-base-url`` (
 then written to ``images/`` for you to host there). OpenAI accepts no other image reference.
 
 The split is the folder (``train/``, ``validation/``, ``test/``), one file per session; which
-episode, step and source (human or agent) each line is sits beside it in ``meta/``, line by line.
+episode, step and source (human or agent) each line is sits beside it in ``meta/``, line by line,
+with what ``workprint annotate`` wrote (observation, thought, description, quality, the model
+instruction and which model wrote them) where it did; ``--reasoning`` puts the thought in the answer.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, Iterable
 
 from workprint.export import prompt
 from workprint.export.formats import ExportOptions, Format, Written
-from workprint.export.steps import SessionData, Step
+from workprint.export.steps import SessionData, Step, model_instruction_fields
 
 
 class Images:
@@ -64,8 +66,15 @@ def write_lines(out: Path, split: str, session: SessionData, lines: list[tuple[d
 
 
 def step_info(step: Step) -> dict[str, Any]:
+    """Whose the line is, and what a model wrote about it (``workprint annotate``) where it did: OpenAI's
+    format takes no extra keys, so these optional columns live beside the lines, not in them."""
+    note = step.annotation or {}
+    written = {k: note[k] for k in ("observation", "thought", "description", "quality") if note.get(k)}
+    if written:
+        written["annotation_model"] = note.get("model") or ""
     return {"episode": step.episode.id, "session": step.episode.session, "step": step.index,
-            "source": step.action.get("source", "human"), "instruction_source": step.episode.instruction_source}
+            "source": step.action.get("source", "human"), "instruction_source": step.episode.instruction_source,
+            **model_instruction_fields(step.episode), **written}
 
 
 def write_session(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:
@@ -88,6 +97,7 @@ FORMAT = Format(
             "system, user (task, previous actions, screenshot as `image_url`), assistant (the action as "
             "pyautogui code, coordinates 0..1). Upload one file per split to OpenAI: "
             "`cat train/*.jsonl > train.jsonl`. Which episode, step and source each line is: `meta/<split>/`, "
-            "line by line.",
+            "line by line, with the model-written `observation`, `thought`, `description`, `quality`, "
+            "`model_instruction` and the models' names where `workprint annotate` wrote them.",
     write_session=write_session,
 )

@@ -25,7 +25,7 @@ FEATURES = Features({
     "app": Value("string"), "window": Value("string"), "url": Value("string"), "target": Value("string"),
     "t": Value("float64"), "image": Image(), "image_redactions": Value("string"),
     # Written by a model (`workprint annotate`), never by the person; empty when not annotated.
-    "model_instruction": Value("string"), "annotation_model": Value("string"), "observation": Value("string"),
+    "model_instruction": Value("string"), "instruction_model": Value("string"), "annotation_model": Value("string"), "observation": Value("string"),
     "thought": Value("string"), "description": Value("string"), "quality": Value("string"),
     "source": Value("string"),  # human | agent (agent runs: DESIGN.md, "Agents at work")
 })
@@ -42,7 +42,7 @@ def row(step: Step) -> dict[str, Any]:
         "target": json.dumps(a["target"], sort_keys=True) if a.get("target") else None, "t": a["t"],
         "image": {"bytes": step.image, "path": None} if step.image else None,
         "image_redactions": json.dumps(step.image_redactions),
-        "model_instruction": step.episode.model_instruction,
+        "model_instruction": step.episode.model_instruction, "instruction_model": step.episode.instruction_model,
         **annotation_columns(step),
         "source": a.get("source", "human"),
     }

@@ -5,6 +5,8 @@ One trajectory per line: ``task_id``, ``instruction`` and ``traj``, each step ``
 OpenCUA's pyautogui code with 0..1 coordinates to four decimals, which its CoT generator needs
 to mark the pointer on the screenshot and treat the step as a mouse step.
 
+Where a model wrote the task (``workprint annotate``), the trajectory says so: ``instruction_source``
+``model``, with ``model_instruction`` and ``instruction_model`` (beside a person's instruction too).
 Reasoning fields are written only when ``workprint annotate`` (or a person) filled them:
 ``observation``, ``thought``, ``action`` (the step's ``description``), ``reflection``, and the
 previous step's correctness (``last_step_correct``/``last_step_redundant``) from its ``quality``.
@@ -22,7 +24,7 @@ from typing import Any, Iterable
 
 from workprint.export.formats import ExportOptions, Format, Written
 from workprint.process.pyautogui_code import to_code
-from workprint.export.steps import SessionData, Step
+from workprint.export.steps import SessionData, Step, model_instruction_fields
 
 SPLITS = ("train", "validation", "test")
 
@@ -61,8 +63,8 @@ def write_session(session: SessionData, steps: Iterable[Step], out: Path, option
     for step in steps:
         traj = trajectories.setdefault(step.episode.id, {
             "task_id": step.episode.id, "instruction": step.episode.instruction,
-            "instruction_source": step.episode.instruction_source, "session": session.id, "split": step.split,
-            "traj": []})
+            "instruction_source": step.episode.instruction_source, **model_instruction_fields(step.episode),
+            "session": session.id, "split": step.split, "traj": []})
         image = image_name(step, out, written)
         if image is None:
             written.leave_out("no screenshot")

@@ -24,7 +24,7 @@ class ExportError(WorkprintError):
 
 
 __all__ = ["ExportError", "RedactedFrames", "SessionData", "Step", "action_record", "assign_split", "iter_steps",
-           "load_sessions", "parse_split"]
+           "load_sessions", "model_instruction_fields", "parse_split"]
 
 
 @dataclass
@@ -99,6 +99,15 @@ def iter_steps(session: SessionData, splits: list[tuple[str, float]], seed: int,
             if frames is not None and frame_id:
                 step.image, step.image_redactions = frames(frame_id)
             yield step
+
+
+def model_instruction_fields(episode: Episode) -> dict[str, str]:
+    """What a model wrote about the episode's task, and which model: ``model_instruction`` and
+    ``instruction_model``, only when ``workprint annotate`` wrote one (none for a plain recording).
+    Beside the person's instruction, never over it."""
+    if not episode.model_instruction:
+        return {}
+    return {"model_instruction": episode.model_instruction, "instruction_model": episode.instruction_model or ""}
 
 
 def action_record(action: Action) -> dict[str, Any]:

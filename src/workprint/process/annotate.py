@@ -172,6 +172,19 @@ def episode_request(episode: Any, notes: dict[str, Any], code: Callable[[Action]
                                            {"role": "user", "content": text}])
 
 
+def readable(request: Request) -> list[dict[str, Any]]:
+    """The request's messages as a person checks them before a run: the text as it would be sent,
+    each image as its size (``{"type": "image", "size": [w, h]}``) instead of its bytes."""
+    out = []
+    for message in request.messages:
+        content = message["content"]
+        if isinstance(content, list):
+            content = [{"type": "image", "size": list(request.image_size or ())} if p.get("type") == "image_url"
+                       else p for p in content]
+        out.append({"role": message["role"], "content": content})
+    return out
+
+
 def estimate_tokens(request: Request) -> int:
     """A price estimate before anything is sent: text at ~4 characters a token, images by
     OpenAI's published high-detail rule (fit in 2048², shortest side to 768, 170 tokens per
