@@ -7,8 +7,9 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 import pytest
 
@@ -77,6 +78,25 @@ def has_frame_after(kind: str, **fields) -> Callable[[list[dict]], bool]:
         return bool(at) and any(e["kind"] == "frame" and e["t"] > at[0] for e in events)
 
     return check
+
+
+@contextmanager
+def page_in_chromium(path: Path, errors: list[str] | None = None) -> Iterator:
+    """A self-contained page (a replay or eval report) opened in Debian's Chromium, as a reader
+    sees it (1400×900); page errors are collected into ``errors`` when given."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            if errors is not None:
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(path.as_uri())
+            yield page
+        finally:
+            browser.close()
 
 
 def actions_json(env: dict[str, str], session: str = "latest") -> list[dict]:

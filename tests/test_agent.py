@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import actions_json, workprint
+from tests.conftest import page_in_chromium, actions_json, workprint
 from workprint.demo.agent_scenario import (EMAIL, IMAGE_SIZE, MALFORMED, MISTAKE, SOURCES, AgentScenario,
                                            open_desktop_apps)
 from workprint.demo.desktop import VirtualDesktop
@@ -205,17 +205,10 @@ def test_hf_export_keeps_the_source(run, tmp_path):
 
 
 def test_replay_report_marks_agent_steps_and_interventions(run, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     out = tmp_path / "replay.html"
     workprint("report", run["session"], "--out", str(out), "--quiet", env=run["env"])
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(out.as_uri())
+    errors: list[str] = []
+    with page_in_chromium(out, errors) as page:
         assert page.inner_text("#who").startswith("by the agent (scripted-model)")
         assert page.locator("#timeline .tick.agent").count() == 5  # with the closing done
         assert page.locator("#timeline .tick.human").count() == 4
@@ -226,5 +219,4 @@ def test_replay_report_marks_agent_steps_and_interventions(run, tmp_path):
         page.keyboard.press("ArrowRight")  # step 3: the person's click, the takeover
         who = page.inner_text("#who")
         assert who.startswith("by a person") and "Intervention" in who and MISTAKE in who
-        browser.close()
     assert not errors, errors

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import Recording, has_event, has_frame_after, wait_logged, workprint
+from tests.conftest import page_in_chromium, Recording, has_event, has_frame_after, wait_logged, workprint
 from workprint.demo.model_server import Scripted, ScriptedModelServer, request_images
 
 EMAIL = "marta.kowalski@example.org"
@@ -165,18 +165,11 @@ def test_annotate_stores_flags_and_exports_model_text_and_sends_only_redacted_co
 
 def _report_model_cards(report, steps: int) -> list[str]:
     """The text of the report's model card at each step, as a reader paging through sees it."""
-    from playwright.sync_api import sync_playwright
-
     cards = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(report.as_uri())
+    with page_in_chromium(report) as page:
         for _ in range(steps):
             cards.append(page.inner_text("#model") if page.is_visible("#model") else "")
             page.keyboard.press("ArrowRight")
-        browser.close()
     return cards
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import Recording, has_event, wait_logged, workprint
+from tests.conftest import page_in_chromium, Recording, has_event, wait_logged, workprint
 from workprint.demo.desktop import VirtualDesktop
 from workprint.demo.scenario import MousepadScript
 from workprint.process.pyautogui_code import to_code
@@ -179,8 +179,6 @@ def test_holdout_and_cap(built):
 
 
 def test_gold_scores_one_and_report_renders_in_chromium(built, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     root, env = built["root"], built["env"]
     preds = tmp_path / "gold.jsonl"
     preds.write_text("".join(json.dumps({"id": s["id"], "action": s["gold"]}) + "\n" for s in built["steps"]))
@@ -193,10 +191,7 @@ def test_gold_scores_one_and_report_renders_in_chromium(built, tmp_path):
     report = tmp_path / "center" / "report.html"
     page_html = report.read_text()
     assert "http://" not in page_html.replace("http://www.w3.org/2000/svg", ""), "self-contained"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(report.as_uri())
+    with page_in_chromium(report) as page:
         assert page.locator("svg rect.bar").count() == len(results["by_interaction"])
         cards = page.locator(".card")
         failed = [json.loads(line) for line in (tmp_path / "center" / "verdicts.jsonl").read_text().splitlines()
@@ -210,5 +205,4 @@ def test_gold_scores_one_and_report_renders_in_chromium(built, tmp_path):
         assert visible and set(visible) == {"menu"}
         page.click("#filters button[data-kind='']")
         page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
-        browser.close()
     assert Image.open(tmp_path / "report.png").size == (1400, 900)

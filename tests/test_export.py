@@ -3,7 +3,6 @@ incremental and redacted; the replay report shows each action where it happened.
 
 from __future__ import annotations
 
-import base64
 import filecmp
 import io
 import json
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import actions_json, workprint
+from tests.conftest import page_in_chromium, actions_json, workprint
 
 SECRET_FRAGMENTS = ("jane.doe", "example.com", "XTERMSECRET")
 
@@ -111,23 +110,16 @@ def test_split_by_episode_with_a_seed(recorded, tmp_path):
 
 
 def test_replay_report_draws_the_action_where_it_happened(recorded, actions, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     out = tmp_path / "replay.html"
     workprint("report", recorded["session"], "--out", str(out), "--quiet", env=recorded["env"])
     k = next(i for i, a in enumerate(actions) if a.get("target", {}).get("name") == "Select All")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(out.as_uri())
+    with page_in_chromium(out) as page:
         for _ in range(k):
             page.keyboard.press("ArrowRight")
         assert page.inner_text("#step").startswith(f"Step {k + 1} / {len(actions)}: click")
         stage = page.locator("#stage")
         box = stage.bounding_box()
         shot = Image.open(io.BytesIO(stage.screenshot())).convert("RGB")
-        browser.close()
     sx, sy = shot.size[0] / 1920, shot.size[1] / 1080
     ax, ay = actions[k]["x"] * sx, actions[k]["y"] * sy
     assert abs(shot.size[1] / shot.size[0] - 1080 / 1920) < 0.01 and box["width"] > 0
