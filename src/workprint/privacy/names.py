@@ -93,19 +93,26 @@ _STRONG_CUE = re.compile(
 _WEAK_CUE = re.compile(
     r"(?i)\b(?:with|to|cc|bcc|by|for|and|ask|asked|call|called|ping|tell|told|meet|met|from|invite|"
     r"assigned to|approved by|reviewed by|created by|sent by|thanks to|via|of|like|per|email|message|"
-    r"remind|contact|see|let|cheers|regards|thanks)\s*,?\s*$"
+    r"remind|contact|see|let|cheers|regards|thanks|welcome|congrats|congratulations)\s*,?\s*$"
+    r"|\bw/\s*$"  # 'meeting w/ Name': with, abbreviated
 )
+# A short label that opens the line ('Interview: Name', 'Out of office: Name'): a cue only for
+# names that no English label value looks like (letters outside ASCII), since 'Location: Grand
+# Rapids' reads the same.
+_LABEL_CUE = re.compile(r"^\s*[A-Z][\w'’ -]{0,24}:\s*$")
 # Letters, and the combining marks of Indic, Thai, Arabic and Hebrew script (not \w in re).
 _MARKS = "\u0300-\u036F\u0483-\u0489\u0591-\u05C7\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0900-\u0DFF\u0E31-\u0E4E\u3099\u309A"
 _WORD = re.compile(rf"(?:[^\W\d_]|[{_MARKS}])(?:[^\W\d_]|[{_MARKS}]|[-'’.](?=[^\W\d_]))*")
 _EMAIL = re.compile(r"([\w.+%-]+)@[\w-]+(?:\.[\w-]+)+")
-_DISPLAY_AFTER = re.compile(r"\s*,?\s*[<(\[]\s*[\w.+%-]+@")
+_DISPLAY_AFTER = re.compile(r"[\"'”»]?\s*,?\s*[<(\[]\s*[\w.+%-]+@")  # Name <addr>, "Name" <addr>
 _AFTER_LINE_START = re.compile(r"\s+[a-z]")
 
 
 def _script(word: str) -> str:
     """'latin', 'cased' (Cyrillic, Greek, Armenian...) or 'uncased' (CJK, Arabic, Hebrew, Indic, Thai)."""
     ch = word[0]
+    if "\u10a0" <= ch <= "\u10ff" or "\u1c90" <= ch <= "\u1cbf":
+        return "uncased"  # Georgian: its everyday letters are lower case, names are not capitalised
     if ch.isupper() or ch.islower():
         return "latin" if "LATIN" in unicodedata.name(ch, "") else "cased"
     return "uncased"
@@ -320,11 +327,24 @@ def _is_name(text: str, start: int, end: int, tokens: list[str]) -> bool:
         return False
     if "," not in phrase and _known(tokens[0], FIRST) and any(_known(t, LAST) for t in tokens[1:]):
         return True  # 'Surname, Given' only where a cue says it is a person
+    if _foreign_script(text, tokens, phrase) or (not phrase.isascii() and _LABEL_CUE.match(before)):
+        return True
     if not (_WEAK_CUE.search(before) or (not before.strip() and _AFTER_LINE_START.match(after))):
         return False
     if any(_script(t) != "latin" for t in tokens) or not phrase.isascii():
         return True
     return any(_known(t, FIRST) or _known(t, LAST) for t in tokens)
+
+
+def _foreign_script(text: str, tokens: list[str], phrase: str) -> bool:
+    """Two words or more of one non-Latin script in a line written in Latin letters: a name as
+    its owner writes it (a place would be in the dictionary's places)."""
+    scripts = {_script(t) for t in tokens}
+    if "," in phrase or "latin" in scripts or not all(_script(t) == "uncased" or t[0].isupper() for t in tokens):
+        return False
+    rest = text.replace(phrase, " ")
+    latin = sum(1 for c in rest if c.isascii() and c.isalpha())
+    return latin >= 8 and latin > sum(1 for c in rest if c.isalpha() and not c.isascii())
 
 
 def names(text: str) -> Iterator[Span]:
