@@ -351,7 +351,7 @@ def names(text: str) -> Iterator[Span]:
     if not any(c.isupper() for c in text) and text.isascii():
         return
     local_parts = {part for m in _EMAIL.finditer(text)
-                   for part in re.split(r"[._+%\d-]+", m.group(1).lower()) if len(part) >= 3}
+                   for part in re.split(r"[._+%\d-]+", m.group(1).lower()) if len(part) >= 3} if "@" in text else set()
     for start, end, words in _runs(text):
         tokens = [w.group(0) for w in words if w.group(0).lower() not in _PARTICLES]
         if not tokens:
