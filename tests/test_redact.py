@@ -334,3 +334,11 @@ def test_street_addresses_without_an_english_cue_or_street_type(text, street):
 ])
 def test_address_cues_and_shapes_leave_task_tokens(text):
     assert redact(text).text == text
+
+
+@pytest.mark.parametrize("text", [
+    "Mark as Read → Summer Sale in Outlook", "Move to Folder → Show Hidden Files in MacBook Air",
+    "Release Notes → Add to Cart in Coca Cola", "Exported backup-20270109.tar.gz from Samsung Galaxy S24",
+])
+def test_brand_and_interface_words_are_not_names(text):
+    assert redact(text).text == text

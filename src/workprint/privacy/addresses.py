@@ -90,6 +90,7 @@ _GLUED_ENDINGS = tuple(_GLUED_TYPES.split("|"))
 _PREFIX_SET = frozenset(_PREFIX_TYPES.replace("\\", "").split("|"))
 _SUFFIX_SET = frozenset(_SUFFIX_TYPES.split("|"))
 _TOKENS = re.compile(r"[^\W\d_][\w'’-]*")
+_DIGIT = re.compile(r"\d")
 _NUMBER_START = re.compile(r"(?<![\w/.-])\d")
 _CUE_WORDS = ("address", "addr", "ship", "deliver", "lives", "located", "office", "send", "mail", "return", "pick",
               "adres", "direcci", "endere", "indirizzo", "osoite", "cím", "διεύθυνση", "адрес", "כתובת", "ที่อยู่", "住所",
@@ -148,7 +149,7 @@ def _grow(text: str, end: int) -> int:
 
 
 def addresses(text: str) -> Iterator[Span]:
-    if not any(c.isdigit() for c in text):
+    if not _DIGIT.search(text):
         return
     # The big alternations are slow to try at every position: run each only when a word of
     # its kind is on the line.

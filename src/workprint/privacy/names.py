@@ -77,6 +77,12 @@ hong kong york angeles buenos aires janeiro salt lumpur kuala
 tokyo london paris berlin madrid rome sydney toronto amsterdam warsaw prague vienna zurich dublin lisbon
 stockholm mexico
 ok yes no not none null true false test demo example sample untitled document documents notes note
+files data hidden show hide clear browsing history cache cookies downloads bookmarks extensions tabs tab
+sale sales cart checkout wishlist coupon discount offer deal deals shop store shopping
+samsung galaxy pixel iphone ipad macbook airpods kindle alexa playstation xbox nintendo netflix youtube
+instagram whatsapp facebook twitter linkedin tiktok snapchat uber airbnb paypal mastercard ikea starbucks
+walmart costco intel nvidia oracle salesforce cisco lenovo huawei xiaomi oneplus motorola nokia canon nikon
+coca cola pepsi nike adidas hyundai volkswagen nissan bmw audi heineken nestle unilever
 please welcome thank good morning happy birthday congratulations urgent important reminder fyi
 """.split())
 
