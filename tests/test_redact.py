@@ -342,3 +342,9 @@ def test_address_cues_and_shapes_leave_task_tokens(text):
 ])
 def test_brand_and_interface_words_are_not_names(text):
     assert redact(text).text == text
+
+
+def test_a_signature_line_name_then_title():
+    for text, name in (("Anita Strójwąs — Head of Sales, Warsaw", "Strójwąs"), ("Ünsever Karadeniz | CTO", "Karadeniz")):
+        assert name not in redact(text).text
+    assert redact("Release Notes — Draft 3").text == "Release Notes — Draft 3"
