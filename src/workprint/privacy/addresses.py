@@ -175,7 +175,8 @@ def addresses(text: str) -> Iterator[Span]:
     if not text.isascii():
         for m in _EAST_ASIAN.finditer(text):
             yield m.start(), _grow(text, m.end()), "address"
-    if not any(cue in text.lower() for cue in _CUE_WORDS):
+    lower = text.lower()
+    if not any(cue in lower for cue in _CUE_WORDS):
         return
     for m in _CUE.finditer(text):
         tail = _CUE_TAIL.match(text, m.end())
