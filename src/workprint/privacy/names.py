@@ -354,7 +354,7 @@ def _foreign_script(text: str, tokens: list[str], phrase: str) -> bool:
 
 
 def names(text: str) -> Iterator[Span]:
-    if not any(c.isupper() for c in text) and text.isascii():
+    if text == text.lower() and text.isascii():  # no capital letter: no name in Latin script
         return
     local_parts = {part for m in _EMAIL.finditer(text)
                    for part in re.split(r"[._+%\d-]+", m.group(1).lower()) if len(part) >= 3} if "@" in text else set()

@@ -87,6 +87,7 @@ def _regex(kind: str, pattern: str, flags: int = 0, group: int = 0,
     return detect
 
 
+_LONG_RUN = re.compile(r"[\w.\-]{15}")
 _PEM = _regex("private_key", r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|[\s\S]*)", needs=lambda t: "-----BEGIN" in t)
 _JWT = _regex("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", needs=lambda t: "eyJ" in t)
 _KNOWN_KEYS = _regex(
@@ -103,10 +104,12 @@ _KNOWN_KEYS = _regex(
     r"|SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}|dop_v1_[a-f0-9]{64}|shpat_[a-fA-F0-9]{32}"
     r"|(?:AC|SK)[0-9a-f]{32}"  # Twilio
     r")(?![A-Za-z0-9])",
+    needs=lambda t: _LONG_RUN.search(t) is not None,  # every key above is 15 characters or more
 )
 _SLACK_HOOK = _regex("api_key", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+", needs=lambda t: "hooks.slack" in t)
 _BEARER = _regex("api_key", r"(?i)\b(?:bearer|token|basic)\s+([A-Za-z0-9._~+/=-]{16,})", group=1,
-                 check=lambda m: _entropy(m.group(1)) > 3.0)
+                 check=lambda m: _entropy(m.group(1)) > 3.0,
+                 needs=lambda t: any(w in t.lower() for w in ("bearer", "token", "basic")))
 _URL_CREDENTIALS = _regex("password", r"(?i)\b[a-z][a-z0-9+.-]*://[^\s/:@]+:([^\s/@]+)@", group=1, needs=lambda t: "@" in t and "://" in t)
 _QUERY_SECRET = _regex(
     "api_key",
@@ -123,7 +126,8 @@ _PASSWORD_CONTEXT = _regex(
     group=1,
     needs=lambda t: ":" in t or "=" in t,
 )
-_PASSWORD_PHRASE = _regex("password", r"(?i)\bmy (?:password|passcode|pin) is\s+[\"']?([^\s\"',;]{2,})", group=1)
+_PASSWORD_PHRASE = _regex("password", r"(?i)\bmy (?:password|passcode|pin) is\s+[\"']?([^\s\"',;]{2,})", group=1,
+                          needs=lambda t: "my " in t.lower())
 _SECRET_CONTEXT = _regex(
     "api_key",
     r"(?i)\b(?:api[_ -]?key|apikey|secret(?:[_ -]?key)?|access[_ -]?key(?:[_ -]?id)?|client[_ -]?secret"
@@ -162,7 +166,7 @@ def _ssn_ok(m: re.Match[str]) -> bool:
 
 _SSN = _regex("ssn", r"(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])", check=_ssn_ok, needs=lambda t: "-" in t)
 _SSN_CONTEXT = _regex("ssn", r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*[:#]?\s*((\d{3})[ ]?(\d{2})[ ]?(\d{4}))\b",
-                      group=1)
+                      group=1, needs=lambda t: "ssn" in t.lower() or "social" in t.lower())
 
 def _phones(text: str) -> Iterator[Span]:
     blanked, digits = masked(text)
