@@ -116,7 +116,13 @@ _AFTER_LINE_START = re.compile(r"\s+[a-z]|\s+[—–|]\s")  # "Name replied", "N
 
 def _script(word: str) -> str:
     """'latin', 'cased' (Cyrillic, Greek, Armenian...) or 'uncased' (CJK, Arabic, Hebrew, Indic, Thai)."""
-    ch = word[0]
+    return _char_script(word[0])
+
+
+@lru_cache(maxsize=4096)
+def _char_script(ch: str) -> str:
+    if ch < "\u0250" and ch not in "µªº" and (ch.isupper() or ch.islower()):
+        return "latin"  # ASCII, Latin-1 and Latin Extended: no name lookup
     if "\u10a0" <= ch <= "\u10ff" or "\u1c90" <= ch <= "\u1cbf":
         return "uncased"  # Georgian: its everyday letters are lower case, names are not capitalised
     if ch.isupper() or ch.islower():
