@@ -348,3 +348,9 @@ def test_a_signature_line_name_then_title():
     for text, name in (("Anita Strójwąs — Head of Sales, Warsaw", "Strójwąs"), ("Ünsever Karadeniz | CTO", "Karadeniz")):
         assert name not in redact(text).text
     assert redact("Release Notes — Draft 3").text == "Release Notes — Draft 3"
+
+
+def test_a_name_outside_the_dictionary_as_the_subject_of_a_persons_verb():
+    assert "Abdurahmonov" not in redact("Fuzayl Abdurahmonov replied: looks good, merge CHG6630220").text
+    assert "Ngata" not in redact("PR #812: Tamatea Ngata commented on line 42").text
+    assert redact("Pivot Table updated at 10:00").text == "Pivot Table updated at 10:00"

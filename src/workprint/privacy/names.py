@@ -112,6 +112,9 @@ _WORD = re.compile(rf"(?:[^\W\d_]|[{_MARKS}])(?:[^\W\d_]|[{_MARKS}]|[-'’.](?=[
 _EMAIL = re.compile(r"([\w.+%-]+)@[\w-]+(?:\.[\w-]+)+")
 _DISPLAY_AFTER = re.compile(r"[\"'”»]?\s*,?\s*[<(\[]\s*[\w.+%-]+@")  # Name <addr>, "Name" <addr>
 _AFTER_LINE_START = re.compile(r"\s+[a-z]|\s+[—–|]\s")  # "Name replied", "Name — Title" (a signature)
+# Verbs only a person is the subject of: "Fuzayl Abdurahmonov replied", even outside the dictionary.
+_PERSON_VERB = re.compile(r"\s+(?:replied|wrote|said|commented|joined|mentioned|reacted|invited|accepted|declined|"
+                          r"thanked|signed|is typing|was invited|has joined|has left)\b")
 
 
 def _script(word: str) -> str:
@@ -339,7 +342,8 @@ def _is_name(text: str, start: int, end: int, tokens: list[str]) -> bool:
         return False
     if "," not in phrase and _known(tokens[0], FIRST) and any(_known(t, LAST) for t in tokens[1:]):
         return True  # 'Surname, Given' only where a cue says it is a person
-    if _foreign_script(text, tokens, phrase) or (not phrase.isascii() and _LABEL_CUE.match(before)):
+    if _foreign_script(text, tokens, phrase) or (not phrase.isascii() and _LABEL_CUE.match(before)) \
+            or (len(tokens) <= 4 and _PERSON_VERB.match(after)):
         return True
     if not (_WEAK_CUE.search(before) or (not before.strip() and _AFTER_LINE_START.match(after))):
         return False
