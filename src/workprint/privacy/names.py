@@ -312,9 +312,12 @@ def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
 
     for m in _WORD.finditer(text):
         word = m.group(0)
+        if not run and word[0].islower() and word[0] < "\u0250":
+            continue  # a lower-case Latin word outside a run (most words): neither a name nor a particle
+        lower = word.lower()
         name_like = ((word[0].isupper() and not (len(word) > 1 and word.isupper())) or _script(word) == "uncased") \
-            and word.lower() not in _STOP  # not an acronym (PR, API), not an ordinary word
-        particle = word.lower() in _PARTICLES and bool(run)
+            and lower not in _STOP  # not an acronym (PR, API), not an ordinary word
+        particle = lower in _PARTICLES and bool(run)
         gap = text[run[-1].end():m.start()] if run else ""
         joined = bool(run) and (gap in (" ", "\u00a0") or (gap == ". " and len(run[-1].group(0)) == 1)
                                 or (gap == ", " and len(run) == 1 and word[0].isupper() and _script(word) != "uncased"
