@@ -366,12 +366,19 @@ def _foreign_script(text: str, tokens: list[str], phrase: str) -> bool:
     return latin >= 8 and latin > sum(1 for c in rest if c.isalpha() and not c.isascii())
 
 
+_HAS_DIGIT = re.compile(r"\d")
+_IDENTIFIER = re.compile(r"(?<![\w+/=.-])(?=[\w+/=.-]{16})(?=[\w+/=.-]*\d)(?=[\w+/=.-]*[A-Za-z])[\w+/=.-]+")
+
+
 def names(text: str) -> Iterator[Span]:
     if text == text.lower() and text.isascii():  # no capital letter: no name in Latin script
         return
     local_parts = {part for m in _EMAIL.finditer(text)
                    for part in re.split(r"[._+%\d-]+", m.group(1).lower()) if len(part) >= 3} if "@" in text else set()
-    for start, end, words in _runs(text):
+    # Keys, hashes, ids and the like (a long token of letters and digits) hold no name: blanked
+    # (offsets kept) so their capitalised fragments are not looked at one by one.
+    scan = _IDENTIFIER.sub(lambda m: " " * len(m.group(0)), text) if _HAS_DIGIT.search(text) else text
+    for start, end, words in _runs(scan):
         tokens = [w.group(0) for w in words if w.group(0).lower() not in _PARTICLES]
         if not tokens:
             continue
