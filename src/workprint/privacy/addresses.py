@@ -49,6 +49,7 @@ _SUFFIX_TYPES = (
     "|knolls|lake|lakes|light|lights|locks|lock|mall|neck|parks|parkways|pine|plaza|points|ports|ridges|river"
     "|road|roads|route|shore|squares|stream|streets|burgs|burg|bypass|byu|camp|canyon|branch|brook|brooks|bluff"
     "|bluffs|bottom|bend|beach|arcade|anex|annex|alley|nagar|marg|chowk|gali|strand|esplanade|parade|promenade"
+    "|quadrant|alleyway|byway|concourse|crossway|cul-de-sac|rise|chase|gate|gardens|approach|nook"
 )
 # Street types written before the name.
 _PREFIX_TYPES = (
@@ -61,6 +62,7 @@ _PREFIX_TYPES = (
     "|tr|cl|dg|kr|diagonal|transversal|circular|ruta|pasadizo|sector|barrio|manzana|colonia|col"
     "|ул|улица|пр|просп|проспект|наб|пер|переулок|бул|бульвар|шоссе|шосе|пл|площадь|вул|вулиця|провулок|майдан|сквер|узвіз"
     "|к|г|с|пос|д|буд|odos|οδός|οδος|λεωφ|λεωφόρος|unit|flat|apt|apartment|suite|po box|psc|h\\.no|house no"
+    "|peatonal|privada|cerrada|andador|nám|náměstí|námestie|trg|rr|rruga|sokak|sok|cadde|cad|mahallesi|mah"
 )
 # Street types glued to the end of the name (German, Dutch, Nordic, Slavic, Baltic, Hungarian, Finnish).
 _GLUED_TYPES = (
@@ -73,7 +75,7 @@ _GLUED_TYPES = (
 )
 _NUMBER = r"\d{1,6}(?:[A-Za-z]|\s?[a-zA-Z](?![a-zA-Z]))?(?:\s?[/-]\s?\d{1,5}[A-Za-z]?)?"
 _NAME_WORD = r"(?:\d{1,3}(?:st|nd|rd|th|ª|º|°)?|[^\W\d_][\w'’.-]*)"
-_UNIT = r"(?:,?\s+(?:apt\.?|apartment|suite|ste\.?|unit|flat|fl\.?|floor|piso|puerta|appartamento|piano|dpto\.?|depto\.?|oficina|edif\.?|bl\.?|sc\.?|ap\.?|et\.?|кв\.?|стр\.?|корп\.?|д\.|буд\.|#|no\.?|nr\.?|n°|nº)\s*[\w/-]{1,6}){0,4}"
+_UNIT = r"(?:,?\s+(?:apt\.?|apartment|suite|ste\.?|unit|flat|fl\.?|floor|piso|puerta|appartamento|piano|dpto\.?|depto\.?|oficina|interior|int\.?|lote|edif\.?|bl\.?|sc\.?|ap\.?|et\.?|кв\.?|стр\.?|корп\.?|д\.|буд\.|#|no\.?|nr\.?|n°|nº)\s*[\w/-]{1,6}){0,4}"
 
 _NUMBER_FIRST = _Lazy(
     rf"(?i)(?<![\w/.-])(?:(?:unit|flat|apt\.?|suite)\s+\d+[A-Za-z]?,?\s+)?{_NUMBER},?\s+(?:{_NAME_WORD}\s+){{0,4}}"
@@ -88,17 +90,32 @@ _GLUED_ENDINGS = tuple(_GLUED_TYPES.split("|"))
 _PREFIX_SET = frozenset(_PREFIX_TYPES.replace("\\", "").split("|"))
 _SUFFIX_SET = frozenset(_SUFFIX_TYPES.split("|"))
 _TOKENS = re.compile(r"[^\W\d_][\w'’-]*")
+_DIGIT = re.compile(r"\d")
 _NUMBER_START = re.compile(r"(?<![\w/.-])\d")
-_CUE_WORDS = ("address", "addr", "ship", "deliver", "lives", "located", "office", "send", "mail", "return", "pick")
+# A word every cue of _CUE holds (in lower case): lines without one skip it, in one regex search.
+_CUE_WORDS = re.compile("addr|adres|ship|deliver|lives|located|office|send it|mail it|return|pick|direcci|endere|"
+                        "indirizzo|osoite|cím|διεύθυνση|адрес|כתובת|ที่อยู่|住所|地址|주소|venue|billing")
 # Street name then number (Nordic, Slavic, Hebrew...) after an address cue only: too loose alone.
 _EAST_ASIAN = _Lazy(
     r"(?:\d{3,7}\s*)?[\u3040-\u30ff\u4e00-\u9fff]+(?:都|道|府|県|省|市|区|區|县|縣|町|村|街|路|郡)[\u3040-\u30ff\u4e00-\u9fff\w\-－]*\d[\u3040-\u30ff\u4e00-\u9fff\w\-－]*"
     r"(?:\s[\u3040-\u30ff\u4e00-\u9fff\w]+\d*)?(?:\s\d{5,7})?"
     r"|(?:[\uac00-\ud7a3]+(?:시|도|구|군)\s)+[\uac00-\ud7a3\d\s]*(?:로|길|거리|동)\s?\d+(?:-\d+)?"
+    # Thai: house number, village (หมู่), then road (ถนน, ถ.) or lane (ซอย, ซ.) and the places after it
+    r"|\d{1,5}(?:/\d{1,5})?\s(?:หมู่(?:ที่)?\s?\d{1,3}\s)?(?:ถนน|ถ\.|ซอย|ซ\.)\s?[\u0e00-\u0e7f]+(?:\s[\u0e00-\u0e7f.]+)*(?:\s\d{5})?"
 )
 # What follows a street line: unit, postcode and town, region and its code.
 _UPPER = "A-ZÀ-ÖØ-ÞĀ-ſ\u0386-\u03AB\u0400-\u042F\u0531-\u0556"
 _TOWN = rf"[{_UPPER}][\w'’.-]*(?:(?:[ -]|[ -](?:am|an|der|nad|sur|la|le|de|del|di|im|bei|upon|on|en|op|aan|sul) )[{_UPPER}(][\w'’.)-]*){{0,4}}"
+# Street name and house number with no street type (Slavic, Hungarian, Hebrew, Spanish lines):
+# too loose alone, an address when a postcode and a town, or a unit, follow it.
+_UNIT_WORD = r"(?i:piso|apt\.?|apartment|suite|flat|floor|dpto\.?|depto\.?|interior|int\.|oficina|puerta)"
+_NAME_NUMBER_TAIL = _Lazy(
+    rf"(?<![\w-])[{_UPPER}][\w'’.-]+(?: (?:[{_UPPER}][\w'’.-]*|de|del|la|las|los|da|do|dos|van|der|utca|út|tér|pot"
+    rf"|cesta|ulica|ulice|iela|gatvė|tee|katu|tie)){{0,3}} {_NUMBER}\.?(?:"
+    rf",\s*(?:[A-Z]{{1,2}}-)?(?!(?:19|20)\d\d\b)(?:\d{{4,6}}|\d{{3}} \d{{2}}),?\s+{_TOWN}"  # , 23408 Ozalj; not a year
+    rf"|(?=,?\s+{_UNIT_WORD}\s*\w)(?i:{_UNIT}))(?![\w-])"  # Las Rosas 5091 Piso 5
+)
+_NAME_NUMBER_GATE = re.compile(rf",\s*(?:[A-Z]{{1,2}}-)?(?:\d{{4,6}}|\d{{3}} \d{{2}})\b|\d\.?,?\s+{_UNIT_WORD}")
 _TAIL_PART = _Lazy(
     r",?\s*(?:"
     rf"\d{{4,6}}(?:[ -]\d{{2,4}})?(?:\s?[A-Z]{{2}})?(?:,?\s+{_TOWN})?"  # 75001 Paris
@@ -110,12 +127,15 @@ _TAIL_PART = _Lazy(
 )
 _CUE = re.compile(
     r"(?i)\b(?:address|addr|ship(?:ping)?\s+to|deliver(?:y)?(?:\s+\S+){0,3}?\s+to|billing\s+address|shipping\s+address"
-    r"|lives\s+at|located\s+at|office\s+at|send\s+it\s+to|mail\s+it\s+to|return\s+to|pick\s*up\s+at|home\s+address)"
-    r"\s*[:\-]?\s*"
+    r"|lives\s+at|located\s+at|office\s+(?:at|is)|send\s+it\s+to|mail\s+it\s+to|return\s+to|pick\s*up\s+at|home\s+address"
+    # the word for address in other languages, alone or ending a compound (Lieferadresse, Rechnungsadresse)
+    r"|\w*adresse|\w*adres|adresa|adress|direcci[oó]n|endere[cç]o|indirizzo|osoite|cím|διεύθυνση|адрес|כתובת|ที่อยู่|住所|地址|주소"
+    r"|(?:venue|billing|shipping|pickup\s+point|pick-up\s+point)(?=\s*[:\-—–]))"
+    r"(?![\w])\s*[:\-—–]?\s*"  # a whole word: 'addressed to' is no cue
 )
 # After a cue: everything up to a phrase that is not part of an address.
 _CUE_TAIL = re.compile(r"[^\n;()]*?(?=\s+(?:by|opens|before|after|on|at|until|for|from|and then|today|tomorrow|in\s+\d)\b"
-                       r"|\s*[;(\n]|\s*$|\.\s)")
+                       r"|\s*[;(\n]|\s*$|(?<=[a-z]{4})\.\s)")  # a sentence ends, not an abbreviation (Nám. Barikád)
 
 
 def _grow(text: str, end: int) -> int:
@@ -129,18 +149,21 @@ def _grow(text: str, end: int) -> int:
 
 
 def addresses(text: str) -> Iterator[Span]:
-    if not any(c.isdigit() for c in text):
+    if not _DIGIT.search(text):
         return
     # The big alternations are slow to try at every position: run each only when a word of
     # its kind is on the line.
-    tokens = [(m.start(), m.group(0).lower()) for m in _TOKENS.finditer(text)]
-    words = {w for _, w in tokens}
+    lower = text.lower()
+    words = set(_TOKENS.findall(lower))
     starts: list[tuple[int, _Lazy]] = []
-    if words & _SUFFIX_SET:  # number first: try from each number and each unit word
-        starts += [(m.start(), _NUMBER_FIRST) for m in _NUMBER_START.finditer(text)]
-        starts += [(pos, _NUMBER_FIRST) for pos, w in tokens if w in ("unit", "flat", "apt", "suite")]
-    if words & _PREFIX_SET:  # type first: try from each street-type word
-        starts += [(pos, _TYPE_FIRST) for pos, w in tokens if w in _PREFIX_SET]
+    suffix, prefix = words & _SUFFIX_SET, words & _PREFIX_SET
+    if suffix or prefix:
+        tokens = [(m.start(), m.group(0)) for m in _TOKENS.finditer(lower)]
+        if suffix:  # number first: try from each number and each unit word
+            starts += [(m.start(), _NUMBER_FIRST) for m in _NUMBER_START.finditer(text)]
+            starts += [(pos, _NUMBER_FIRST) for pos, w in tokens if w in ("unit", "flat", "apt", "suite")]
+        if prefix:  # type first: try from each street-type word
+            starts += [(pos, _TYPE_FIRST) for pos, w in tokens if w in prefix]
     for pos, rx in starts:
         m = rx.match(text, pos)
         if m:
@@ -149,10 +172,13 @@ def addresses(text: str) -> Iterator[Span]:
         for m in _GLUED.finditer(text):
             if m.group(1)[0].isupper() and m.group(1).lower().endswith(_GLUED_ENDINGS):
                 yield m.start(), _grow(text, m.end()), "address"
+    if _NAME_NUMBER_GATE.search(text):
+        for m in _NAME_NUMBER_TAIL.finditer(text):
+            yield m.start(), _grow(text, m.end()), "address"
     if not text.isascii():
         for m in _EAST_ASIAN.finditer(text):
             yield m.start(), _grow(text, m.end()), "address"
-    if not any(cue in text.lower() for cue in _CUE_WORDS):
+    if not _CUE_WORDS.search(lower):
         return
     for m in _CUE.finditer(text):
         tail = _CUE_TAIL.match(text, m.end())

@@ -77,6 +77,12 @@ hong kong york angeles buenos aires janeiro salt lumpur kuala
 tokyo london paris berlin madrid rome sydney toronto amsterdam warsaw prague vienna zurich dublin lisbon
 stockholm mexico
 ok yes no not none null true false test demo example sample untitled document documents notes note
+files data hidden show hide clear browsing history cache cookies downloads bookmarks extensions tabs tab
+sale sales cart checkout wishlist coupon discount offer deal deals shop store shopping
+samsung galaxy pixel iphone ipad macbook airpods kindle alexa playstation xbox nintendo netflix youtube
+instagram whatsapp facebook twitter linkedin tiktok snapchat uber airbnb paypal mastercard ikea starbucks
+walmart costco intel nvidia oracle salesforce cisco lenovo huawei xiaomi oneplus motorola nokia canon nikon
+coca cola pepsi nike adidas hyundai volkswagen nissan bmw audi heineken nestle unilever
 please welcome thank good morning happy birthday congratulations urgent important reminder fyi
 """.split())
 
@@ -93,19 +99,35 @@ _STRONG_CUE = re.compile(
 _WEAK_CUE = re.compile(
     r"(?i)\b(?:with|to|cc|bcc|by|for|and|ask|asked|call|called|ping|tell|told|meet|met|from|invite|"
     r"assigned to|approved by|reviewed by|created by|sent by|thanks to|via|of|like|per|email|message|"
-    r"remind|contact|see|let|cheers|regards|thanks)\s*,?\s*$"
+    r"remind|contact|see|let|cheers|regards|thanks|welcome|congrats|congratulations)\s*,?\s*$"
+    r"|\bw/\s*$"  # 'meeting w/ Name': with, abbreviated
 )
+# A short label that opens the line ('Interview: Name', 'Out of office: Name'): a cue only for
+# names that no English label value looks like (letters outside ASCII), since 'Location: Grand
+# Rapids' reads the same.
+_LABEL_CUE = re.compile(r"^\s*[A-Z][\w'’ -]{0,24}:\s*$")
 # Letters, and the combining marks of Indic, Thai, Arabic and Hebrew script (not \w in re).
 _MARKS = "\u0300-\u036F\u0483-\u0489\u0591-\u05C7\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0900-\u0DFF\u0E31-\u0E4E\u3099\u309A"
 _WORD = re.compile(rf"(?:[^\W\d_]|[{_MARKS}])(?:[^\W\d_]|[{_MARKS}]|[-'’.](?=[^\W\d_]))*")
 _EMAIL = re.compile(r"([\w.+%-]+)@[\w-]+(?:\.[\w-]+)+")
-_DISPLAY_AFTER = re.compile(r"\s*,?\s*[<(\[]\s*[\w.+%-]+@")
-_AFTER_LINE_START = re.compile(r"\s+[a-z]")
+_DISPLAY_AFTER = re.compile(r"[\"'”»]?\s*,?\s*[<(\[]\s*[\w.+%-]+@")  # Name <addr>, "Name" <addr>
+_AFTER_LINE_START = re.compile(r"\s+[a-z]|\s+[—–|]\s")  # "Name replied", "Name — Title" (a signature)
+# Verbs only a person is the subject of: "Fuzayl Abdurahmonov replied", even outside the dictionary.
+_PERSON_VERB = re.compile(r"\s+(?:replied|wrote|said|commented|joined|mentioned|reacted|invited|accepted|declined|"
+                          r"thanked|signed|is typing|was invited|has joined|has left)\b")
 
 
 def _script(word: str) -> str:
     """'latin', 'cased' (Cyrillic, Greek, Armenian...) or 'uncased' (CJK, Arabic, Hebrew, Indic, Thai)."""
-    ch = word[0]
+    return _char_script(word[0])
+
+
+@lru_cache(maxsize=4096)
+def _char_script(ch: str) -> str:
+    if ch < "\u0250" and ch not in "µªº" and (ch.isupper() or ch.islower()):
+        return "latin"  # ASCII, Latin-1 and Latin Extended: no name lookup
+    if "\u10a0" <= ch <= "\u10ff" or "\u1c90" <= ch <= "\u1cbf":
+        return "uncased"  # Georgian: its everyday letters are lower case, names are not capitalised
     if ch.isupper() or ch.islower():
         return "latin" if "LATIN" in unicodedata.name(ch, "") else "cased"
     return "uncased"
@@ -290,9 +312,12 @@ def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
 
     for m in _WORD.finditer(text):
         word = m.group(0)
+        if not run and word[0].islower() and word[0] < "\u0250":
+            continue  # a lower-case Latin word outside a run (most words): neither a name nor a particle
+        lower = word.lower()
         name_like = ((word[0].isupper() and not (len(word) > 1 and word.isupper())) or _script(word) == "uncased") \
-            and word.lower() not in _STOP  # not an acronym (PR, API), not an ordinary word
-        particle = word.lower() in _PARTICLES and bool(run)
+            and lower not in _STOP  # not an acronym (PR, API), not an ordinary word
+        particle = lower in _PARTICLES and bool(run)
         gap = text[run[-1].end():m.start()] if run else ""
         joined = bool(run) and (gap in (" ", "\u00a0") or (gap == ". " and len(run[-1].group(0)) == 1)
                                 or (gap == ", " and len(run) == 1 and word[0].isupper() and _script(word) != "uncased"
@@ -320,6 +345,9 @@ def _is_name(text: str, start: int, end: int, tokens: list[str]) -> bool:
         return False
     if "," not in phrase and _known(tokens[0], FIRST) and any(_known(t, LAST) for t in tokens[1:]):
         return True  # 'Surname, Given' only where a cue says it is a person
+    if _foreign_script(text, tokens, phrase) or (not phrase.isascii() and _LABEL_CUE.match(before)) \
+            or (len(tokens) <= 4 and _PERSON_VERB.match(after)):
+        return True
     if not (_WEAK_CUE.search(before) or (not before.strip() and _AFTER_LINE_START.match(after))):
         return False
     if any(_script(t) != "latin" for t in tokens) or not phrase.isascii():
@@ -327,12 +355,30 @@ def _is_name(text: str, start: int, end: int, tokens: list[str]) -> bool:
     return any(_known(t, FIRST) or _known(t, LAST) for t in tokens)
 
 
+def _foreign_script(text: str, tokens: list[str], phrase: str) -> bool:
+    """Two words or more of one non-Latin script in a line written in Latin letters: a name as
+    its owner writes it (a place would be in the dictionary's places)."""
+    scripts = {_script(t) for t in tokens}
+    if "," in phrase or "latin" in scripts or not all(_script(t) == "uncased" or t[0].isupper() for t in tokens):
+        return False
+    rest = text.replace(phrase, " ")
+    latin = sum(1 for c in rest if c.isascii() and c.isalpha())
+    return latin >= 8 and latin > sum(1 for c in rest if c.isalpha() and not c.isascii())
+
+
+_HAS_DIGIT = re.compile(r"\d")
+_IDENTIFIER = re.compile(r"(?<![\w+/=.-])(?=[\w+/=.-]{16})(?=[\w+/=.-]*\d)(?=[\w+/=.-]*[A-Za-z])[\w+/=.-]+")
+
+
 def names(text: str) -> Iterator[Span]:
-    if not any(c.isupper() for c in text) and text.isascii():
+    if text == text.lower() and text.isascii():  # no capital letter: no name in Latin script
         return
     local_parts = {part for m in _EMAIL.finditer(text)
-                   for part in re.split(r"[._+%\d-]+", m.group(1).lower()) if len(part) >= 3}
-    for start, end, words in _runs(text):
+                   for part in re.split(r"[._+%\d-]+", m.group(1).lower()) if len(part) >= 3} if "@" in text else set()
+    # Keys, hashes, ids and the like (a long token of letters and digits) hold no name: blanked
+    # (offsets kept) so their capitalised fragments are not looked at one by one.
+    scan = _IDENTIFIER.sub(lambda m: " " * len(m.group(0)), text) if _HAS_DIGIT.search(text) else text
+    for start, end, words in _runs(scan):
         tokens = [w.group(0) for w in words if w.group(0).lower() not in _PARTICLES]
         if not tokens:
             continue

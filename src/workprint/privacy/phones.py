@@ -93,19 +93,22 @@ def phones(text: str, protected) -> Iterator[Span]:
             continue  # a short plain digit run: an amount, a count, an id
         if "." in core and not international and digits < 10:
             continue  # 1.234.567 is an amount
+        if not international and _VERSION_SHAPE.fullmatch(core):
+            continue  # 113.0.6324.66, 10.0.19045.3803: a version (phone groups have two digits or more)
         if _possible(core.replace("(0)", "")):
             yield start, end, "phone"
 
 
 _EXTENSION = re.compile(r"\s?(?:x|ext\.?|#)\s?\d")
 _SEPARATED = re.compile(r"[\s().\-/]")
+_VERSION_SHAPE = re.compile(r"\d+(?:\.\d+)*\.\d(?:\.\d+)+|\d+(?:\.\d+)+\.\d")  # dotted, a one-digit group after the first
 
 
 _ID_SHAPES = re.compile(
     r"(?=[\dA-Z])(?<![\w-])(?:"  # the lookahead skips most positions before the alternation
     r"\d{3}-\d{2}-\d{4}"  # US SSN
     r"|[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z]"  # Italian codice fiscale
-    r"|[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]"  # UK NINO
+    r"|[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]|[A-Z]{2} \d{2} \d{2} \d{2} [A-Z]"  # UK NINO
     r"|[XYZ]?\d{7,8}-?[A-Z]|[A-Z]\d{7}[A-Z0-9]"  # Spanish NIF / NIE / CIF
     r"|\d{6}[-+A]\d{3}[0-9A-Y]"  # Finnish henkilötunnus
     r"|\d{6,8}[-+]\d{4}"  # Swedish / Danish / Norwegian personal numbers
@@ -114,26 +117,49 @@ _ID_SHAPES = re.compile(
     r"|\d{3}\.\d{3}\.\d{3}-\d{2}"  # Brazilian CPF
     r"|\d{2}\.\d{3}\.\d{3}[-/]\d{1,4}(?:-\d{2})?"  # CNPJ, Chilean RUT
     r"|\d{1,2}\.\d{3}\.\d{3}-[\dkK]"  # Chilean RUT
+    # Mexican CURP and RFC: letters of the name, the birth date (YYMMDD), then letters and digits
+    r"|[A-Z]{4}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:[HMX][A-Z]{5}[A-Z0-9]\d|[A-Z0-9]{3})"
+    r"|[A-Z&Ñ]{3}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[A-Z0-9]{3}"
+    r"|\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])-[1-8]\d{6}"  # Korean resident registration number
     r")(?![\w-])"
 )
 _ID_CUE = re.compile(
     r"(?i)\b(?:national\s+id|id\s+(?:number|no\.?|card)|identity|personal\s+(?:number|id|code)|tax\s+(?:number|id|code)"
     r"|tin|ssn|social\s+security|passport|nin|nino|nif|nie|dni|cpf|cnpj|rut|pesel|bsn|cnp|oib|egn|amka|tckn|"
     r"personnummer|henkilötunnus|fødselsnummer|cpr|ahv|steuer-?id|codice\s+fiscale|insee|nir|employee\s+\S+\s+id|"
+    r"curp|rfc|aadhaa?r|ni\s+(?:number|no\.?)|national\s+insurance(?:\s+number)?|sin|(?:tc\s+)?kimlik(?:\s+no)?|"
+    r"isikukood|asmens\s+kodas|rodné\s+číslo|sozialversicherungsnummer|svnr|taj|nric|nik|cuil|cuit|"
     r"id)\s*[:#]?\s*$"
 )
 _AFTER_ID_CUE = re.compile(_ID_CUE.pattern.replace(r"\s*$", r"\s*(?:is\s+)?([A-Za-z0-9][A-Za-z0-9.\-/]*(?: \d[A-Za-z0-9.\-/]*)*)"))
-_ID_CUE_WORD = re.compile(r"(?i)id\b|ssn|tax|tin\b|social|passport|ni[nef]|dni|cpf|cnpj|rut\b|pesel|bsn|cnp\b|oib|egn|amka|"
-                          r"tckn|personnummer|henkil|fødsel|cpr|ahv|steuer|codice|insee|nir\b|identity|personal")
+# Every cue of _ID_CUE starts a word with one of these: most lines have none, and skip the big alternation.
+_ID_CUE_WORD = re.compile(r"(?i)\b(?:id\b|ssn|tax|tin\b|social|passport|ni[nef]|dni|cpf|cnpj|rut\b|pesel|bsn|cnp\b|oib|egn|amka|"
+                          r"tckn|personnummer|henkil|fødsel|cpr|ahv|steuer|codice|insee|nir\b|identity|personal|"
+                          r"curp|rfc|aadhaa?r|ni\s|insurance|sin\b|kimlik|isikukood|kodas|číslo|sozialvers|svnr|taj\b|"
+                          r"nric|nik\b|cuil|cuit)")
 _NOT_ID_CUE = re.compile(r"(?i)\b(?:request|order|build|session|user|commit|trace|job|run|process|transaction)\s+id\s*[:#]?\s*$")
 _LONG_DIGITS = re.compile(r"(?<![\w.,/:#-])\d{9,15}(?![\w.,/:-])")
+
+
+def _after_id_cues(text: str) -> Iterator[re.Match[str]]:
+    """The matches of _AFTER_ID_CUE, looked for only near its cue words: scanning a whole line
+    with that alternation costs more than the rest of the id detector."""
+    pos = 0
+    for cue in _ID_CUE_WORD.finditer(text):
+        if cue.end() <= pos:
+            continue
+        # a cue starts at most a few words before its last word ('employee 4411 id'); an id is short
+        m = _AFTER_ID_CUE.search(text, max(pos, cue.start() - 40), min(len(text), cue.end() + 80))
+        if m:
+            yield m
+            pos = m.end()
 
 
 def national_ids(text: str, protected: Sequence[tuple[int, int]]) -> Iterator[Span]:
     for m in _ID_SHAPES.finditer(text):
         if not overlaps(*m.span(), protected):
             yield m.start(), m.end(), "national_id"
-    for m in (_AFTER_ID_CUE.finditer(text) if _ID_CUE_WORD.search(text) else ()):
+    for m in _after_id_cues(text):
         token = m.group(1)
         if sum(c.isdigit() for c in token) >= 6 and not overlaps(m.start(1), m.end(1), protected) \
                 and not _NOT_ID_CUE.search(text[max(0, m.start() - 16):m.end(1) - len(token)]):
