@@ -115,6 +115,9 @@ def test_review_page_refuses_other_origins_and_keeps_its_secret_off_the_command_
         assert not (home / "review.json").exists() or "a1b2c3" not in (home / "review.json").read_text()
         same = httpx.post(approve, data={"csrf": csrf}, headers={"Origin": f"http://127.0.0.1:{port}"})
         assert same.status_code == 303
+        cut = f"{url}session/20261123-101500-a1b2c3/delete-range"
+        assert httpx.post(cut, data={"start": "nan", "end": "nan", "csrf": csrf}).status_code == 422, \
+            "a range that is not a number is refused, not recorded as deleted"
     finally:
         page.terminate()
         page.wait()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import html
+import math
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,7 +27,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from workprint.export.report import build_report
 from workprint.process.sessions import load_sessions
 from workprint.store import Catalog, StoreError
-from workprint.store.session import SESSION_ID_RE, delete_range, delete_session
+from workprint.store.session import SESSION_ID_RE, SessionBusyError, delete_range, delete_session
 from workprint.upload.client import approve, review_state
 
 
@@ -116,10 +117,14 @@ their redacted text and redacted screenshots. Open a session to step through wha
     def do_delete_range(sid: str, start: float = Form(...), end: float = Form(...),
                         csrf: str = Form("")) -> RedirectResponse:
         check_csrf(csrf)
+        if not (math.isfinite(start) and math.isfinite(end)):
+            raise HTTPException(422, "the range's start and end must be seconds from the session's start")
         if end < start:
             raise HTTPException(422, "the range ends before it starts")
         try:
             delete_range(home, check(sid), start, end)
+        except SessionBusyError as exc:
+            raise HTTPException(409, str(exc)) from None
         except StoreError as exc:
             raise HTTPException(404, str(exc)) from None
         return RedirectResponse(base + "/", status_code=303)
