@@ -449,3 +449,30 @@ def test_the_extension_applies_the_url_policy_before_sending(desk, site, home):
     for secret in ("private", "secret.html", PRIVATE, URL_TOKEN, "PRIVATEBUTTON"):
         assert secret not in dump, f"{secret} left the browser"
     assert any(e.get("denied") for e in received), "the recorder learns that a denied page was shown"
+
+
+def test_starting_the_bridge_never_narrows_what_other_threads_create(home, monkeypatch):
+    """The recorder's other threads keep creating folders while the bridge starts; a process-wide
+    umask set around the socket's creation made such a folder 0600, which nobody can enter."""
+    from workprint import files
+    from workprint.capture.browser import BrowserBridge
+
+    made: list[int] = []
+    real_bind = files._PrivateServer.server_bind
+
+    def bind_while_another_thread_makes_a_folder(server) -> None:
+        worker = threading.Thread(target=lambda: made.append(files.private_dir(home / "frames-of-a-session").stat().st_mode))
+        worker.start()
+        worker.join()
+        real_bind(server)
+
+    monkeypatch.setattr(files._PrivateServer, "server_bind", bind_while_another_thread_makes_a_folder)
+    bridge = BrowserBridge(home, lambda t, e: None)
+    bridge.start()
+    try:
+        from workprint.capture.browser import socket_path
+
+        assert (socket_path(home).stat().st_mode & 0o077) == 0 and (socket_path(home).parent.stat().st_mode & 0o777) == 0o700
+    finally:
+        bridge.stop()
+    assert made and made[0] & 0o777 == 0o700, oct(made[0])
