@@ -139,7 +139,29 @@ def test_a_torn_review_state_is_a_clear_error_not_a_traceback(home):
     assert not [p for p in home.iterdir() if p.name.endswith(".tmp")], "no temporary file left"
     whole = (home / "review.json").read_bytes()
     (home / "review.json").write_bytes(whole[: len(whole) // 2])  # what a crash mid-write used to leave
-    for args in (["upload"], ["review", "--approve", "20261123-101500-a1b2c3"]):
+    for args in (["upload"], ["review", "--approve", "20261123-101500-a1b2c3"],
+                 ["review", "--no-browser", "--port", str(_free_port())]):
         out = workprint(*args, env=env, check=False)
         assert out.returncode == 2, out.stderr
         assert "Traceback" not in out.stderr and "review.json is damaged" in out.stderr, out.stderr
+    # Torn while the review page is open: the page says so, and nothing prints a traceback.
+    save_review_state(home, {"approved": [], "uploaded": {}})
+    page = subprocess.Popen([sys.executable, "-m", "workprint", "review", "--no-browser", "--port", str(_free_port())],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = page.stdout.readline().split()[2]
+        wait_until(lambda: _answers(url), 20, "the review page answering")
+        (home / "review.json").write_bytes(whole[: len(whole) // 2])
+        reply = httpx.get(url)
+        assert reply.status_code == 500 and "review.json is damaged" in reply.text, reply.text
+    finally:
+        page.terminate()
+        _, err = page.communicate(timeout=20)
+    assert "Traceback" not in err, err
+
+
+def _answers(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url, timeout=2)
+    except httpx.HTTPError:
+        return None

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
+from workprint.errors import WorkprintError
 from workprint.export.report import build_report
 from workprint.process.sessions import load_sessions
 from workprint.store import Catalog, StoreError
@@ -56,6 +57,11 @@ def create_review_app(home: Path, token: str | None = None) -> tuple[FastAPI, st
             if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
                 return PlainTextResponse("refused: a change must come from the review page itself", status_code=403)
         return await call_next(request)
+
+    @app.exception_handler(WorkprintError)
+    async def said_plainly(request: Request, exc: WorkprintError) -> PlainTextResponse:
+        # A damaged review.json or session: the page says what happened, no traceback anywhere.
+        return PlainTextResponse(f"workprint: {exc}", status_code=500)
 
     def check(sid: str) -> str:
         if not SESSION_ID_RE.match(sid):
