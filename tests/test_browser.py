@@ -301,6 +301,14 @@ def test_bridge_is_a_private_unix_socket_that_answers_bad_input_without_tracebac
             assert "error" in answer or answer == {"accepted": 0}, answer
         conn.sendall(json.dumps({"events": [event]}).encode() + b"\n")
         assert json.loads(reader.readline()) == {"accepted": 1}
+        # A page can put lone UTF-16 surrogates in its labels; JSON carries them as escapes. Kept, they
+        # would break every later reader that writes UTF-8 (`actions --json`, exports, the upload).
+        lone = {"type": "click", "ts": time.time() * 1000, "url": "http://x/", "name": "Pay \ud800now",
+                "target": {"\udfff": ["ok \ud83d\ude00"]}}
+        conn.sendall(json.dumps({"events": [lone]}).encode() + b"\n")
+        assert json.loads(reader.readline()) == {"accepted": 1}
+        kept = json.dumps(received[-1], ensure_ascii=False).encode("utf-8")  # raised before
+        assert "Pay \ufffdnow".encode() in kept and "ok \U0001f600".encode() in kept
         conn.sendall(b"x" * (MAX_LINE + 10) + b"\n")
         assert "error" in json.loads(reader.readline())
         conn.close()
@@ -311,7 +319,7 @@ def test_bridge_is_a_private_unix_socket_that_answers_bad_input_without_tracebac
         conn.close()
     finally:
         bridge.stop()
-    assert len(received) == 2
+    assert len(received) == 3
     assert "Traceback" not in capfd.readouterr().err
 
 
