@@ -192,3 +192,35 @@ def test_a_broken_agent_channel_does_not_take_the_input_hooks_down(home):
     typed = [e for e in SessionReader(home, recorder.session_id).events() if e["kind"] == "typed"]
     assert [(e["text"], e.get("agent")) for e in typed] == [("ok", None)]
     assert any(p.startswith("agent channel: AttributeError") for p in recorder.problems), recorder.problems
+
+
+def test_page_events_from_before_the_recording_started_are_not_kept(home):
+    """While no recorder runs, the extension holds what happens in pages (up to 500 events) and
+    sends it once a recorder answers: none of that was recorded with the person's knowledge."""
+    import json
+    import socket
+
+    from workprint.capture.browser import socket_path
+
+    recorder, thread = start(home)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(10)
+    conn.connect(str(socket_path(home)))  # as the native host does
+    reader = conn.makefile("rb")
+    reader.readline()  # the recorder's hello
+    now = time.time() * 1000
+    before = [{"type": "navigate", "url": "http://127.0.0.1/inbox-before", "frame": "top", "ts": now - 60000},
+              {"type": "input", "text": "TYPEDBEFORESTART", "url": "http://127.0.0.1/inbox-before",
+               "ts_start": now - 59000, "ts": now - 58000}]
+    during = [{"type": "navigate", "url": "http://127.0.0.1/inbox-during", "frame": "top", "ts": now},
+              {"type": "input", "text": "typed while recording", "url": "http://127.0.0.1/inbox-during",
+               "ts_start": now, "ts": now + 10}]
+    conn.sendall(json.dumps({"events": before + during}).encode() + b"\n")
+    reader.readline()
+    conn.close()
+    time.sleep(0.5)
+    recorder.stop()
+    thread.join(timeout=20)
+    dump = json.dumps(SessionReader(home, recorder.session_id).events())
+    assert "typed while recording" in dump and "inbox-during" in dump
+    assert "TYPEDBEFORESTART" not in dump and "inbox-before" not in dump, "events from before the start were kept"
