@@ -224,3 +224,26 @@ def test_page_events_from_before_the_recording_started_are_not_kept(home):
     dump = json.dumps(SessionReader(home, recorder.session_id).events())
     assert "typed while recording" in dump and "inbox-during" in dump
     assert "TYPEDBEFORESTART" not in dump and "inbox-before" not in dump, "events from before the start were kept"
+
+
+def test_a_secure_field_event_arriving_after_enter_still_drops_the_password(home):
+    """Auto-type fills a login in a few milliseconds: password, then Enter. The page's "secure field"
+    event, stamped before the keystrokes, can reach the recorder after the Enter that ended the run."""
+    recorder, thread = start(home)
+    focus_t = time.monotonic()
+    end = type_keys(recorder, PASSWORD, focus_t + 0.01, gap=0.005)
+    recorder._queue.put(("key_down", end, Key("enter")))
+    recorder._queue.put(("key_up", end + 0.01, Key("enter")))
+    time.sleep(0.1)  # the gate has handled the Enter
+    recorder._queue.put(("dom", focus_t, {"type": "secure", "state": "focus", "url": "http://127.0.0.1/login",
+                                          "ts": time.time() * 1000}))
+    recorder._queue.put(("dom", time.monotonic(), {"type": "secure", "state": "blur", "ts": time.time() * 1000}))
+    later = type_keys(recorder, "next page", time.monotonic() + 1.0)
+    recorder._queue.put(("key_down", later + 1.5, Key("enter")))
+    time.sleep(0.3)
+    recorder.stop()
+    thread.join(timeout=20)
+    events = SessionReader(home, recorder.session_id).events()
+    assert "hunter" not in repr(events).lower(), "the password typed before Enter was kept"
+    assert [e["text"] for e in events if e["kind"] == "typed"] == ["next page"], "typing after it is kept"
+    assert any(e["kind"] == "secure_input" for e in events) and not pending(home, recorder)
