@@ -484,3 +484,63 @@ def test_starting_the_bridge_never_narrows_what_other_threads_create(home, monke
     finally:
         bridge.stop()
     assert made and made[0] & 0o777 == 0o700, oct(made[0])
+
+
+SQUATTER_SOCKET = """
+import socket, sys
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(sys.argv[1])
+server.listen(4)
+print("listening", flush=True)
+conn, _ = server.accept()
+conn.sendall(b'{"hello": "workprint", "policy": {"allow": null, "deny": []}}\\n')
+got = conn.makefile("rb").readline()
+open(sys.argv[2], "wb").write(got)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs a second local user to play the squatter")
+def test_the_native_host_sends_nothing_to_a_socket_another_user_planted(tmp_path):
+    """A WORKPRINT_HOME in a shared folder whose run/ another local user made first: that user's
+    socket answers like a recorder. The host checks who is at the other end before it sends."""
+    import pwd
+    import struct
+    import subprocess
+    import tempfile
+
+    from workprint.capture.browser import install, socket_path
+
+    nobody = pwd.getpwnam("nobody")
+    shared = Path(tempfile.mkdtemp(prefix="workprint-shared-"))
+    shared.chmod(0o755)
+    home = shared / "home"
+    home.mkdir(mode=0o755)
+    run = socket_path(home).parent
+    run.mkdir(mode=0o700)
+    os.chown(run, nobody.pw_uid, nobody.pw_gid)
+    loot = shared / "loot"
+    loot.touch()
+    os.chown(loot, nobody.pw_uid, nobody.pw_gid)
+    squatter = subprocess.Popen(["/usr/bin/python3", "-c", SQUATTER_SOCKET, str(socket_path(home)), str(loot)],
+                                user=nobody.pw_uid, group=nobody.pw_gid, stdout=subprocess.PIPE, text=True)
+    try:
+        assert squatter.stdout.readline().strip() == "listening"
+        _, manifests = install(home, [tmp_path / "browser"])
+        launcher = json.loads(manifests[0].read_text())["path"]
+        messages = [{"op": "hello"}, {"op": "events", "events": [{"type": "input", "text": "SQUATTED", "ts": 1.0}]}]
+        data = b"".join(struct.pack("=I", len(m)) + m for m in (json.dumps(x).encode() for x in messages))
+        out = subprocess.run([launcher, "chrome-extension://ogppokacnkagjgjlellcobgnionfooae/"], input=data,
+                             capture_output=True, timeout=30).stdout
+        replies = []
+        while out:
+            (n,) = struct.unpack("=I", out[:4])
+            replies.append(json.loads(out[4:4 + n]))
+            out = out[4 + n:]
+        assert all("error" in r for r in replies), replies
+        assert b"SQUATTED" not in loot.read_bytes()
+    finally:
+        squatter.kill()
+        squatter.wait()
+        import shutil
+
+        shutil.rmtree(shared, ignore_errors=True)
