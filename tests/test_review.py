@@ -118,6 +118,16 @@ def test_review_page_refuses_other_origins_and_keeps_its_secret_off_the_command_
         cut = f"{url}session/20261123-101500-a1b2c3/delete-range"
         assert httpx.post(cut, data={"start": "nan", "end": "nan", "csrf": csrf}).status_code == 422, \
             "a range that is not a number is refused, not recorded as deleted"
+        # A session a recorder is still writing: deleting it, or a range of it, waits until it stops.
+        live = SessionWriter(home, "20261123-101600-d4e5f6", {"started_at": "2026-11-23T10:16:00+00:00"})
+        Catalog(home).add(live.session_id, "2026-11-23T10:16:00+00:00")
+        try:
+            for action, data in (("delete", {}), ("delete-range", {"start": 0, "end": 1})):
+                reply = httpx.post(f"{url}session/{live.session_id}/{action}", data={**data, "csrf": csrf})
+                assert reply.status_code == 409 and "being recorded" in reply.text, (action, reply.text)
+            assert (home / "sessions" / live.session_id / "key.wrapped").exists()
+        finally:
+            live.close()
     finally:
         page.terminate()
         page.wait()

@@ -369,13 +369,22 @@ class SessionReader:
             raise StoreError(f"frame {frame_id} of session {self.session_id} is damaged") from exc
 
 
-def delete_session(home: Path, session_id: str) -> None:
-    """Remove a session from the device: its key first (what remains is unreadable), then its files."""
+def delete_session(home: Path, session_id: str, *, unless_recording: bool = False) -> None:
+    """Remove a session from the device: its key first (what remains is unreadable), then its files.
+
+    ``unless_recording``: refuse (``SessionBusyError``) a session a live recorder still writes,
+    which would go on writing frames into a folder that is gone (the review page; erasure stops
+    the recorders itself first)."""
     import shutil
 
     directory = session_dir(home, session_id)
     if not directory.is_dir():
         raise StoreError(f"no session {session_id}")
+    if unless_recording:
+        lock = _try_lock(directory)
+        if lock is None:
+            raise SessionBusyError(f"session {session_id} is being recorded; stop the recorder, then delete it")
+        os.close(lock)
     (directory / "key.wrapped").unlink(missing_ok=True)
     shutil.rmtree(directory)
 

@@ -113,7 +113,9 @@ their redacted text and redacted screenshots. Open a session to step through wha
     def do_delete(sid: str, csrf: str = Form("")) -> RedirectResponse:
         check_csrf(csrf)
         try:
-            delete_session(home, check(sid))
+            delete_session(home, check(sid), unless_recording=True)
+        except SessionBusyError as exc:
+            raise HTTPException(409, str(exc)) from None
         except StoreError as exc:
             raise HTTPException(404, str(exc)) from None
         Catalog(home).remove(sid)
