@@ -301,6 +301,14 @@ def test_bridge_is_a_private_unix_socket_that_answers_bad_input_without_tracebac
             assert "error" in answer or answer == {"accepted": 0}, answer
         conn.sendall(json.dumps({"events": [event]}).encode() + b"\n")
         assert json.loads(reader.readline()) == {"accepted": 1}
+        # A page can put lone UTF-16 surrogates in its labels; JSON carries them as escapes. Kept, they
+        # would break every later reader that writes UTF-8 (`actions --json`, exports, the upload).
+        lone = {"type": "click", "ts": time.time() * 1000, "url": "http://x/", "name": "Pay \ud800now",
+                "target": {"\udfff": ["ok \ud83d\ude00"]}}
+        conn.sendall(json.dumps({"events": [lone]}).encode() + b"\n")
+        assert json.loads(reader.readline()) == {"accepted": 1}
+        kept = json.dumps(received[-1], ensure_ascii=False).encode("utf-8")  # raised before
+        assert "Pay \ufffdnow".encode() in kept and "ok \U0001f600".encode() in kept
         conn.sendall(b"x" * (MAX_LINE + 10) + b"\n")
         assert "error" in json.loads(reader.readline())
         conn.close()
@@ -311,7 +319,7 @@ def test_bridge_is_a_private_unix_socket_that_answers_bad_input_without_tracebac
         conn.close()
     finally:
         bridge.stop()
-    assert len(received) == 2
+    assert len(received) == 3
     assert "Traceback" not in capfd.readouterr().err
 
 
@@ -449,3 +457,90 @@ def test_the_extension_applies_the_url_policy_before_sending(desk, site, home):
     for secret in ("private", "secret.html", PRIVATE, URL_TOKEN, "PRIVATEBUTTON"):
         assert secret not in dump, f"{secret} left the browser"
     assert any(e.get("denied") for e in received), "the recorder learns that a denied page was shown"
+
+
+def test_starting_the_bridge_never_narrows_what_other_threads_create(home, monkeypatch):
+    """The recorder's other threads keep creating folders while the bridge starts; a process-wide
+    umask set around the socket's creation made such a folder 0600, which nobody can enter."""
+    from workprint import files
+    from workprint.capture.browser import BrowserBridge
+
+    made: list[int] = []
+    real_bind = files._PrivateServer.server_bind
+
+    def bind_while_another_thread_makes_a_folder(server) -> None:
+        worker = threading.Thread(target=lambda: made.append(files.private_dir(home / "frames-of-a-session").stat().st_mode))
+        worker.start()
+        worker.join()
+        real_bind(server)
+
+    monkeypatch.setattr(files._PrivateServer, "server_bind", bind_while_another_thread_makes_a_folder)
+    bridge = BrowserBridge(home, lambda t, e: None)
+    bridge.start()
+    try:
+        from workprint.capture.browser import socket_path
+
+        assert (socket_path(home).stat().st_mode & 0o077) == 0 and (socket_path(home).parent.stat().st_mode & 0o777) == 0o700
+    finally:
+        bridge.stop()
+    assert made and made[0] & 0o777 == 0o700, oct(made[0])
+
+
+SQUATTER_SOCKET = """
+import socket, sys
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(sys.argv[1])
+server.listen(4)
+print("listening", flush=True)
+conn, _ = server.accept()
+conn.sendall(b'{"hello": "workprint", "policy": {"allow": null, "deny": []}}\\n')
+got = conn.makefile("rb").readline()
+open(sys.argv[2], "wb").write(got)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs a second local user to play the squatter")
+def test_the_native_host_sends_nothing_to_a_socket_another_user_planted(tmp_path):
+    """A WORKPRINT_HOME in a shared folder whose run/ another local user made first: that user's
+    socket answers like a recorder. The host checks who is at the other end before it sends."""
+    import pwd
+    import struct
+    import subprocess
+    import tempfile
+
+    from workprint.capture.browser import install, socket_path
+
+    nobody = pwd.getpwnam("nobody")
+    shared = Path(tempfile.mkdtemp(prefix="workprint-shared-"))
+    shared.chmod(0o755)
+    home = shared / "home"
+    home.mkdir(mode=0o755)
+    run = socket_path(home).parent
+    run.mkdir(mode=0o700)
+    os.chown(run, nobody.pw_uid, nobody.pw_gid)
+    loot = shared / "loot"
+    loot.touch()
+    os.chown(loot, nobody.pw_uid, nobody.pw_gid)
+    squatter = subprocess.Popen(["/usr/bin/python3", "-c", SQUATTER_SOCKET, str(socket_path(home)), str(loot)],
+                                user=nobody.pw_uid, group=nobody.pw_gid, stdout=subprocess.PIPE, text=True)
+    try:
+        assert squatter.stdout.readline().strip() == "listening"
+        _, manifests = install(home, [tmp_path / "browser"])
+        launcher = json.loads(manifests[0].read_text())["path"]
+        messages = [{"op": "hello"}, {"op": "events", "events": [{"type": "input", "text": "SQUATTED", "ts": 1.0}]}]
+        data = b"".join(struct.pack("=I", len(m)) + m for m in (json.dumps(x).encode() for x in messages))
+        out = subprocess.run([launcher, "chrome-extension://ogppokacnkagjgjlellcobgnionfooae/"], input=data,
+                             capture_output=True, timeout=30).stdout
+        replies = []
+        while out:
+            (n,) = struct.unpack("=I", out[:4])
+            replies.append(json.loads(out[4:4 + n]))
+            out = out[4 + n:]
+        assert all("error" in r for r in replies), replies
+        assert b"SQUATTED" not in loot.read_bytes()
+    finally:
+        squatter.kill()
+        squatter.wait()
+        import shutil
+
+        shutil.rmtree(shared, ignore_errors=True)

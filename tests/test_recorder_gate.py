@@ -192,3 +192,58 @@ def test_a_broken_agent_channel_does_not_take_the_input_hooks_down(home):
     typed = [e for e in SessionReader(home, recorder.session_id).events() if e["kind"] == "typed"]
     assert [(e["text"], e.get("agent")) for e in typed] == [("ok", None)]
     assert any(p.startswith("agent channel: AttributeError") for p in recorder.problems), recorder.problems
+
+
+def test_page_events_from_before_the_recording_started_are_not_kept(home):
+    """While no recorder runs, the extension holds what happens in pages (up to 500 events) and
+    sends it once a recorder answers: none of that was recorded with the person's knowledge."""
+    import json
+    import socket
+
+    from workprint.capture.browser import socket_path
+
+    recorder, thread = start(home)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(10)
+    conn.connect(str(socket_path(home)))  # as the native host does
+    reader = conn.makefile("rb")
+    reader.readline()  # the recorder's hello
+    now = time.time() * 1000
+    before = [{"type": "navigate", "url": "http://127.0.0.1/inbox-before", "frame": "top", "ts": now - 60000},
+              {"type": "input", "text": "TYPEDBEFORESTART", "url": "http://127.0.0.1/inbox-before",
+               "ts_start": now - 59000, "ts": now - 58000}]
+    during = [{"type": "navigate", "url": "http://127.0.0.1/inbox-during", "frame": "top", "ts": now},
+              {"type": "input", "text": "typed while recording", "url": "http://127.0.0.1/inbox-during",
+               "ts_start": now, "ts": now + 10}]
+    conn.sendall(json.dumps({"events": before + during}).encode() + b"\n")
+    reader.readline()
+    conn.close()
+    time.sleep(0.5)
+    recorder.stop()
+    thread.join(timeout=20)
+    dump = json.dumps(SessionReader(home, recorder.session_id).events())
+    assert "typed while recording" in dump and "inbox-during" in dump
+    assert "TYPEDBEFORESTART" not in dump and "inbox-before" not in dump, "events from before the start were kept"
+
+
+def test_a_secure_field_event_arriving_after_enter_still_drops_the_password(home):
+    """Auto-type fills a login in a few milliseconds: password, then Enter. The page's "secure field"
+    event, stamped before the keystrokes, can reach the recorder after the Enter that ended the run."""
+    recorder, thread = start(home)
+    focus_t = time.monotonic()
+    end = type_keys(recorder, PASSWORD, focus_t + 0.01, gap=0.005)
+    recorder._queue.put(("key_down", end, Key("enter")))
+    recorder._queue.put(("key_up", end + 0.01, Key("enter")))
+    time.sleep(0.1)  # the gate has handled the Enter
+    recorder._queue.put(("dom", focus_t, {"type": "secure", "state": "focus", "url": "http://127.0.0.1/login",
+                                          "ts": time.time() * 1000}))
+    recorder._queue.put(("dom", time.monotonic(), {"type": "secure", "state": "blur", "ts": time.time() * 1000}))
+    later = type_keys(recorder, "next page", time.monotonic() + 1.0)
+    recorder._queue.put(("key_down", later + 1.5, Key("enter")))
+    time.sleep(0.3)
+    recorder.stop()
+    thread.join(timeout=20)
+    events = SessionReader(home, recorder.session_id).events()
+    assert "hunter" not in repr(events).lower(), "the password typed before Enter was kept"
+    assert [e["text"] for e in events if e["kind"] == "typed"] == ["next page"], "typing after it is kept"
+    assert any(e["kind"] == "secure_input" for e in events) and not pending(home, recorder)

@@ -115,6 +115,19 @@ def test_review_page_refuses_other_origins_and_keeps_its_secret_off_the_command_
         assert not (home / "review.json").exists() or "a1b2c3" not in (home / "review.json").read_text()
         same = httpx.post(approve, data={"csrf": csrf}, headers={"Origin": f"http://127.0.0.1:{port}"})
         assert same.status_code == 303
+        cut = f"{url}session/20261123-101500-a1b2c3/delete-range"
+        assert httpx.post(cut, data={"start": "nan", "end": "nan", "csrf": csrf}).status_code == 422, \
+            "a range that is not a number is refused, not recorded as deleted"
+        # A session a recorder is still writing: deleting it, or a range of it, waits until it stops.
+        live = SessionWriter(home, "20261123-101600-d4e5f6", {"started_at": "2026-11-23T10:16:00+00:00"})
+        Catalog(home).add(live.session_id, "2026-11-23T10:16:00+00:00")
+        try:
+            for action, data in (("delete", {}), ("delete-range", {"start": 0, "end": 1})):
+                reply = httpx.post(f"{url}session/{live.session_id}/{action}", data={**data, "csrf": csrf})
+                assert reply.status_code == 409 and "being recorded" in reply.text, (action, reply.text)
+            assert (home / "sessions" / live.session_id / "key.wrapped").exists()
+        finally:
+            live.close()
     finally:
         page.terminate()
         page.wait()
@@ -136,7 +149,29 @@ def test_a_torn_review_state_is_a_clear_error_not_a_traceback(home):
     assert not [p for p in home.iterdir() if p.name.endswith(".tmp")], "no temporary file left"
     whole = (home / "review.json").read_bytes()
     (home / "review.json").write_bytes(whole[: len(whole) // 2])  # what a crash mid-write used to leave
-    for args in (["upload"], ["review", "--approve", "20261123-101500-a1b2c3"]):
+    for args in (["upload"], ["review", "--approve", "20261123-101500-a1b2c3"],
+                 ["review", "--no-browser", "--port", str(_free_port())]):
         out = workprint(*args, env=env, check=False)
         assert out.returncode == 2, out.stderr
         assert "Traceback" not in out.stderr and "review.json is damaged" in out.stderr, out.stderr
+    # Torn while the review page is open: the page says so, and nothing prints a traceback.
+    save_review_state(home, {"approved": [], "uploaded": {}})
+    page = subprocess.Popen([sys.executable, "-m", "workprint", "review", "--no-browser", "--port", str(_free_port())],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = page.stdout.readline().split()[2]
+        wait_until(lambda: _answers(url), 20, "the review page answering")
+        (home / "review.json").write_bytes(whole[: len(whole) // 2])
+        reply = httpx.get(url)
+        assert reply.status_code == 500 and "review.json is damaged" in reply.text, reply.text
+    finally:
+        page.terminate()
+        _, err = page.communicate(timeout=20)
+    assert "Traceback" not in err, err
+
+
+def _answers(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url, timeout=2)
+    except httpx.HTTPError:
+        return None

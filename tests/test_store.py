@@ -258,3 +258,74 @@ def test_delete_range_also_removes_a_held_run_a_crash_left_in_the_range(home):
     recover_held_runs(home, write_typing_run)
     typed = [e["text"] for e in SessionReader(home, writer.session_id).events() if e["kind"] == "typed"]
     assert typed == ["heldoutside"], typed
+
+
+def _kill_delete_range_at_rename(monkeypatch, home, session, start, end, which: str) -> None:
+    """Run delete_range and kill it at the rename ``which`` (``"events.next->events"``: folder names)."""
+    import os
+
+    from workprint.store import session as store_session
+
+    real_replace = os.replace
+
+    def killed(src, dst):
+        if f"{os.path.basename(src)}->{os.path.basename(dst)}" == which:
+            raise KeyboardInterrupt(f"killed at the rename of {which}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(store_session.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        store_session.delete_range(home, session, start, end)
+    monkeypatch.undo()
+
+
+def test_a_crash_during_delete_range_never_lets_a_held_run_in_the_range_come_back(home, monkeypatch):
+    """A killed recorder left a typing run sealed under pending/; the person deletes the range it
+    falls in, and delete-range is itself killed between its renames. The next recorder start must not
+    redact that run back into the log."""
+    from workprint.privacy.typed import write_typing_run
+    from workprint.store import session as store_session
+
+    writer = SessionWriter(home, "20261123-101500-a1b2c3", {"screen": {"w": 10, "h": 10, "scale": 1.0}})
+    writer.append({"kind": "note", "t": 8.0, "text": "after"})
+    writer.hold_run(1, {"t": 3.0, "app": "mousepad"},
+                    [{"kind": "key_down", "t": 3.0 + i * 0.1, "key": c, "char": c} for i, c in enumerate("HELDINSIDE")])
+    writer.close()  # as after a kill
+    _kill_delete_range_at_rename(monkeypatch, home, writer.session_id, 2.5, 5.0, "events.next->events")  # between the renames
+    store_session.recover_held_runs(home, write_typing_run)  # the next `workprint record`
+    dump = repr(SessionReader(home, writer.session_id).events())
+    assert "HELDINSIDE" not in dump and "after" in dump
+
+
+def test_delete_range_refuses_a_session_being_recorded(home):
+    """Cutting the log of a live recording would move it away under the recorder: everything it
+    wrote afterwards would go into a deleted file."""
+    from workprint.store.session import delete_range
+
+    writer = SessionWriter(home, "20261123-101500-a1b2c3", {"screen": {"w": 10, "h": 10, "scale": 1.0}})
+    writer.append({"kind": "note", "t": 1.0, "text": "before"})
+    writer.flush()
+    with pytest.raises(StoreError, match="being recorded"):
+        delete_range(home, writer.session_id, 0.5, 1.5)
+    writer.append({"kind": "note", "t": 9.0, "text": "later"})
+    writer.close()
+    texts = [e.get("text") for e in SessionReader(home, writer.session_id).events()]
+    assert "before" in texts and "later" in texts
+    delete_range(home, writer.session_id, 0.5, 1.5)  # once it is finished, it can be cut
+    assert "before" not in repr(SessionReader(home, writer.session_id).events())
+
+
+def test_a_delete_range_killed_after_its_new_log_was_complete_is_finished_by_the_next_reader(home, monkeypatch):
+    """Killed after the range's frames were removed, before the logs were swapped: a reader must see
+    the finished deletion, never the old log naming frames that are gone."""
+    writer = SessionWriter(home, "20261123-101500-a1b2c3", {"screen": {"w": 10, "h": 10, "scale": 1.0}})
+    for t, fid in ((3.0, "a" * 32), (8.0, "b" * 32)):
+        writer.put_frame(fid, b"\x89PNG frame " + fid.encode())
+        writer.append({"kind": "frame", "t": t, "frame": fid})
+    writer.close()
+    _kill_delete_range_at_rename(monkeypatch, home, writer.session_id, 2.5, 5.0, "events->events.old")  # before the swap
+    reader = SessionReader(home, writer.session_id)
+    frames = [e["frame"] for e in reader.events() if e["kind"] == "frame"]
+    assert frames == ["b" * 32], "the deletion that was asked for is finished"
+    assert all(reader.frame(fid) for fid in frames)
+    assert any(e["kind"] == "deleted_range" for e in reader.events())

@@ -117,8 +117,8 @@ class _PrivateServer(socketserver.ThreadingUnixStreamServer):
 
 def serve_private_socket(path: Path, handler: type[socketserver.BaseRequestHandler], busy: str,
                          error: type[Exception] = WorkprintError) -> socketserver.ThreadingUnixStreamServer:
-    """A Unix socket server at ``path`` that only this user can reach: its folder is 0700 and the
-    socket 0600 from the moment it exists. A socket left by a killed process is replaced; one that a
+    """A Unix socket server at ``path`` that only this user can reach: its folder is 0700 before the
+    socket exists, and the socket 0600. A socket left by a killed process is replaced; one that a
     live process still serves raises ``error(busy)``. The caller runs ``serve_forever``."""
     private_dir(path.parent, narrow=True)
     if len(str(path).encode()) > 100:
@@ -132,10 +132,9 @@ def serve_private_socket(path: Path, handler: type[socketserver.BaseRequestHandl
             path.unlink(missing_ok=True)  # left by a process that was killed
         finally:
             probe.close()
-    old = os.umask(0o177)
-    try:
-        server = _PrivateServer(str(path), handler)
-    finally:
-        os.umask(old)
+    # The folder (0700) keeps everyone else out from the first moment; the socket is narrowed just
+    # after binding. No umask: it is process-wide and would narrow what other threads create meanwhile.
+    server = _PrivateServer(str(path), handler)
+    os.chmod(path, 0o600)
     fsync_dir(path.parent)
     return server

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import socketserver
@@ -25,7 +26,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 from workprint.capture import native_host
 from workprint.errors import WorkprintError
@@ -78,6 +79,21 @@ def install(home: Path, browser_dirs: list[Path] | None = None) -> tuple[Path, l
     return extension, written
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_text(value: Any) -> Any:
+    """``value`` with every lone UTF-16 surrogate (a page can put them in any label; JSON carries
+    them as escapes) replaced by U+FFFD, so whatever later writes the text as UTF-8 can."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_whole_text(v) for v in value]
+    if isinstance(value, dict):
+        return {_whole_text(k): _whole_text(v) for k, v in value.items()}
+    return value
+
+
 class UrlRules(Protocol):
     """What the bridge tells the extension of the policy (``privacy.policy.Policy`` is one)."""
 
@@ -118,10 +134,10 @@ class BrowserBridge:
     def accept(self, line: bytes) -> dict:
         """One batch from the extension: ``{"events": [...]}``; answers what was accepted."""
         try:
-            events = json.loads(line)["events"]
+            events = _whole_text(json.loads(line)["events"])
             if not isinstance(events, list):
                 raise TypeError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             return {"error": 'expected {"events": [...]}'}
         now_wall, now_mono = time.time(), time.monotonic()
         accepted = 0

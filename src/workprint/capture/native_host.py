@@ -9,7 +9,8 @@ JSON. The host relays to the running recorder over the Unix socket
   policy the extension applies before it sends anything;
 * ``{"op": "events", "events": [...]}`` is forwarded as one line; the recorder's answer comes back.
 
-No TCP port is opened: nothing another local user or process can listen on receives the events.
+No TCP port is opened: nothing another local user or process can listen on receives the events,
+and the host sends nothing to a socket whose process runs as another user.
 When the recorder is not running, every answer is ``{"error": ...}`` and the extension keeps its buffer.
 """
 
@@ -52,6 +53,16 @@ def write_message(stream, message: dict) -> None:
     stream.flush()
 
 
+def _check_peer_is_this_user(conn: socket.socket) -> None:
+    """The process at the other end runs as this user (a folder another user made first in a shared
+    WORKPRINT_HOME could hold their socket); raises OSError otherwise."""
+    if not hasattr(socket, "SO_PEERCRED"):  # Linux only; elsewhere the folder's mode 0700 is the guard
+        return
+    _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    if uid != os.getuid():
+        raise PermissionError(f"the socket {conn.getpeername()} belongs to another user")
+
+
 class Relay:
     """One connection to the recorder, opened on ``hello`` and dropped on any error."""
 
@@ -80,6 +91,7 @@ class Relay:
                 self.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 self.conn.settimeout(10)
                 self.conn.connect(str(self.path))
+                _check_peer_is_this_user(self.conn)
                 self.reader = self.conn.makefile("rb")
                 return self._line()
             if message.get("op") == "events":
@@ -88,6 +100,9 @@ class Relay:
                 self.conn.sendall(json.dumps({"events": message.get("events")}).encode() + b"\n")
                 return self._line()
             return {"error": "unknown op"}
+        except PermissionError as exc:
+            self.close()
+            return {"error": f"refused: {exc}; nothing was sent"}
         except (OSError, ValueError) as exc:
             self.close()
             return {"error": f"the workprint recorder is not running ({exc.__class__.__name__})"}

@@ -92,8 +92,10 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from workprint.upload.client import review_state
     from workprint.upload.review import browser_entry, create_review_app
 
+    review_state(home)  # a damaged review.json is said here, before a page is opened
     app, token = create_review_app(home)
     url = f"http://127.0.0.1:{args.port}/{token}/"
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning"))

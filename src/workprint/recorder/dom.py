@@ -60,7 +60,9 @@ class DomEvents:
             if self.secure:
                 self._on_secure_focus(t)
             return
-        if self._paused() or not allowed:
+        if self._paused() or not allowed or self._rel(t) < 0:
+            # Paused, a page the policy denies, or held by the extension from before this recording
+            # started (it keeps what happens while no recorder runs): never written.
             return
         base: Event = {"t": self._rel(t), "url": redact(url).text}
         target = redacted_target(event.get("target"))

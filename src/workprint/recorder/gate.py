@@ -142,8 +142,8 @@ class Gate:
         return self._emit(event, self._source)
 
     def end_run(self) -> None:
-        """Write the typing run in progress, if any (before anything that is not typing)."""
-        self.runs.end()
+        """Write the typing runs not written yet, if any (before anything that is not typing)."""
+        self.runs.close()
 
     # ----------------------------------------------------------------- the policy
     def allowed(self, window: Window | None) -> bool:
@@ -308,7 +308,8 @@ class Gate:
         if is_text or (name == "backspace" and self.runs.current is not None and not commands):
             self.runs.type(t, {**event, "char": char} if char else event, app, wid, self._source)
             return
-        self.runs.end()
+        in_browser = window is not None and bool(set(window.app_ids) & self._browser_apps)
+        self.runs.end(leaving_page_field=in_browser and name in ("enter", "tab"))
         self.frames.keep_before(t)
         event_id = self.append(event)
         self.frames.request_after(t)
@@ -400,6 +401,6 @@ class Gate:
     def finish(self) -> None:
         """At stop, once the queue is drained: write the run in progress and flush."""
         self._source = None
-        self.runs.end()
+        self.runs.close()
         self.frames.expire(float("inf"))  # an action's frame after it, if it is still awaited
         self._held.flush()

@@ -66,6 +66,9 @@ class TypingRuns:
         self.merge_gap_s = merge_gap_s
         self.max_run_s = max_run_s
         self.current: TypingRun | None = None
+        # A person's run that Enter or Tab ended in a browser: written SECURE_OVERLAP_S later, since
+        # the page's "secure field" event for it (a login filled by auto-type) may still be on its way.
+        self.closing: TypingRun | None = None
         self._count = 0
 
     def type(self, t: float, event: Event, app: str | None, wid: int | None, agent: int | None) -> None:
@@ -91,23 +94,45 @@ class TypingRuns:
         return True
 
     def idle(self, now: float) -> None:
-        """End the run once no key came for the merge gap."""
+        """End the run once no key came for the merge gap; write a closing run once its page had
+        time to say it was a secure field."""
         if self.current is not None and now - self.current.t_last > self.merge_gap_s:
             self.end()
+        if self.closing is not None and now - self.closing.t_last > SECURE_OVERLAP_S:
+            self._write(self.closing)
+            self.closing = None
 
     def hold(self) -> None:
-        """Seal the keystrokes the run in progress gained since the last flush (a kill loses ≤ 0.5 s)."""
-        run = self.current
-        if run is None or run.held == len(run.events):
-            return
-        self._held.hold_run(run.no, {"t": self._rel(run.t_start), "app": run.app}, run.events[run.held:])
-        run.held = len(run.events)
+        """Seal the keystrokes the runs not yet written gained since the last flush (a kill loses ≤ 0.5 s)."""
+        for run in (self.closing, self.current):
+            if run is None or run.held == len(run.events):
+                continue
+            self._held.hold_run(run.no, {"t": self._rel(run.t_start), "app": run.app}, run.events[run.held:])
+            run.held = len(run.events)
 
-    def end(self) -> None:
-        """Write the held typing run: its keystrokes and its (redacted) text."""
+    def end(self, leaving_page_field: bool = False) -> None:
+        """Write the held typing run: its keystrokes and its (redacted) text.
+
+        ``leaving_page_field``: Enter or Tab in a browser ended it; a person's run is then written a
+        moment later (see ``closing``), so a late secure-field event can still drop it."""
         run, self.current = self.current, None
         if run is None:
             return
+        if leaving_page_field and run.agent is None:
+            if self.closing is not None:
+                self._write(self.closing)
+            self.closing = run
+            return
+        self._write(run)
+
+    def close(self) -> None:
+        """At stop: write every run not written yet."""
+        if self.closing is not None:
+            self._write(self.closing)
+            self.closing = None
+        self.end()
+
+    def _write(self, run: TypingRun) -> None:
         write_typing_run({"t": self._rel(run.t_start), "t_end": self._rel(run.t_last), "app": run.app,
                           "run": run.no}, run.events, lambda event: self._emit(event, run.agent))
         if run.held:  # its sealed copy goes once the redacted run is durable in the log
@@ -117,14 +142,20 @@ class TypingRuns:
 
     def drop_secure(self, t: float) -> TypingRun | None:
         """A page's secure field took focus at ``t``; its event may arrive after the keystrokes typed
-        into it. The held run that overlaps it is dropped — not written, its sealed copy removed —
-        and returned; a run that ended well before ``t`` is written as usual."""
-        run = self.current
-        if run is None:
-            return None
-        if run.t_last < t - SECURE_OVERLAP_S:
-            self.end()  # typed before the field had focus
-            return None
-        self.current = None
-        self._held.release_run(run.no)
-        return run
+        into it, even after the Enter or Tab that left it. The runs not yet written that overlap it
+        are dropped — not written, their sealed copies removed — and the first is returned; a run
+        that ended well before ``t`` is written as usual."""
+        dropped = None
+        for run in (self.closing, self.current):
+            if run is None:
+                continue
+            if run is self.closing:
+                self.closing = None
+            else:
+                self.current = None
+            if run.t_last < t - SECURE_OVERLAP_S:
+                self._write(run)  # typed before the field had focus
+                continue
+            self._held.release_run(run.no)
+            dropped = dropped or run
+        return dropped

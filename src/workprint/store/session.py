@@ -43,6 +43,10 @@ class StoreError(WorkprintError):
     """The store cannot do what was asked; the message says why and what to do."""
 
 
+class SessionBusyError(StoreError):
+    """The session is held by a live recorder, or is being changed; try again later."""
+
+
 def sessions_dir(home: Path) -> Path:
     return home / "sessions"
 
@@ -199,6 +203,7 @@ def recover_held_runs(home: Path, finish: FinishRun) -> int:
         if lock is None:
             continue
         try:
+            _settle_event_log(folder.parent)  # a delete_range cut short: its held runs are gone already
             reader = SessionReader(home, folder.parent.name)
             events = reader.events()
             done = {e.get("run") for e in events if e.get("kind") == "typed"}
@@ -248,8 +253,15 @@ class SessionReader:
         self.dir = session_dir(home, session_id)
         if not self.dir.is_dir():
             raise StoreError(f"no session {session_id} in {sessions_dir(home)}; `workprint sessions` lists them")
-        if not (self.dir / "events").is_dir():
-            _settle_event_log(self.dir)  # a delete_range was cut between its renames
+        if _rewrite_interrupted(self.dir):  # a delete_range was killed: finish it (or undo it) first
+            lock = _try_lock(self.dir)
+            if lock is not None:
+                try:
+                    _settle_event_log(self.dir)
+                finally:
+                    os.close(lock)
+            elif not (self.dir / "events").is_dir():
+                raise SessionBusyError(f"session {session_id} is being changed (a range is being deleted); try again")
         try:
             self._sealer = Sealer(load_session_key(home, self.dir, session_id))
         except FileNotFoundError as exc:
@@ -357,15 +369,30 @@ class SessionReader:
             raise StoreError(f"frame {frame_id} of session {self.session_id} is damaged") from exc
 
 
-def delete_session(home: Path, session_id: str) -> None:
-    """Remove a session from the device: its key first (what remains is unreadable), then its files."""
+def delete_session(home: Path, session_id: str, *, unless_recording: bool = False) -> None:
+    """Remove a session from the device: its key first (what remains is unreadable), then its files.
+
+    ``unless_recording``: refuse (``SessionBusyError``) a session a live recorder still writes,
+    which would go on writing frames into a folder that is gone (the review page; erasure stops
+    the recorders itself first)."""
     import shutil
 
     directory = session_dir(home, session_id)
     if not directory.is_dir():
         raise StoreError(f"no session {session_id}")
+    if unless_recording:
+        lock = _try_lock(directory)
+        if lock is None:
+            raise SessionBusyError(f"session {session_id} is being recorded; stop the recorder, then delete it")
+        os.close(lock)
     (directory / "key.wrapped").unlink(missing_ok=True)
     shutil.rmtree(directory)
+
+
+def _rewrite_interrupted(directory: Path) -> bool:
+    """A ``delete_range`` was cut short here (see ``_settle_event_log``)."""
+    return not (directory / "events").is_dir() or any(
+        (directory / name).exists() for name in ("events.new", "events.next", "events.old"))
 
 
 def _settle_event_log(directory: Path) -> None:
@@ -419,42 +446,60 @@ def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
     """Remove every event between ``start`` and ``end`` (seconds from session start), and the
     frames nothing else refers to. A record that overlaps the range at all (a typing run or a form
     input that began before it or ended after it) goes whole, with the keystrokes it was made of,
-    so no text typed inside the range survives. The event log is rewritten; returns the events removed."""
+    so no text typed inside the range survives. The event log is rewritten; returns the events removed.
+
+    A session a recorder is still writing is refused (its log would be moved away under it). Once
+    the new log is complete (``events.next``), held runs and frames of the range are removed before
+    the logs are swapped, so a crash at any later point cannot bring them back: the next open
+    finishes the swap."""
     import shutil
 
     directory = session_dir(home, session_id)
-    if directory.is_dir():
+    if not directory.is_dir():
+        raise StoreError(f"no session {session_id} in {sessions_dir(home)}; `workprint sessions` lists them")
+    lock = _try_lock(directory)
+    if lock is None:
+        raise SessionBusyError(f"session {session_id} is being recorded; stop the recorder, then delete the range")
+    try:
         _settle_event_log(directory)
-    reader = SessionReader(home, session_id)
-    events = reader.events()
+        reader = SessionReader(home, session_id)
+        events = reader.events()
 
-    def overlaps(e: Event) -> bool:
-        return e["kind"] != "session" and e["t"] <= end and e.get("t_end", e["t"]) >= start
+        def overlaps(e: Event) -> bool:
+            return e["kind"] != "session" and e["t"] <= end and e.get("t_end", e["t"]) >= start
 
-    doomed = {e["id"] for e in events if overlaps(e)}
-    for e in events:
-        run = e.get("raw")
-        if e["id"] in doomed and run:
-            doomed.update(range(run[0], run[1] + 1))  # the keystrokes a removed run was made of
-    kept = [e for e in events if e["id"] not in doomed]
-    removed = len(events) - len(kept)
-    kept.append({"id": (events[-1]["id"] + 1) if events else 0, "kind": "deleted_range", "t": start, "t_end": end,
-                 "events": removed})
-    new_dir, next_dir, old_dir = reader.dir / "events.new", reader.dir / "events.next", reader.dir / "events.old"
-    private_dir(new_dir)
-    writer = SegmentWriter(new_dir / "000001.seg", reader._sealer, "events", 1)
-    for i in range(0, len(kept), 1000):
-        writer.append(b"\n".join(json.dumps(e, separators=(",", ":")).encode() for e in kept[i:i + 1000]))
-    writer.close()
-    os.replace(new_dir, next_dir)
-    fsync_dir(reader.dir)
-    os.replace(reader.dir / "events", old_dir)
-    os.replace(next_dir, reader.dir / "events")
-    fsync_dir(reader.dir)
-    shutil.rmtree(old_dir)
-    _drop_held_runs(reader, start, end)
+        doomed = {e["id"] for e in events if overlaps(e)}
+        for e in events:
+            run = e.get("raw")
+            if e["id"] in doomed and run:
+                doomed.update(range(run[0], run[1] + 1))  # the keystrokes a removed run was made of
+        kept = [e for e in events if e["id"] not in doomed]
+        removed = len(events) - len(kept)
+        kept.append({"id": (events[-1]["id"] + 1) if events else 0, "kind": "deleted_range", "t": start,
+                     "t_end": end, "events": removed})
+        new_dir, next_dir, old_dir = reader.dir / "events.new", reader.dir / "events.next", reader.dir / "events.old"
+        private_dir(new_dir)
+        writer = SegmentWriter(new_dir / "000001.seg", reader._sealer, "events", 1)
+        for i in range(0, len(kept), 1000):
+            writer.append(b"\n".join(json.dumps(e, separators=(",", ":")).encode() for e in kept[i:i + 1000]))
+        writer.close()
+        os.replace(new_dir, next_dir)
+        fsync_dir(reader.dir)  # the new log is complete: from here on a crash finishes the deletion
+        _drop_held_runs(reader, start, end)
+        _drop_unreferenced_frames(reader, kept)
+        os.replace(reader.dir / "events", old_dir)
+        os.replace(next_dir, reader.dir / "events")
+        fsync_dir(reader.dir)
+        shutil.rmtree(old_dir)
+        return removed
+    finally:
+        os.close(lock)
+
+
+def _drop_unreferenced_frames(reader: "SessionReader", kept: list[Event]) -> None:
+    """Remove the frames no kept event names (a patch keeps its keyframe)."""
     referenced = {e["frame"] for e in kept if e["kind"] == "frame"}
-    for fid in list(referenced):  # patches keep their keyframe
+    for fid in list(referenced):
         blob = reader._blob(fid) if (reader.dir / "frames" / f"{fid}.frame").exists() else b""
         ref = patch_reference(blob)
         if ref is not None:
@@ -463,4 +508,3 @@ def delete_range(home: Path, session_id: str, start: float, end: float) -> int:
         if path.stem not in referenced:
             path.unlink()
     fsync_dir(reader.dir / "frames")
-    return removed

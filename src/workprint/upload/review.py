@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import html
+import math
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,10 +24,11 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
+from workprint.errors import WorkprintError
 from workprint.export.report import build_report
 from workprint.process.sessions import load_sessions
 from workprint.store import Catalog, StoreError
-from workprint.store.session import SESSION_ID_RE, delete_range, delete_session
+from workprint.store.session import SESSION_ID_RE, SessionBusyError, delete_range, delete_session
 from workprint.upload.client import approve, review_state
 
 
@@ -55,6 +57,11 @@ def create_review_app(home: Path, token: str | None = None) -> tuple[FastAPI, st
             if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
                 return PlainTextResponse("refused: a change must come from the review page itself", status_code=403)
         return await call_next(request)
+
+    @app.exception_handler(WorkprintError)
+    async def said_plainly(request: Request, exc: WorkprintError) -> PlainTextResponse:
+        # A damaged review.json or session: the page says what happened, no traceback anywhere.
+        return PlainTextResponse(f"workprint: {exc}", status_code=500)
 
     def check(sid: str) -> str:
         if not SESSION_ID_RE.match(sid):
@@ -106,7 +113,9 @@ their redacted text and redacted screenshots. Open a session to step through wha
     def do_delete(sid: str, csrf: str = Form("")) -> RedirectResponse:
         check_csrf(csrf)
         try:
-            delete_session(home, check(sid))
+            delete_session(home, check(sid), unless_recording=True)
+        except SessionBusyError as exc:
+            raise HTTPException(409, str(exc)) from None
         except StoreError as exc:
             raise HTTPException(404, str(exc)) from None
         Catalog(home).remove(sid)
@@ -116,10 +125,14 @@ their redacted text and redacted screenshots. Open a session to step through wha
     def do_delete_range(sid: str, start: float = Form(...), end: float = Form(...),
                         csrf: str = Form("")) -> RedirectResponse:
         check_csrf(csrf)
+        if not (math.isfinite(start) and math.isfinite(end)):
+            raise HTTPException(422, "the range's start and end must be seconds from the session's start")
         if end < start:
             raise HTTPException(422, "the range ends before it starts")
         try:
             delete_range(home, check(sid), start, end)
+        except SessionBusyError as exc:
+            raise HTTPException(409, str(exc)) from None
         except StoreError as exc:
             raise HTTPException(404, str(exc)) from None
         return RedirectResponse(base + "/", status_code=303)
