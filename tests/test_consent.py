@@ -4,14 +4,18 @@ writes nothing, re-consent on widening only, the collector's refusal, and withdr
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import Recording, has_event, wait_logged, workprint
+from tests.conftest import Recording, has_event, wait_logged, wait_until, workprint
 from tests.test_collector import Server, server  # noqa: F401  (the real `workprint serve` fixture)
+from workprint.demo.model_server import ScriptedModelServer
+from workprint.home import ready_file
 from workprint.privacy import consent
 from workprint.privacy.consent import Destination, Scope, build_notice, widenings
 from workprint.privacy.policy import Policy
@@ -169,6 +173,59 @@ def test_withdraw_stops_a_running_recording_for_good(desk, tmp_path):
     assert "no current agreement" in workprint("consent", "show", env=rec.env).stdout
     page = workprint("consent", "show", "--html", env=rec.env).stdout
     assert page.startswith("<!doctype html>") and "Never to assess" in page
+
+
+def test_withdraw_stops_a_recording_started_with_the_workprint_command(desk, tmp_path):
+    """As people start it: the `workprint` script (its path an argument of the interpreter), not
+    `python -m workprint`."""
+    script = Path(sys.executable).parent / "workprint"
+    assert script.exists(), "the package's `workprint` command is installed next to this interpreter"
+    home = tmp_path / "home"
+    env = {**desk.env, "WORKPRINT_HOME": str(home)}
+    workprint("consent", "accept", "--yes", env=env)
+    proc = subprocess.Popen([str(script), "record", "--quiet"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: ready_file(home, proc.pid).exists() or proc.poll() is not None, 60, "the recorder ready")
+        out = workprint("consent", "withdraw", env=env)
+        assert "stopped 1 running recording(s)" in out.stdout, out.stdout
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_an_agent_run_records_only_with_consent_and_withdraw_ends_it(desk, tmp_path):
+    """`agent run` records the person (their takeovers) in its own session, as `workprint record`
+    does: the same refusal without an agreement, and withdrawal ends it."""
+    home = tmp_path / "home"
+    env = {**desk.env, "WORKPRINT_HOME": str(home)}
+    policy = _policy(tmp_path, '[apps]\nallow = ["mousepad"]\n')
+
+    def agent(url: str) -> list[str]:
+        return ["agent", "run", "--task", "wait a little", "--model", url, "--policy", str(policy),
+                "--max-steps", "500"]
+
+    out = workprint(*agent("http://127.0.0.1:9/v1"), env=env, check=False)
+    assert out.returncode == 3, out.stderr
+    assert f"workprint consent accept --policy {policy}" in out.stderr and "Traceback" not in out.stderr
+    assert not home.exists(), "a refused run leaves no trace"
+    workprint("consent", "accept", "--yes", "--policy", str(policy), env=env)
+    with ScriptedModelServer(["```python\ncomputer.wait(seconds=0.3)\n```"]) as server:
+        run = subprocess.Popen([sys.executable, "-m", "workprint", *agent(server.url)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until(lambda: len(server.requests) >= 2 or run.poll() is not None, 60, "the agent at work")
+            assert run.poll() is None, run.communicate()[1]
+            out = workprint("consent", "withdraw", env=env)
+            assert "stopped 1 running recording(s)" in out.stdout, out.stdout
+            _, err = run.communicate(timeout=60)
+        finally:
+            if run.poll() is None:
+                run.kill()
+    assert "workprint agent: stopped after" in err, err
+    again = workprint(*agent("http://127.0.0.1:9/v1"), env=env, check=False)
+    assert again.returncode == 3 and "withdrawn" in again.stderr, again.stderr
 
 
 # ---------------------------------------------------------------- the collector

@@ -116,7 +116,8 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 
 def _running_recorders(home: Path) -> list[int]:
-    """Pids of `workprint record` processes writing into this home (checked by their command line)."""
+    """Pids of `workprint record` and `workprint agent run` processes writing into this home (checked
+    by their command line, so a reused pid is never signalled)."""
     import sqlite3
 
     path = home / "catalog.sqlite"
@@ -133,9 +134,20 @@ def _running_recorders(home: Path) -> list[int]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"workprint" in cmdline and b"record" in cmdline:
+        if _records(cmdline):
             pids.append(pid)
     return pids
+
+
+def _records(cmdline: list[bytes]) -> bool:
+    """Is this command line `workprint record` or `workprint agent run`, however it was started
+    (the `workprint` script, whose path is an argument of its interpreter, or `python -m workprint`)?"""
+    args = [a.decode(errors="replace") for a in cmdline if a]
+    for i, arg in enumerate(args):
+        if arg == "workprint" or Path(arg).name in ("workprint", "workprint.exe"):
+            rest = args[i + 1:]
+            return rest[:1] == ["record"] or rest[:2] == ["agent", "run"]
+    return False
 
 
 def _running(pid: int) -> bool:
