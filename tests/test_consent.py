@@ -72,6 +72,40 @@ def test_narrowing_needs_no_new_agreement():
     assert widenings(agreed, agreed) == []
 
 
+def test_globs_are_compared_by_what_they_match():
+    """A narrower glob is no new agreement (URL patterns are nearly always globs); a glob that names
+    one thing more is."""
+    sites = _scope(allow_urls=("https://*.example.com/*",))
+    assert widenings(sites, _scope(allow_urls=("https://docs.example.com/*",))) == []
+    assert widenings(sites, _scope(allow_urls=("https://*.example.com/wiki/*", "https://a?.example.com/*"))) == []
+    assert widenings(sites, _scope(allow_urls=("https://*.example.org/*",))) == \
+        ["new site allowed: https://*.example.org/*"]
+    assert widenings(sites, _scope(allow_urls=("https://*example.com/*",))) == \
+        ["new site allowed: https://*example.com/*"], "also https://badexample.com/"
+    assert widenings(_scope(allow_apps=("x*",)), _scope(allow_apps=("xc*",))) == []
+    assert widenings(_scope(allow_apps=("x*",)), _scope(allow_apps=("*x",))) == ["new app allowed: *x"]
+    # a deny entry replaced by a broader one narrows; by a narrower one widens (when it could be recorded)
+    assert widenings(_scope(deny_apps=("slack",)), _scope(deny_apps=("sl*",))) == []
+    assert widenings(_scope(deny_urls=("https://bank.*/*",)), _scope(deny_urls=("https://bank.*",))) == []
+    assert widenings(_scope(deny_apps=("sl*",)), _scope(deny_apps=("slack",))) == ["app no longer denied: sl*"]
+    assert widenings(_scope(allow_apps=("mousepad",), deny_apps=("sl*",)),
+                     _scope(allow_apps=("mousepad",), deny_apps=("slack",))) == [], "nothing it named is allowed"
+    # an allowed glob all of whose names the built-in deny-list keeps out adds nothing; one that names more does
+    assert widenings(_scope(allow_apps=("mousepad",)), _scope(allow_apps=("mousepad", "keepass*"))) == []
+    assert widenings(_scope(allow_apps=("mousepad",)), _scope(allow_apps=("mousepad", "keep*"))) == \
+        ["new app allowed: keep*"]
+    # what cannot be compared exactly asks again: a character class, or a comparison past its budget
+    assert widenings(_scope(allow_apps=("mousepad",)), _scope(allow_apps=("mousepa[d]",))) == \
+        ["new app allowed: mousepa[d]"]
+
+
+def test_a_comparison_past_its_budget_asks_again(monkeypatch):
+    agreed, narrower = _scope(allow_apps=("x*",)), _scope(allow_apps=("xc*",))
+    assert widenings(agreed, narrower) == []
+    monkeypatch.setattr(consent, "MAX_STEPS", 5)
+    assert widenings(agreed, narrower) == ["new app allowed: xc*"], "the safe mistake, never a silent yes"
+
+
 # ---------------------------------------------------------------- the notice and the record
 
 def test_the_notice_says_what_where_who_how_long_and_never_to_assess(tmp_path):
@@ -140,7 +174,8 @@ def test_record_refuses_without_consent_and_writes_nothing(desk, tmp_path):
 def test_widening_needs_a_new_agreement_and_narrowing_does_not(desk, tmp_path):
     home = tmp_path / "home"
     env = {**desk.env, "WORKPRINT_HOME": str(home)}
-    agreed = _policy(tmp_path, '[apps]\nallow = ["mousepad", "x*"]\ndeny = ["xterm"]\n', "agreed.toml")
+    sites = '[urls]\nallow = ["https://*.example.com/*"]\n'
+    agreed = _policy(tmp_path, '[apps]\nallow = ["mousepad", "x*"]\ndeny = ["xterm"]\n' + sites, "agreed.toml")
     workprint("consent", "accept", "--yes", "--policy", str(agreed), env=env)
     before = _files(home)
     for text, why in (('[apps]\nallow = ["mousepad", "x*", "zenity"]\ndeny = ["xterm"]\n', "new app allowed: zenity"),
@@ -151,8 +186,8 @@ def test_widening_needs_a_new_agreement_and_narrowing_does_not(desk, tmp_path):
         assert out.returncode == 3 and why in out.stderr, out.stderr
         assert "workprint consent accept --policy" in out.stderr
         assert _files(home) == before, "a refused recording writes nothing"
-    narrower = _policy(tmp_path, '[apps]\nallow = ["mousepad", "xclock"]\ndeny = ["xterm", "chromium"]\n',
-                       "narrow.toml")
+    narrower = _policy(tmp_path, '[apps]\nallow = ["mousepad", "xclock"]\ndeny = ["xterm", "chromium"]\n'
+                       '[urls]\nallow = ["https://docs.example.com/*"]\n', "narrow.toml")
     out = workprint("record", "--policy", str(narrower), "--duration", "1", "--quiet", env=env, check=False)
     assert out.returncode == 0, out.stderr
     assert (home / "sessions").is_dir() and any((home / "sessions").iterdir())
