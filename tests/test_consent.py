@@ -4,6 +4,7 @@ writes nothing, re-consent on widening only, the collector's refusal, and withdr
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -358,3 +359,24 @@ def test_withdraw_with_erase_removes_everything_on_both_sides(desk, server, tmp_
     reply = httpx.post(f"{server.url}/v1/blobs/missing", json={"digests": []}, headers=token)
     # Erasure also revokes the device's token (the erased person cannot upload again without enrolling anew).
     assert reply.status_code == 401, "a later upload is refused"
+
+
+def test_an_erasure_that_did_not_reach_the_collector_is_not_forgotten(server, tmp_path):
+    home = tmp_path / "home"
+    env = {**os.environ, "WORKPRINT_HOME": str(home)}
+    workprint("enrol", server.url, server.code(), env=env)
+    workprint("consent", "accept", "--yes", env=env)
+    server.kill()
+    out = workprint("consent", "withdraw", "--erase", env=env, check=False)
+    assert out.returncode == 2 and "run `workprint consent withdraw --erase` again" in out.stderr, out.stderr
+    assert "has not reached the collector yet" in workprint("consent", "show", env=env).stdout
+    again = workprint("consent", "accept", "--yes", env=env, check=False)
+    assert again.returncode == 2 and "has not reached the collector yet" in again.stderr, again.stderr
+    server.start()
+    out = workprint("consent", "withdraw", "--erase", env=env)
+    assert f"removed at the collector {server.url}: 0 session(s)" in out.stdout, out.stdout
+    assert "has not reached the collector" not in workprint("consent", "show", env=env).stdout
+    auditor = server.token("auditor")
+    entries = httpx.get(f"{server.url}/v1/audit", headers=auditor).json()["entries"]
+    assert [e["action"] for e in entries].count("erasure request") == 1
+

@@ -49,11 +49,17 @@ def _destination(home: Path):
     return Destination(config["url"], config["pseudonym"], retention)
 
 
+_ERASURE_PENDING = ("the erasure you asked for has not reached the collector yet: run `workprint consent withdraw "
+                    "--erase` again when it can be reached")
+
+
 def _status_line(home: Path, policy) -> str:
-    from workprint.privacy.consent import ConsentError, status
+    from workprint.privacy.consent import ConsentError, erasure_pending, status
 
     try:
         state = status(home, policy)
+        if erasure_pending(home):
+            return f"Status: consent withdrawn; {_ERASURE_PENDING}."
     except ConsentError as exc:
         return f"Status: {exc}"
     if state.current and state.agreement is not None:
@@ -84,6 +90,8 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
     policy = _load(args)
     home = workprint_home()
+    if consent.erasure_pending(home):  # agreeing again must not leave behind what the person asked to erase
+        raise UserError(f"not agreed: {_ERASURE_PENDING}; then agree again")
     destination = _destination(home)
     notice = consent.build_notice(policy, destination)
     if not args.yes:

@@ -477,4 +477,8 @@ def mark_erasure_pending(home: Path, pending: bool) -> None:
 
 
 def erasure_pending(home: Path) -> bool:
-    return bool(_read(home).get("erasure_pending")) if _path(home).exists() else False
+    """Did `withdraw --erase` fail to reach the collector (and has not been run again since)?"""
+    try:
+        return bool(_read(home).get("erasure_pending"))
+    except ConsentError:  # a damaged record: `accept` starts a new one, `withdraw --erase` can be run again
+        return False
