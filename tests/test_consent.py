@@ -113,8 +113,9 @@ def test_the_notice_says_what_where_who_how_long_and_never_to_assess(tmp_path):
     policy = Policy.load(_policy(tmp_path, '[apps]\nallow = ["mousepad"]\ndeny = ["slack"]\n'))
     local = build_notice(policy, Destination()).text()
     for words in ("mousepad", "keepassxc", "slack", "incognito", "screenshots", "[EMAIL]",
-                  "Nothing leaves this device", "Never to assess", "workprint pause",
-                  "workprint consent withdraw --erase", "until you delete it"):
+                  "Recordings stay on this device", "Never to assess", "workprint pause",
+                  "workprint consent withdraw --erase", "until you delete it",
+                  "workprint agent run --model URL"):
         assert words in local, words
     remote = build_notice(policy, Destination("https://collector.example", "p-" + "0" * 24, 30))
     text = remote.text()

@@ -295,8 +295,8 @@ def build_notice(policy: Policy, destination: Destination) -> Notice:
         "Everything is stored encrypted on this device. No login or computer name is recorded.",
     ]
     if destination.url is None:
-        where = ["Nothing leaves this device. If it is later enrolled with a collector, you will be asked "
-                 "to agree again before anything is sent."]
+        where = ["Recordings stay on this device: it is not enrolled with a collector. If it is enrolled later, "
+                 "you will be asked to agree again before anything is sent."]
         who = ["Only you, on this device."]
     else:
         where = [f"Sessions you approve in `workprint review` (or that you have not reviewed 24 hours after "
@@ -313,6 +313,9 @@ def build_notice(policy: Policy, destination: Destination) -> Notice:
             keep.append(f"At the collector: deleted automatically {destination.retention_days} days after upload.")
         else:
             keep.append("At the collector: no automatic expiry is set; kept until you or an admin delete it.")
+    where.append("When you start an agent yourself (`workprint agent run --model URL`), the screenshots it works "
+                 "from go to that model server, with windows of apps that are not recorded blacked out and "
+                 "flagged text masked (unless you turn that off with --no-screen-redaction).")
     use = ["To build and evaluate software agents that operate computers.",
            "Never to assess, rank, score or monitor you or anyone else: the collector has no function that "
            "summarises a person, and this notice is part of what you agree to."]
