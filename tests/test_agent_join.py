@@ -150,6 +150,7 @@ def refusals(desk_apps, tmp_path_factory):
     out: dict = {"home": home, "env": env, "link_mode": link_path.stat().st_mode & 0o777,
                  "run_mode": link_path.parent.stat().st_mode & 0o777}
     try:
+        out["resume_before"] = workprint("agent", "resume", env=env, check=False)
         with ScriptedModelServer([DONE]) as quick:
             other = workprint("agent", "run", "--task", "t", "--model", quick.url, "--policy",
                               str(_policy(home, "xterm")), env=env, check=False)
@@ -180,6 +181,7 @@ def refusals(desk_apps, tmp_path_factory):
                 time.sleep(1.5)  # the recorder reads commands every 0.2 s
                 gate.go.release()
                 out["again"] = (again.wait(60), again.communicate()[1])
+        out["stop_after"] = workprint("agent", "stop", env=env, check=False)
     finally:
         code, stdout, err = rec.stop()
     assert code == 0, err
@@ -214,6 +216,13 @@ def test_a_killed_agent_process_ends_its_run_in_the_log(refusals):
     # After it, the person's typing is theirs (not tagged as the agent's), and a new run can join.
     after = [e for e in events if e["kind"] == "typed" and e["t"] > ends[1]["t"]]
     assert [(e["text"], e.get("agent")) for e in after] == [("after the agent", None)]
+
+
+def test_agent_resume_and_stop_refuse_while_no_agent_is_joined(refusals):
+    """A recording with no agent in it: `agent resume|stop` say so instead of claiming success."""
+    for out in (refusals["resume_before"], refusals["stop_after"]):
+        assert out.returncode == 2 and "no agent run is going on" in out.stderr, out.stderr
+    assert not (refusals["home"] / "run" / "agent-run").exists()
 
 
 def test_a_new_run_joins_after_it_and_agent_stop_ends_it(refusals):

@@ -79,6 +79,22 @@ def send_control(home: Path, command: dict[str, Any]) -> Path:
     return path
 
 
+def agent_run_file(home: Path) -> Path:
+    """Exists while an agent run is going on in the recorder; holds that recorder's process id, so
+    `workprint agent resume|stop` can tell a run from a recording with no agent (or a dead one)."""
+    return home / "run" / "agent-run"
+
+
+def agent_run_going(home: Path) -> bool:
+    """True if an agent run is going on in a live recorder (see ``agent_run_file``)."""
+    try:
+        pid = int(agent_run_file(home).read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def ready_file(home: Path, pid: int) -> Path:
     """Exists while the recorder with process id ``pid`` records: its hooks, screen sampler and
     accessibility listener are up, so input from now on is recorded (tests and the demo wait for it)."""

@@ -137,11 +137,10 @@ def _report(result, session_id: str) -> int:
 
 
 def _send(command: str, what: str) -> int:
-    from workprint.home import send_control
-    from workprint.store import Catalog
+    from workprint.home import agent_run_going, send_control
 
     home = _home()
-    if not any(s.status == "recording" for s in Catalog(home).list()):
+    if not agent_run_going(home):
         raise UserError("no agent run is going on; start one with `workprint agent run --task ... --model URL`")
     send_control(home, {"command": command})
     print(f"workprint agent: {what}")
