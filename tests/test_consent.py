@@ -333,10 +333,12 @@ def test_withdraw_with_erase_removes_everything_on_both_sides(desk, server, tmp_
     assert httpx.get(f"{server.url}/v1/sessions/{session}", headers=curator).status_code == 200
     frames = [p for p in (server.data / "blobs").rglob("*") if p.is_file()]
     assert frames, "the session's frames reached the collector"
+    local_frames = json.loads(workprint("sessions", "--json", env=env).stdout.splitlines()[0])["frames"]
+    assert local_frames > 0
 
     out = workprint("consent", "withdraw", "--erase", env=env)
     assert f"removed at the collector {server.url}: 1 session(s), {len(frames)} frame(s)" in out.stdout, out.stdout
-    assert "removed on this device: 1 session(s)" in out.stdout
+    assert f"removed on this device: 1 session(s), {local_frames} frame(s)" in out.stdout, out.stdout
     # the device
     assert not any((home / "sessions").iterdir()), "the sessions are gone from the device"
     assert workprint("sessions", env=env).stdout.startswith("no sessions yet")

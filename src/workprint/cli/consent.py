@@ -180,25 +180,27 @@ def _stop_recorders(home: Path) -> int:
     return len(pids)
 
 
-def _erase_here(home: Path) -> tuple[int, int]:
-    """Deletes every session on this device; returns (sessions, bytes)."""
+def _erase_here(home: Path) -> tuple[int, int, int]:
+    """Deletes every session on this device; returns (sessions, frames, bytes)."""
     from workprint.store import Catalog
     from workprint.store.session import SESSION_ID_RE, delete_session, sessions_dir
 
     folder = sessions_dir(home)
-    count = size = 0
+    count = frames = size = 0
     if folder.is_dir():
         catalog = Catalog(home)
+        known = {info.id: info.frames for info in catalog.list()}
         for path in sorted(folder.iterdir()):
             if not (path.is_dir() and SESSION_ID_RE.match(path.name)):
                 continue
             size += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+            frames += known.get(path.name, 0)
             delete_session(home, path.name)
             catalog.remove(path.name)
             count += 1
     if (home / "review.json").exists():
         (home / "review.json").unlink()  # which sessions were approved and uploaded: nothing left to say
-    return count, size
+    return count, frames, size
 
 
 def cmd_withdraw(args: argparse.Namespace) -> int:
@@ -232,8 +234,9 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
     if stopped:
         print(f"workprint: stopped {stopped} running recording(s)")
     if args.erase:
-        sessions, size = _erase_here(home)
-        print(f"workprint: removed on this device: {sessions} session(s), {size / 1e6:.1f} MB")
+        sessions, frames, size = _erase_here(home)
+        print(f"workprint: removed on this device: {sessions} session(s), {frames} frame(s), "
+              f"{size / 1e3:,.0f} kB")
         if not enrolled:
             print("workprint: this device is not enrolled with a collector; nothing was uploaded, nothing to "
                   "remove elsewhere")
