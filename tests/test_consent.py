@@ -65,9 +65,9 @@ def test_narrowing_needs_no_new_agreement():
     assert widenings(_scope(), _scope(allow_apps=("mousepad",))) == [], "an allow-list only narrows"
     assert widenings(_scope(allow_apps=("mouse*",)), _scope(allow_apps=("mousepad",))) == [], \
         "a name the agreed glob already matched"
-    # a deny entry dropped together with the only allow pattern that could match it records nothing new
-    assert widenings(_scope(allow_apps=("mousepad", "slack"), deny_apps=("slack",)),
-                     _scope(allow_apps=("mousepad",))) == []
+    # a site deny entry dropped together with the only allow pattern that could match it records nothing new
+    assert widenings(_scope(allow_urls=("https://a.example/*", "https://b.example/*"), deny_urls=("https://b.example/*",)),
+                     _scope(allow_urls=("https://a.example/*",))) == []
     # allowing a built-in denied app changes nothing: the built-in deny-list wins
     assert widenings(_scope(allow_apps=("mousepad",)), _scope(allow_apps=("mousepad", "keepassxc"))) == []
     assert widenings(agreed, agreed) == []
@@ -89,8 +89,26 @@ def test_globs_are_compared_by_what_they_match():
     assert widenings(_scope(deny_apps=("slack",)), _scope(deny_apps=("sl*",))) == []
     assert widenings(_scope(deny_urls=("https://bank.*/*",)), _scope(deny_urls=("https://bank.*",))) == []
     assert widenings(_scope(deny_apps=("sl*",)), _scope(deny_apps=("slack",))) == ["app no longer denied: sl*"]
+    assert widenings(_scope(allow_urls=("https://*.example.com/*",), deny_urls=("https://bank.*",)),
+                     _scope(allow_urls=("https://*.example.com/*",), deny_urls=("https://bank.*.com/*",))) == [], \
+        "what it named and is still allowed, the new entry denies"
+    assert widenings(_scope(allow_urls=("https://*.example.com/*",), deny_urls=("https://bank.*",)),
+                     _scope(allow_urls=("https://*.example.com/*",), deny_urls=("https://bank.example.*",))) == \
+        ["site no longer denied: https://bank.*"], "https://bank.x.example.com/ is recorded now"
+
+
+def test_a_dropped_app_deny_entry_widens_even_outside_the_allow_list():
+    """A window goes by two names (WM_CLASS instance and class) and is recorded when either is
+    allowed and neither denied: `deny = ["slack"]` kept out a window named slack *and* chromium."""
+    agreed = _scope(allow_apps=("chromium",), deny_apps=("slack",))
+    proposed = _scope(allow_apps=("chromium",))
+    assert Policy(allow_apps=("chromium",)).app_allowed(("slack", "chromium"))
+    assert not Policy(allow_apps=("chromium",), deny_apps=("slack",)).app_allowed(("slack", "chromium"))
+    assert widenings(agreed, proposed) == ["app no longer denied: slack"]
     assert widenings(_scope(allow_apps=("mousepad",), deny_apps=("sl*",)),
-                     _scope(allow_apps=("mousepad",), deny_apps=("slack",))) == [], "nothing it named is allowed"
+                     _scope(allow_apps=("mousepad",), deny_apps=("slack",))) == ["app no longer denied: sl*"]
+    assert widenings(_scope(allow_apps=(), deny_apps=("slack",)), _scope(allow_apps=())) == [], \
+        "an empty allow-list records nothing, denied or not"
     # an allowed glob all of whose names the built-in deny-list keeps out adds nothing; one that names more does
     assert widenings(_scope(allow_apps=("mousepad",)), _scope(allow_apps=("mousepad", "keepass*"))) == []
     assert widenings(_scope(allow_apps=("mousepad",)), _scope(allow_apps=("mousepad", "keep*"))) == \

@@ -14,7 +14,9 @@ records could be recorded under B. Concretely, B widens A when:
   deny it all (``x*`` after ``xterm``: wider; ``https://docs.example.com/*`` after
   ``https://*.example.com/*``: not);
 * an entry of A's deny-list (built-in or the policy's) is dropped and something it named could
-  now be recorded (B has no allow-list, or allows some of it, and denies not all of it);
+  now be recorded: B denies not all of it and, for a site, allows some of it; for an app, B
+  allows anything at all, since a window goes by two names (WM_CLASS instance and class) and is
+  recorded when either is allowed and neither denied;
 * a built-in window-title rule (private windows, password prompts) is missing in B.
 
 Anything else is as narrow or narrower and needs no new agreement. Globs of ``*`` and ``?`` are
@@ -187,9 +189,16 @@ def _exists(require: list[tuple[str, ...]], forbid: list[tuple[str, ...]], budge
 
 
 def _list_widenings(kind: str, old_allow: tuple[str, ...] | None, old_deny: tuple[str, ...],
-                    new_allow: tuple[str, ...] | None, new_deny: tuple[str, ...], budget: _Budget) -> list[str]:
-    """One reason per new allow pattern or dropped deny entry that lets some name be recorded which
-    the agreed lists did not record (exact: see ``_exists``)."""
+                    new_allow: tuple[str, ...] | None, new_deny: tuple[str, ...], budget: _Budget,
+                    several_names: bool = False) -> list[str]:
+    """One reason per new allow pattern or dropped deny entry that lets something be recorded which
+    the agreed lists did not record (exact: see ``_exists``).
+
+    ``several_names``: one thing goes by several names, any of which the allow-list may match and
+    none of which may be denied (a window's WM_CLASS instance and class: ``Policy.app_allowed``).
+    Then a dropped deny entry widens whenever something it named is no longer denied and anything
+    at all is allowed: a window named by it and by an allowed name was kept out, and no longer is.
+    """
     reasons = []
     if old_allow is not None and new_allow is None:
         reasons.append(f"the {kind} allow-list was removed, so every {kind} not denied would be recorded")
@@ -199,7 +208,13 @@ def _list_widenings(kind: str, old_allow: tuple[str, ...] | None, old_deny: tupl
                 reasons.append(f"new {kind} allowed: {pattern}")
     allowed_now = [new_allow] if new_allow is not None else []
     for entry in old_deny:
-        if entry not in new_deny and _exists([(entry,), *allowed_now], [new_deny], budget):
+        if entry in new_deny:
+            continue
+        if several_names:
+            wider = _exists([(entry,)], [new_deny], budget) and _exists(allowed_now, [new_deny], budget)
+        else:
+            wider = _exists([(entry,), *allowed_now], [new_deny], budget)
+        if wider:
             reasons.append(f"{kind} no longer denied: {entry}")
     return reasons
 
@@ -209,7 +224,8 @@ def widenings(agreed: Scope, proposed: Scope) -> list[str]:
     old_deny_apps = tuple(agreed.deny_apps) + tuple(agreed.builtin_deny_apps)
     new_deny_apps = tuple(proposed.deny_apps) + tuple(proposed.builtin_deny_apps)
     budget = _Budget(MAX_STEPS)
-    reasons = _list_widenings("app", agreed.allow_apps, old_deny_apps, proposed.allow_apps, new_deny_apps, budget)
+    reasons = _list_widenings("app", agreed.allow_apps, old_deny_apps, proposed.allow_apps, new_deny_apps, budget,
+                              several_names=True)
     reasons += _list_widenings("site", agreed.allow_urls, tuple(agreed.deny_urls),
                                proposed.allow_urls, tuple(proposed.deny_urls), budget)
     for rule in agreed.builtin_deny_titles:
