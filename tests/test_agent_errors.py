@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import actions_json, workprint
 from workprint.demo.model_server import Scripted, ScriptedModelServer
+from workprint.demo.recording import accept_consent
 from workprint.store import SessionReader
 
 
@@ -25,6 +26,7 @@ def pad(desk):
 
 
 def _run(desk, env, url, *extra):
+    accept_consent(env)  # the run records its own session: as `workprint record`, it needs an agreement
     return workprint("agent", "run", "--task", "type a word", "--model", url, "--no-screen-redaction", *extra,
                      env={**desk.env, "WORKPRINT_HOME": env["WORKPRINT_HOME"]}, check=False)
 
@@ -104,9 +106,11 @@ def test_deny_list_holds_during_a_takeover(desk, env, pad):
         return "```python\ncomputer.terminate(status='success')\n```"
 
     run_env = {**desk.env, "WORKPRINT_HOME": env["WORKPRINT_HOME"]}
+    policy = _policy(env)
+    accept_consent(run_env, Path(policy))
     with ScriptedModelServer(reply) as server:
         proc = subprocess.Popen([sys.executable, "-m", "workprint", "agent", "run", "--task", "t", "--model", server.url,
-                                 "--policy", _policy(env)], env=run_env, stdout=subprocess.PIPE,
+                                 "--policy", policy], env=run_env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         assert asked.wait(60)
         desk.activate(term)

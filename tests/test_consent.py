@@ -4,14 +4,19 @@ writes nothing, re-consent on widening only, the collector's refusal, and withdr
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import Recording, has_event, wait_logged, workprint
+from tests.conftest import Recording, has_event, wait_logged, wait_until, workprint
 from tests.test_collector import Server, server  # noqa: F401  (the real `workprint serve` fixture)
+from workprint.demo.model_server import ScriptedModelServer
+from workprint.home import ready_file
 from workprint.privacy import consent
 from workprint.privacy.consent import Destination, Scope, build_notice, widenings
 from workprint.privacy.policy import Policy
@@ -60,12 +65,64 @@ def test_narrowing_needs_no_new_agreement():
     assert widenings(_scope(), _scope(allow_apps=("mousepad",))) == [], "an allow-list only narrows"
     assert widenings(_scope(allow_apps=("mouse*",)), _scope(allow_apps=("mousepad",))) == [], \
         "a name the agreed glob already matched"
-    # a deny entry dropped together with the only allow pattern that could match it records nothing new
-    assert widenings(_scope(allow_apps=("mousepad", "slack"), deny_apps=("slack",)),
-                     _scope(allow_apps=("mousepad",))) == []
+    # a site deny entry dropped together with the only allow pattern that could match it records nothing new
+    assert widenings(_scope(allow_urls=("https://a.example/*", "https://b.example/*"), deny_urls=("https://b.example/*",)),
+                     _scope(allow_urls=("https://a.example/*",))) == []
     # allowing a built-in denied app changes nothing: the built-in deny-list wins
     assert widenings(_scope(allow_apps=("mousepad",)), _scope(allow_apps=("mousepad", "keepassxc"))) == []
     assert widenings(agreed, agreed) == []
+
+
+def test_globs_are_compared_by_what_they_match():
+    """A narrower glob is no new agreement (URL patterns are nearly always globs); a glob that names
+    one thing more is."""
+    sites = _scope(allow_urls=("https://*.example.com/*",))
+    assert widenings(sites, _scope(allow_urls=("https://docs.example.com/*",))) == []
+    assert widenings(sites, _scope(allow_urls=("https://*.example.com/wiki/*", "https://a?.example.com/*"))) == []
+    assert widenings(sites, _scope(allow_urls=("https://*.example.org/*",))) == \
+        ["new site allowed: https://*.example.org/*"]
+    assert widenings(sites, _scope(allow_urls=("https://*example.com/*",))) == \
+        ["new site allowed: https://*example.com/*"], "also https://badexample.com/"
+    assert widenings(_scope(allow_apps=("x*",)), _scope(allow_apps=("xc*",))) == []
+    assert widenings(_scope(allow_apps=("x*",)), _scope(allow_apps=("*x",))) == ["new app allowed: *x"]
+    # a deny entry replaced by a broader one narrows; by a narrower one widens (when it could be recorded)
+    assert widenings(_scope(deny_apps=("slack",)), _scope(deny_apps=("sl*",))) == []
+    assert widenings(_scope(deny_urls=("https://bank.*/*",)), _scope(deny_urls=("https://bank.*",))) == []
+    assert widenings(_scope(deny_apps=("sl*",)), _scope(deny_apps=("slack",))) == ["app no longer denied: sl*"]
+    assert widenings(_scope(allow_urls=("https://*.example.com/*",), deny_urls=("https://bank.*",)),
+                     _scope(allow_urls=("https://*.example.com/*",), deny_urls=("https://bank.*.com/*",))) == [], \
+        "what it named and is still allowed, the new entry denies"
+    assert widenings(_scope(allow_urls=("https://*.example.com/*",), deny_urls=("https://bank.*",)),
+                     _scope(allow_urls=("https://*.example.com/*",), deny_urls=("https://bank.example.*",))) == \
+        ["site no longer denied: https://bank.*"], "https://bank.x.example.com/ is recorded now"
+
+
+def test_a_dropped_app_deny_entry_widens_even_outside_the_allow_list():
+    """A window goes by two names (WM_CLASS instance and class) and is recorded when either is
+    allowed and neither denied: `deny = ["slack"]` kept out a window named slack *and* chromium."""
+    agreed = _scope(allow_apps=("chromium",), deny_apps=("slack",))
+    proposed = _scope(allow_apps=("chromium",))
+    assert Policy(allow_apps=("chromium",)).app_allowed(("slack", "chromium"))
+    assert not Policy(allow_apps=("chromium",), deny_apps=("slack",)).app_allowed(("slack", "chromium"))
+    assert widenings(agreed, proposed) == ["app no longer denied: slack"]
+    assert widenings(_scope(allow_apps=("mousepad",), deny_apps=("sl*",)),
+                     _scope(allow_apps=("mousepad",), deny_apps=("slack",))) == ["app no longer denied: sl*"]
+    assert widenings(_scope(allow_apps=(), deny_apps=("slack",)), _scope(allow_apps=())) == [], \
+        "an empty allow-list records nothing, denied or not"
+    # an allowed glob all of whose names the built-in deny-list keeps out adds nothing; one that names more does
+    assert widenings(_scope(allow_apps=("mousepad",)), _scope(allow_apps=("mousepad", "keepass*"))) == []
+    assert widenings(_scope(allow_apps=("mousepad",)), _scope(allow_apps=("mousepad", "keep*"))) == \
+        ["new app allowed: keep*"]
+    # what cannot be compared exactly asks again: a character class, or a comparison past its budget
+    assert widenings(_scope(allow_apps=("mousepad",)), _scope(allow_apps=("mousepa[d]",))) == \
+        ["new app allowed: mousepa[d]"]
+
+
+def test_a_comparison_past_its_budget_asks_again(monkeypatch):
+    agreed, narrower = _scope(allow_apps=("x*",)), _scope(allow_apps=("xc*",))
+    assert widenings(agreed, narrower) == []
+    monkeypatch.setattr(consent, "MAX_STEPS", 5)
+    assert widenings(agreed, narrower) == ["new app allowed: xc*"], "the safe mistake, never a silent yes"
 
 
 # ---------------------------------------------------------------- the notice and the record
@@ -74,8 +131,9 @@ def test_the_notice_says_what_where_who_how_long_and_never_to_assess(tmp_path):
     policy = Policy.load(_policy(tmp_path, '[apps]\nallow = ["mousepad"]\ndeny = ["slack"]\n'))
     local = build_notice(policy, Destination()).text()
     for words in ("mousepad", "keepassxc", "slack", "incognito", "screenshots", "[EMAIL]",
-                  "Nothing leaves this device", "Never to assess", "workprint pause",
-                  "workprint consent withdraw --erase", "until you delete it"):
+                  "Recordings stay on this device", "Never to assess", "workprint pause",
+                  "workprint consent withdraw --erase", "until you delete it",
+                  "workprint agent run --model URL"):
         assert words in local, words
     remote = build_notice(policy, Destination("https://collector.example", "p-" + "0" * 24, 30))
     text = remote.text()
@@ -136,7 +194,8 @@ def test_record_refuses_without_consent_and_writes_nothing(desk, tmp_path):
 def test_widening_needs_a_new_agreement_and_narrowing_does_not(desk, tmp_path):
     home = tmp_path / "home"
     env = {**desk.env, "WORKPRINT_HOME": str(home)}
-    agreed = _policy(tmp_path, '[apps]\nallow = ["mousepad", "x*"]\ndeny = ["xterm"]\n', "agreed.toml")
+    sites = '[urls]\nallow = ["https://*.example.com/*"]\n'
+    agreed = _policy(tmp_path, '[apps]\nallow = ["mousepad", "x*"]\ndeny = ["xterm"]\n' + sites, "agreed.toml")
     workprint("consent", "accept", "--yes", "--policy", str(agreed), env=env)
     before = _files(home)
     for text, why in (('[apps]\nallow = ["mousepad", "x*", "zenity"]\ndeny = ["xterm"]\n', "new app allowed: zenity"),
@@ -147,8 +206,8 @@ def test_widening_needs_a_new_agreement_and_narrowing_does_not(desk, tmp_path):
         assert out.returncode == 3 and why in out.stderr, out.stderr
         assert "workprint consent accept --policy" in out.stderr
         assert _files(home) == before, "a refused recording writes nothing"
-    narrower = _policy(tmp_path, '[apps]\nallow = ["mousepad", "xclock"]\ndeny = ["xterm", "chromium"]\n',
-                       "narrow.toml")
+    narrower = _policy(tmp_path, '[apps]\nallow = ["mousepad", "xclock"]\ndeny = ["xterm", "chromium"]\n'
+                       '[urls]\nallow = ["https://docs.example.com/*"]\n', "narrow.toml")
     out = workprint("record", "--policy", str(narrower), "--duration", "1", "--quiet", env=env, check=False)
     assert out.returncode == 0, out.stderr
     assert (home / "sessions").is_dir() and any((home / "sessions").iterdir())
@@ -169,6 +228,59 @@ def test_withdraw_stops_a_running_recording_for_good(desk, tmp_path):
     assert "no current agreement" in workprint("consent", "show", env=rec.env).stdout
     page = workprint("consent", "show", "--html", env=rec.env).stdout
     assert page.startswith("<!doctype html>") and "Never to assess" in page
+
+
+def test_withdraw_stops_a_recording_started_with_the_workprint_command(desk, tmp_path):
+    """As people start it: the `workprint` script (its path an argument of the interpreter), not
+    `python -m workprint`."""
+    script = Path(sys.executable).parent / "workprint"
+    assert script.exists(), "the package's `workprint` command is installed next to this interpreter"
+    home = tmp_path / "home"
+    env = {**desk.env, "WORKPRINT_HOME": str(home)}
+    workprint("consent", "accept", "--yes", env=env)
+    proc = subprocess.Popen([str(script), "record", "--quiet"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: ready_file(home, proc.pid).exists() or proc.poll() is not None, 60, "the recorder ready")
+        out = workprint("consent", "withdraw", env=env)
+        assert "stopped 1 running recording(s)" in out.stdout, out.stdout
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_an_agent_run_records_only_with_consent_and_withdraw_ends_it(desk, tmp_path):
+    """`agent run` records the person (their takeovers) in its own session, as `workprint record`
+    does: the same refusal without an agreement, and withdrawal ends it."""
+    home = tmp_path / "home"
+    env = {**desk.env, "WORKPRINT_HOME": str(home)}
+    policy = _policy(tmp_path, '[apps]\nallow = ["mousepad"]\n')
+
+    def agent(url: str) -> list[str]:
+        return ["agent", "run", "--task", "wait a little", "--model", url, "--policy", str(policy),
+                "--max-steps", "500"]
+
+    out = workprint(*agent("http://127.0.0.1:9/v1"), env=env, check=False)
+    assert out.returncode == 3, out.stderr
+    assert f"workprint consent accept --policy {policy}" in out.stderr and "Traceback" not in out.stderr
+    assert not home.exists(), "a refused run leaves no trace"
+    workprint("consent", "accept", "--yes", "--policy", str(policy), env=env)
+    with ScriptedModelServer(["```python\ncomputer.wait(seconds=0.3)\n```"]) as server:
+        run = subprocess.Popen([sys.executable, "-m", "workprint", *agent(server.url)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until(lambda: len(server.requests) >= 2 or run.poll() is not None, 60, "the agent at work")
+            assert run.poll() is None, run.communicate()[1]
+            out = workprint("consent", "withdraw", env=env)
+            assert "stopped 1 running recording(s)" in out.stdout, out.stdout
+            _, err = run.communicate(timeout=60)
+        finally:
+            if run.poll() is None:
+                run.kill()
+    assert "workprint agent: stopped after" in err, err
+    again = workprint(*agent("http://127.0.0.1:9/v1"), env=env, check=False)
+    assert again.returncode == 3 and "withdrawn" in again.stderr, again.stderr
 
 
 # ---------------------------------------------------------------- the collector
@@ -239,10 +351,12 @@ def test_withdraw_with_erase_removes_everything_on_both_sides(desk, server, tmp_
     assert httpx.get(f"{server.url}/v1/sessions/{session}", headers=curator).status_code == 200
     frames = [p for p in (server.data / "blobs").rglob("*") if p.is_file()]
     assert frames, "the session's frames reached the collector"
+    local_frames = json.loads(workprint("sessions", "--json", env=env).stdout.splitlines()[0])["frames"]
+    assert local_frames > 0
 
     out = workprint("consent", "withdraw", "--erase", env=env)
     assert f"removed at the collector {server.url}: 1 session(s), {len(frames)} frame(s)" in out.stdout, out.stdout
-    assert "removed on this device: 1 session(s)" in out.stdout
+    assert f"removed on this device: 1 session(s), {local_frames} frame(s)" in out.stdout, out.stdout
     # the device
     assert not any((home / "sessions").iterdir()), "the sessions are gone from the device"
     assert workprint("sessions", env=env).stdout.startswith("no sessions yet")
@@ -266,3 +380,24 @@ def test_withdraw_with_erase_removes_everything_on_both_sides(desk, server, tmp_
     reply = httpx.post(f"{server.url}/v1/blobs/missing", json={"digests": []}, headers=token)
     # Erasure also revokes the device's token (the erased person cannot upload again without enrolling anew).
     assert reply.status_code == 401, "a later upload is refused"
+
+
+def test_an_erasure_that_did_not_reach_the_collector_is_not_forgotten(server, tmp_path):
+    home = tmp_path / "home"
+    env = {**os.environ, "WORKPRINT_HOME": str(home)}
+    workprint("enrol", server.url, server.code(), env=env)
+    workprint("consent", "accept", "--yes", env=env)
+    server.kill()
+    out = workprint("consent", "withdraw", "--erase", env=env, check=False)
+    assert out.returncode == 2 and "run `workprint consent withdraw --erase` again" in out.stderr, out.stderr
+    assert "has not reached the collector yet" in workprint("consent", "show", env=env).stdout
+    again = workprint("consent", "accept", "--yes", env=env, check=False)
+    assert again.returncode == 2 and "has not reached the collector yet" in again.stderr, again.stderr
+    server.start()
+    out = workprint("consent", "withdraw", "--erase", env=env)
+    assert f"removed at the collector {server.url}: 0 session(s)" in out.stdout, out.stdout
+    assert "has not reached the collector" not in workprint("consent", "show", env=env).stdout
+    auditor = server.token("auditor")
+    entries = httpx.get(f"{server.url}/v1/audit", headers=auditor).json()["entries"]
+    assert [e["action"] for e in entries].count("erasure request") == 1
+

@@ -26,7 +26,10 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
         ImageFit.for_screen(1920, 1080, args.image_size)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    home = _home()
+    from workprint.cli.recording import require_consent
+    from workprint.home import home_path
+
+    home = home_path()  # not created yet: a run refused for want of consent writes nothing
     try:
         policy = Policy.load(args.policy)
         backend = open_backend()
@@ -38,8 +41,10 @@ def cmd_agent_run(args: argparse.Namespace) -> int:
         joined = join(home)
     except LinkError as exc:
         raise UserError(str(exc)) from None
-    if joined is not None:
+    if joined is not None:  # the recording it joins passed the consent check when it started
         return _run_joined(args, joined, backend, policy if args.policy else None)
+    require_consent(policy, args.policy)  # it records its own session, as `workprint record` would
+    home = _home()
     running = [s.id for s in Catalog(home).list() if s.status == "recording"]
     if running:  # a recorder whose agent link did not start (its warnings say why)
         raise UserError(f"a recording is running (session {running[0]}) but does not take agent runs; stop it "

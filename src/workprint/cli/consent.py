@@ -49,11 +49,17 @@ def _destination(home: Path):
     return Destination(config["url"], config["pseudonym"], retention)
 
 
+_ERASURE_PENDING = ("the erasure you asked for has not reached the collector yet: run `workprint consent withdraw "
+                    "--erase` again when it can be reached")
+
+
 def _status_line(home: Path, policy) -> str:
-    from workprint.privacy.consent import ConsentError, status
+    from workprint.privacy.consent import ConsentError, erasure_pending, status
 
     try:
         state = status(home, policy)
+        if erasure_pending(home):
+            return f"Status: consent withdrawn; {_ERASURE_PENDING}."
     except ConsentError as exc:
         return f"Status: {exc}"
     if state.current and state.agreement is not None:
@@ -84,6 +90,8 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
     policy = _load(args)
     home = workprint_home()
+    if consent.erasure_pending(home):  # agreeing again must not leave behind what the person asked to erase
+        raise UserError(f"not agreed: {_ERASURE_PENDING}; then agree again")
     destination = _destination(home)
     notice = consent.build_notice(policy, destination)
     if not args.yes:
@@ -116,7 +124,8 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 
 def _running_recorders(home: Path) -> list[int]:
-    """Pids of `workprint record` processes writing into this home (checked by their command line)."""
+    """Pids of `workprint record` and `workprint agent run` processes writing into this home (checked
+    by their command line, so a reused pid is never signalled)."""
     import sqlite3
 
     path = home / "catalog.sqlite"
@@ -133,9 +142,20 @@ def _running_recorders(home: Path) -> list[int]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"workprint" in cmdline and b"record" in cmdline:
+        if _records(cmdline):
             pids.append(pid)
     return pids
+
+
+def _records(cmdline: list[bytes]) -> bool:
+    """Is this command line `workprint record` or `workprint agent run`, however it was started
+    (the `workprint` script, whose path is an argument of its interpreter, or `python -m workprint`)?"""
+    args = [a.decode(errors="replace") for a in cmdline if a]
+    for i, arg in enumerate(args):
+        if arg == "workprint" or Path(arg).name in ("workprint", "workprint.exe"):
+            rest = args[i + 1:]
+            return rest[:1] == ["record"] or rest[:2] == ["agent", "run"]
+    return False
 
 
 def _running(pid: int) -> bool:
@@ -160,25 +180,27 @@ def _stop_recorders(home: Path) -> int:
     return len(pids)
 
 
-def _erase_here(home: Path) -> tuple[int, int]:
-    """Deletes every session on this device; returns (sessions, bytes)."""
+def _erase_here(home: Path) -> tuple[int, int, int]:
+    """Deletes every session on this device; returns (sessions, frames, bytes)."""
     from workprint.store import Catalog
     from workprint.store.session import SESSION_ID_RE, delete_session, sessions_dir
 
     folder = sessions_dir(home)
-    count = size = 0
+    count = frames = size = 0
     if folder.is_dir():
         catalog = Catalog(home)
+        known = {info.id: info.frames for info in catalog.list()}
         for path in sorted(folder.iterdir()):
             if not (path.is_dir() and SESSION_ID_RE.match(path.name)):
                 continue
             size += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+            frames += known.get(path.name, 0)
             delete_session(home, path.name)
             catalog.remove(path.name)
             count += 1
     if (home / "review.json").exists():
         (home / "review.json").unlink()  # which sessions were approved and uploaded: nothing left to say
-    return count, size
+    return count, frames, size
 
 
 def cmd_withdraw(args: argparse.Namespace) -> int:
@@ -212,8 +234,9 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
     if stopped:
         print(f"workprint: stopped {stopped} running recording(s)")
     if args.erase:
-        sessions, size = _erase_here(home)
-        print(f"workprint: removed on this device: {sessions} session(s), {size / 1e6:.1f} MB")
+        sessions, frames, size = _erase_here(home)
+        print(f"workprint: removed on this device: {sessions} session(s), {frames} frame(s), "
+              f"{size / 1e3:,.0f} kB")
         if not enrolled:
             print("workprint: this device is not enrolled with a collector; nothing was uploaded, nothing to "
                   "remove elsewhere")

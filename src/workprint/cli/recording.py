@@ -10,8 +10,9 @@ from pathlib import Path
 from workprint.cli.common import ConsentRequired, UserError, home as _home
 
 
-def _require_consent(policy, policy_arg: str | None) -> None:
-    """Before anything touches the screen or the disk: is there a current agreement for this policy?"""
+def require_consent(policy, policy_arg: str | None) -> None:
+    """Before anything touches the screen or the disk: is there a current agreement for this policy?
+    Every command that records its own session (`record`, `agent run`) asks this first."""
     from workprint.home import home_path
     from workprint.privacy.consent import ConsentError, status
 
@@ -36,7 +37,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         policy = Policy.load(args.policy)
     except PolicyError as exc:
         raise UserError(str(exc)) from None
-    _require_consent(policy, args.policy)
+    require_consent(policy, args.policy)
     try:
         backend = open_backend()
     except (PolicyError, BackendUnavailable) as exc:

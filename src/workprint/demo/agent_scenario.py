@@ -25,6 +25,7 @@ from typing import Any
 
 from workprint.demo.desktop import VirtualDesktop
 from workprint.demo.model_server import ScriptedModelServer
+from workprint.demo.recording import accept_consent
 
 EMAIL = "jane.doe@example.com"
 MISTAKE = "WRONGWRONG"
@@ -108,6 +109,7 @@ class AgentScenario:
 
     def play(self, timeout: float = 240) -> tuple[int, str, str]:
         """Run the agent and the person; (exit code, stdout, stderr) of `workprint agent run`."""
+        accept_consent(self.env, self.policy)  # the run records the person too: it needs their agreement
         with ScriptedModelServer(self._reply) as server:
             self.server = server
             argv = [sys.executable, "-m", "workprint", "agent", "run", "--task", "Write two lines in the editor",

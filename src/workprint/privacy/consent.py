@@ -10,17 +10,19 @@ touches the screen.
 records could be recorded under B. Concretely, B widens A when:
 
 * A had an allow-list and B has none (everything not denied is then allowed);
-* B allows an app or URL pattern that A's allow-list does not cover (a literal name covered by
-  one of A's globs, or a pattern equal to one of A's, is covered; a new glob is never assumed
-  to be covered), unless B itself denies it;
-* an entry of A's deny-list (built-in or the policy's) is missing from B's and B could record
-  it (no allow-list, or an allow pattern that matches it);
+* B allows an app or URL pattern that names something A's allow-list did not, and B does not
+  deny it all (``x*`` after ``xterm``: wider; ``https://docs.example.com/*`` after
+  ``https://*.example.com/*``: not);
+* an entry of A's deny-list (built-in or the policy's) is dropped and something it named could
+  now be recorded: B denies not all of it and, for a site, allows some of it; for an app, B
+  allows anything at all, since a window goes by two names (WM_CLASS instance and class) and is
+  recorded when either is allowed and neither denied;
 * a built-in window-title rule (private windows, password prompts) is missing in B.
 
-Anything else is as narrow or narrower and needs no new agreement. The check is conservative:
-when containment of two globs cannot be decided from their text, it counts as widening, because
-asking again is the safe mistake. A new notice version (what workprint captures changed) also
-needs a new agreement.
+Anything else is as narrow or narrower and needs no new agreement. Globs of ``*`` and ``?`` are
+compared exactly (as automata); a character class ``[...]`` counts as widening, because asking
+again is the safe mistake. A new notice version (what workprint captures changed) also needs a
+new agreement.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import itertools
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workprint.privacy.policy import BUILTIN_DENY_APPS, BUILTIN_DENY_TITLES, Policy, _match
+from workprint.privacy.policy import BUILTIN_DENY_APPS, BUILTIN_DENY_TITLES, Policy
 
 # Bump when what workprint captures, or what the notice promises, changes: every agreement
 # made to an older version stops being current.
@@ -51,8 +54,6 @@ ROLE_RIGHTS: tuple[tuple[str, str], ...] = (
     ("auditor", "the tamper-evident audit log of every read, deletion and refusal; not the recordings"),
     ("admin", "enrolment, access tokens, retention and erasure; not the recordings"),
 )
-
-_GLOB_CHARS = set("*?[")
 
 
 class ConsentError(Exception):
@@ -107,37 +108,113 @@ class Scope:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
 
 
-def _is_glob(pattern: str) -> bool:
-    return bool(_GLOB_CHARS & set(pattern))
+# Work one comparison of two policies may take (automaton positions stepped); past it every answer
+# still open is "yes, something new could be recorded" (asking again is the safe mistake). Real
+# policies take a few tens of thousands (milliseconds); a pathological one (a dozen patterns of
+# five `*` each) would otherwise take minutes.
+MAX_STEPS = 200_000
 
 
-def _covered(pattern: str, allowed: tuple[str, ...]) -> bool:
-    """Is everything ``pattern`` matches also matched by ``allowed``? (sound, not complete)"""
-    if pattern in allowed or "*" in allowed:
+class _Budget:
+    def __init__(self, steps: int) -> None:
+        self.left = steps
+
+
+def _closure(patterns: tuple[str, ...], states: set[tuple[int, int]]) -> frozenset[tuple[int, int]]:
+    """States (pattern, position) of a set of globs, with each ``*`` also matching nothing."""
+    out, stack = set(states), list(states)
+    while stack:
+        k, i = stack.pop()
+        if i < len(patterns[k]) and patterns[k][i] == "*" and (k, i + 1) not in out:
+            out.add((k, i + 1))
+            stack.append((k, i + 1))
+    return frozenset(out)
+
+
+def _step(patterns: tuple[str, ...], states: frozenset[tuple[int, int]], char: str) -> frozenset[tuple[int, int]]:
+    moved = set()
+    for k, i in states:
+        if i < len(patterns[k]):
+            token = patterns[k][i]
+            if token == "*":
+                moved.add((k, i))
+            elif token == "?" or token == char:
+                moved.add((k, i + 1))
+    return _closure(patterns, moved)
+
+
+def _ends(patterns: tuple[str, ...], states: frozenset[tuple[int, int]]) -> bool:
+    return any(i == len(patterns[k]) for k, i in states)
+
+
+def _absorbs(patterns: tuple[str, ...], states: frozenset[tuple[int, int]]) -> bool:
+    """Whatever follows, some pattern matches: one is at a tail of nothing but ``*``."""
+    return any(i < len(patterns[k]) and patterns[k][i:].strip("*") == "" for k, i in states)
+
+
+def _exists(require: list[tuple[str, ...]], forbid: list[tuple[str, ...]], budget: _Budget) -> bool:
+    """Is there a name matched by some pattern of every list in ``require`` and by none in ``forbid``?
+
+    Exact for fnmatch globs of ``*`` and ``?`` (what policies use): the lists run side by side as
+    automata over the characters the patterns name plus one standing for every other character.
+    A character class (``[...]``) makes it answer yes, the safe answer for a consent check.
+    """
+    lists = list(require) + list(forbid)
+    if any("[" in p for patterns in lists for p in patterns):
         return True
-    return not _is_glob(pattern) and _match(pattern, allowed)
+    if any(len(patterns) == 1 and patterns[0] in barred for patterns in require for barred in forbid):
+        return False  # the same pattern on both sides (an entry kept as it was)
+    chars = {c for patterns in lists for p in patterns for c in p} - {"*", "?"}
+    other = next(chr(n) for n in itertools.count(1) if chr(n) not in chars)
+    alphabet = sorted(chars) + [other]
+    n = len(require)
+    start = tuple(_closure(patterns, {(k, 0) for k in range(len(patterns))}) for patterns in lists)
+    seen, queue = {start}, [start]
+    while queue:
+        state = queue.pop()
+        ends = [_ends(patterns, states) for patterns, states in zip(lists, state)]
+        if all(ends[:n]) and not any(ends[n:]):
+            return True
+        for char in alphabet:
+            budget.left -= len(lists) + sum(map(len, state))  # the work of one step of every automaton
+            if budget.left < 0:
+                return True
+            following = tuple(_step(patterns, states, char) for patterns, states in zip(lists, state))
+            if (following in seen or any(not states for states in following[:n])
+                    or any(_absorbs(patterns, states) for patterns, states in zip(forbid, following[n:]))):
+                continue  # explored, or no name down this way: a required list cannot match, a forbidden one must
+            seen.add(following)
+            queue.append(following)
+    return False
 
 
-def _may_match(name: str, allowed: tuple[str, ...] | None) -> bool:
-    """Could something named by ``name`` (a literal or a glob) be allowed by ``allowed``?"""
-    if allowed is None:
-        return True
-    if not _is_glob(name):
-        return _match(name, allowed)
-    # A glob against globs: only rule out overlap when every allow pattern is a literal it does not match.
-    return any(_is_glob(a) or _match(a, (name,)) for a in allowed)
+def _list_widenings(kind: str, old_allow: tuple[str, ...] | None, old_deny: tuple[str, ...],
+                    new_allow: tuple[str, ...] | None, new_deny: tuple[str, ...], budget: _Budget,
+                    several_names: bool = False) -> list[str]:
+    """One reason per new allow pattern or dropped deny entry that lets something be recorded which
+    the agreed lists did not record (exact: see ``_exists``).
 
-
-def _list_widenings(kind: str, old_allow, old_deny, new_allow, new_deny) -> list[str]:
+    ``several_names``: one thing goes by several names, any of which the allow-list may match and
+    none of which may be denied (a window's WM_CLASS instance and class: ``Policy.app_allowed``).
+    Then a dropped deny entry widens whenever something it named is no longer denied and anything
+    at all is allowed: a window named by it and by an allowed name was kept out, and no longer is.
+    """
     reasons = []
     if old_allow is not None and new_allow is None:
         reasons.append(f"the {kind} allow-list was removed, so every {kind} not denied would be recorded")
-    elif new_allow is not None:
+    elif old_allow is not None and new_allow is not None:
         for pattern in new_allow:
-            if old_allow is not None and not _covered(pattern, old_allow) and not _covered(pattern, new_deny):
+            if _exists([(pattern,)], [new_deny, old_allow], budget):
                 reasons.append(f"new {kind} allowed: {pattern}")
+    allowed_now = [new_allow] if new_allow is not None else []
     for entry in old_deny:
-        if entry not in new_deny and not _covered(entry, new_deny) and _may_match(entry, new_allow):
+        if entry in new_deny:
+            continue
+        if several_names:
+            wider = _exists([(entry,)], [new_deny], budget) and _exists(allowed_now, [new_deny], budget)
+        else:
+            wider = _exists([(entry,), *allowed_now], [new_deny], budget)
+        if wider:
             reasons.append(f"{kind} no longer denied: {entry}")
     return reasons
 
@@ -146,9 +223,11 @@ def widenings(agreed: Scope, proposed: Scope) -> list[str]:
     """Why ``proposed`` records more than ``agreed`` (empty: it does not; see the module docstring)."""
     old_deny_apps = tuple(agreed.deny_apps) + tuple(agreed.builtin_deny_apps)
     new_deny_apps = tuple(proposed.deny_apps) + tuple(proposed.builtin_deny_apps)
-    reasons = _list_widenings("app", agreed.allow_apps, old_deny_apps, proposed.allow_apps, new_deny_apps)
+    budget = _Budget(MAX_STEPS)
+    reasons = _list_widenings("app", agreed.allow_apps, old_deny_apps, proposed.allow_apps, new_deny_apps, budget,
+                              several_names=True)
     reasons += _list_widenings("site", agreed.allow_urls, tuple(agreed.deny_urls),
-                               proposed.allow_urls, tuple(proposed.deny_urls))
+                               proposed.allow_urls, tuple(proposed.deny_urls), budget)
     for rule in agreed.builtin_deny_titles:
         if rule not in proposed.builtin_deny_titles:
             reasons.append(f"windows titled like {rule!r} are no longer kept out")
@@ -232,8 +311,8 @@ def build_notice(policy: Policy, destination: Destination) -> Notice:
         "Everything is stored encrypted on this device. No login or computer name is recorded.",
     ]
     if destination.url is None:
-        where = ["Nothing leaves this device. If it is later enrolled with a collector, you will be asked "
-                 "to agree again before anything is sent."]
+        where = ["Recordings stay on this device: it is not enrolled with a collector. If it is enrolled later, "
+                 "you will be asked to agree again before anything is sent."]
         who = ["Only you, on this device."]
     else:
         where = [f"Sessions you approve in `workprint review` (or that you have not reviewed 24 hours after "
@@ -250,6 +329,9 @@ def build_notice(policy: Policy, destination: Destination) -> Notice:
             keep.append(f"At the collector: deleted automatically {destination.retention_days} days after upload.")
         else:
             keep.append("At the collector: no automatic expiry is set; kept until you or an admin delete it.")
+    where.append("When you start an agent yourself (`workprint agent run --model URL`), the screenshots it works "
+                 "from go to that model server, with windows of apps that are not recorded blacked out and "
+                 "flagged text masked (unless you turn that off with --no-screen-redaction).")
     use = ["To build and evaluate software agents that operate computers.",
            "Never to assess, rank, score or monitor you or anyone else: the collector has no function that "
            "summarises a person, and this notice is part of what you agree to."]
@@ -414,4 +496,8 @@ def mark_erasure_pending(home: Path, pending: bool) -> None:
 
 
 def erasure_pending(home: Path) -> bool:
-    return bool(_read(home).get("erasure_pending")) if _path(home).exists() else False
+    """Did `withdraw --erase` fail to reach the collector (and has not been run again since)?"""
+    try:
+        return bool(_read(home).get("erasure_pending"))
+    except ConsentError:  # a damaged record: `accept` starts a new one, `withdraw --erase` can be run again
+        return False
