@@ -164,6 +164,18 @@ def test_status_reads_only_and_the_record_is_written_atomically(tmp_path):
         consent.status(home, policy)
 
 
+def test_an_agreement_to_an_older_notice_is_not_current(tmp_path):
+    """A notice that promises or discloses something new is agreed to again."""
+    home = tmp_path / "home"
+    policy = Policy(allow_apps=("mousepad",))
+    consent.accept(home, policy, build_notice(policy, Destination()), None)
+    record = json.loads((home / "consent.json").read_text())
+    record["current"]["notice_version"] = consent.NOTICE_VERSION - 1
+    (home / "consent.json").write_text(json.dumps(record))
+    state = consent.status(home, policy)
+    assert not state.current and any("the notice changed" in r for r in state.reasons), state.reasons
+
+
 # ---------------------------------------------------------------- the command line on a real desktop
 
 def _files(home: Path) -> dict[str, int]:

@@ -41,7 +41,7 @@ from workprint.privacy.policy import BUILTIN_DENY_APPS, BUILTIN_DENY_TITLES, Pol
 
 # Bump when what workprint captures, or what the notice promises, changes: every agreement
 # made to an older version stops being current.
-NOTICE_VERSION = 1
+NOTICE_VERSION = 2  # 2: says where an agent run's screenshots go (the model server the person names)
 
 CONSENT_FILE = "consent.json"
 
