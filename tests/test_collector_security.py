@@ -58,7 +58,8 @@ def put_blob(srv: Server, who: dict, data: bytes) -> str:
 
 def manifest(frame_digest: str, window: str = "Untitled - Mousepad", frame_id: str = "0" * 32) -> dict:
     return {"meta": {"screen": {"w": 1920, "h": 1080}},
-            "actions": [{"id": 0, "type": "click", "x": 1, "y": 2, "t": 0.5, "window": window, "frame": frame_id}],
+            "actions": [{"id": 0, "type": "click", "x": 1, "y": 2, "t": 0.5, "t_end": 0.6, "window": window,
+                         "screen": {"w": 1920, "h": 1080}, "frame": frame_id}],
             "frames": {frame_id: frame_digest}}
 
 
@@ -568,3 +569,63 @@ def test_a_killed_collector_never_keeps_an_action_without_its_audit_entry(server
     db.close()
     assert stored == audited
     assert verify(server.data).returncode == 0
+
+
+def _png(color: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _action(i: int, kind: str, frame_id: str) -> dict:
+    """A whole action of the vocabulary, as a device uploads it."""
+    from workprint.vocabulary import action_spec
+
+    values = {"x": 10, "y": 20, "x2": 30, "y2": 40, "text": "hello", "keys": ["ctrl", "s"], "label": "Blue",
+              "url": "https://example.com/"}
+    return {"id": i, "type": kind, **{k: values[k] for k in action_spec(kind).needs}, "t": float(i),
+            "t_end": i + 0.5, "source": "human", "app": "mousepad", "window": "Untitled - Mousepad",
+            "screen": {"w": 64, "h": 48, "scale": 1.0}, "frame": frame_id}
+
+
+def test_an_action_the_collector_accepts_cannot_break_a_trainers_export(server, tmp_path):
+    """One contributor's manifest, accepted, must not make `workprint export --collector` fail for
+    every trainer: each action type without the fields exporters read is refused at upload."""
+    from workprint.vocabulary import ACTION_SPECS
+
+    alice, _ = enrol(server, "c-aaaaaaaaaaaa")
+    mallory, _ = enrol(server, "c-bbbbbbbbbbbb")
+    fid = "0" * 32
+    frames = {fid: put_blob(server, alice, _png("white"))}
+    whole = {"meta": {"screen": {"w": 64, "h": 48}}, "frames": frames,
+             "actions": [_action(i, kind, fid) for i, kind in enumerate(ACTION_SPECS)],
+             "marks": [{"kind": "task_start", "t": 0.0, "instruction": "save the file"},
+                       {"kind": "task_end", "t": 100.0, "status": "success"}]}
+    assert httpx.put(f"{server.url}/v1/sessions/20261123-101500-000001", json=whole,
+                     headers=alice).status_code == 201, "every action type, whole, is accepted"
+
+    own = {fid: put_blob(server, mallory, _png("black"))}
+    poisons = [{"type": "click"}, {"type": "zzz", "t": 0, "t_end": 1}, {"model": "not a dict"}]
+    for kind, spec in ACTION_SPECS.items():
+        poisons += [{k: v for k, v in _action(0, kind, fid).items() if k != need} for need in spec.needs]
+        poisons.append({k: v for k, v in _action(0, kind, fid).items() if k != "t_end"})
+        if spec.shape in ("point", "drag", "scroll"):  # relative coordinates need the screen
+            poisons.append({k: v for k, v in _action(0, kind, fid).items() if k != "screen"})
+    for n, poison in enumerate(poisons):
+        action = {**_action(0, "click", fid), **poison} if "model" in poison else poison
+        body = {"meta": {}, "frames": own, "actions": [action]}
+        reply = httpx.put(f"{server.url}/v1/sessions/20261123-1016{n // 60:02d}-{n % 60:06d}", json=body,
+                          headers=mallory)
+        assert reply.status_code == 422, (poison, reply.status_code)
+
+    token = server.token("trainer")["Authorization"][7:]
+    env = {**os.environ, "WORKPRINT_COLLECTOR_TOKEN": token, "WORKPRINT_HOME": str(tmp_path / "home")}
+    for fmt in ("opencua", "hf", "chat"):
+        done = workprint("export", "--collector", server.url, "--format", fmt, "--out", str(tmp_path / fmt),
+                         "--quiet", env=env, check=False)
+        assert done.returncode == 0, (fmt, done.stderr[-800:])
+        assert "exported 0 steps" not in done.stderr, done.stderr

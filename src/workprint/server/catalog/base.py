@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from workprint.errors import WorkprintError
+
 
 GENESIS = "0" * 64
 
@@ -48,7 +50,7 @@ class Conn(Protocol):
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Any: ...
 
 
-class Refused(Exception):
+class Refused(WorkprintError):
     """An expected refusal, raised inside ``CollectorCatalog.transaction()`` after its audit entry was
     written: the transaction is committed (the entry kept), then the refusal propagates."""
 
