@@ -629,3 +629,24 @@ def test_an_action_the_collector_accepts_cannot_break_a_trainers_export(server, 
                          "--quiet", env=env, check=False)
         assert done.returncode == 0, (fmt, done.stderr[-800:])
         assert "exported 0 steps" not in done.stderr, done.stderr
+
+
+def test_an_upload_already_past_the_token_check_is_refused_once_the_device_is_revoked(server):
+    """Erasure or revocation that commits while an upload waits for the write lock: the upload
+    must not store anything afterwards (the token is checked again inside its transaction)."""
+    alice, alice_p = enrol(server, "c-aaaaaaaaaaaa")
+    png = b"\x89PNG sent while being erased"
+    digest = hashlib.sha256(png).hexdigest()
+    db = sqlite3.connect(server.data / "catalog.sqlite", isolation_level=None, timeout=30)
+    db.execute("BEGIN IMMEDIATE")  # the collector's writers wait behind this one, as behind an erasure
+    with ThreadPoolExecutor(1) as pool:
+        upload = pool.submit(httpx.put, f"{server.url}/v1/blobs/{digest}", content=png, headers=alice, timeout=60)
+        time.sleep(1.0)  # the request is authenticated (reads never wait) and now waits for the lock
+        db.execute("UPDATE tokens SET revoked = ? WHERE subject = ?", (time.time(), alice_p))
+        db.execute("COMMIT")
+        reply = upload.result()
+    db.close()
+    assert reply.status_code == 401, reply.text
+    assert not (server.data / "blobs" / digest[:2] / digest).exists(), "nothing stored for a revoked device"
+    entries = audit_rows(server.data)
+    assert any(e[4] == "upload blob" and "revoked" in e[6] for e in entries), entries[-3:]

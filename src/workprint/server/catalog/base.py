@@ -113,6 +113,13 @@ class Tx:
                        "AND (expires IS NULL OR expires > ?)", (token_hash, now))
         return (rows[0][0], rows[0][1]) if rows else None
 
+    def live(self, subject: str, role: str, now: float) -> bool:
+        """Whether ``subject`` still holds a live token in ``role``: checked again inside a write
+        transaction, so a revocation or erasure that committed after the request's token was
+        checked stops the write."""
+        return bool(self._q("SELECT 1 FROM tokens WHERE subject=? AND role=? AND revoked IS NULL "
+                            "AND (expires IS NULL OR expires > ?) LIMIT 1", (subject, role, now)))
+
     def has_admin(self) -> bool:
         return bool(self._q("SELECT 1 FROM tokens WHERE role='admin' AND revoked IS NULL"))
 
