@@ -650,3 +650,22 @@ def test_an_upload_already_past_the_token_check_is_refused_once_the_device_is_re
     assert not (server.data / "blobs" / digest[:2] / digest).exists(), "nothing stored for a revoked device"
     entries = audit_rows(server.data)
     assert any(e[4] == "upload blob" and "revoked" in e[6] for e in entries), entries[-3:]
+
+
+def test_a_manifest_an_older_collector_stored_unchecked_does_not_break_training_data(server):
+    """Manifests stored before they were validated (an upgraded collector) may hold a `frame`
+    that is a list: trainers' steps still answer."""
+    alice, alice_p = enrol(server, "c-aaaaaaaaaaaa")
+    frame = put_blob(server, alice, b"\x89PNG ok")
+    assert httpx.put(f"{server.url}/v1/sessions/20261123-101500-000001", json=manifest(frame),
+                     headers=alice).status_code == 201
+    old = manifest(frame)
+    old["actions"][0]["frame"] = ["0" * 32]
+    db = sqlite3.connect(server.data / "catalog.sqlite", timeout=30)
+    db.execute("INSERT INTO sessions (id, owner, manifest, received) VALUES (?,?,?,?)",
+               ("20261101-101500-000002", alice_p, json.dumps(old), time.time()))
+    db.commit()
+    db.close()
+    steps = httpx.get(f"{server.url}/v1/datasets/steps", headers=server.token("trainer"))
+    assert steps.status_code == 200, steps.text
+    assert sorted(str(s["frame_blob"]) for s in steps.json()["steps"]) == sorted([frame, "None"])
