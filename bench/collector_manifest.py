@@ -1,8 +1,9 @@
 """Collector memory on big session manifests (issue 14, finding 7): a `workprint serve` process's
-resident memory while it refuses a 150 MB manifest (declared, then streamed chunked) and while it
-accepts the largest manifest under the limit (`MAX_MANIFEST`, 16 MiB).
+resident memory while it refuses a 150 MB manifest (streamed chunked), while it accepts the
+largest manifest under the limit (`MAX_MANIFEST`, 16 MiB), and while ``--burst`` of those arrive at
+once (the collector parses `MANIFEST_SLOTS` at a time).
 
-    PYTHONPATH=src .venv/bin/python bench/collector_manifest.py [--refused-mb 150]
+    PYTHONPATH=src .venv/bin/python bench/collector_manifest.py [--refused-mb 150] [--burst 8]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -47,6 +49,7 @@ def peak_mb(srv: Server, work) -> tuple[object, float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--refused-mb", type=int, default=150)
+    parser.add_argument("--burst", type=int, default=8)
     args = parser.parse_args()
     srv = Server(Path(tempfile.mkdtemp(prefix="wp-manifest-")) / "collector")
     srv.start()
@@ -77,10 +80,17 @@ def main() -> None:
         n = (MAX_MANIFEST - 64 * 1024) // (len(json.dumps(action)) + 16)
         body = json.dumps({"meta": {}, "frames": {"0" * 32: digest},
                            "actions": [dict(action, id=i) for i in range(n)]}).encode()
-        reply, before, peak, took = peak_mb(srv, lambda: httpx.put(
-            f"{srv.url}{path}", content=body, headers=headers, timeout=600))
-        print(f"accepted {len(body) / 2**20:.1f} MiB ({n} actions): HTTP {reply.status_code}, "
-              f"RSS {before:.0f} -> peak {peak:.0f} MB, {took:.1f} s")
+        def put(i: int) -> int:
+            return httpx.put(f"{srv.url}/v1/sessions/20261123-1016{i:02d}-aaaaaa", content=body, headers=headers,
+                             timeout=600).status_code
+
+        status, base, peak, took = peak_mb(srv, lambda: put(0))
+        print(f"accepted {len(body) / 2**20:.1f} MiB ({n} actions): HTTP {status}, "
+              f"RSS {base:.0f} -> peak {peak:.0f} MB, {took:.1f} s")
+        with ThreadPoolExecutor(args.burst) as pool:
+            statuses, _, peak, took = peak_mb(srv, lambda: list(pool.map(put, range(1, args.burst + 1))))
+        print(f"{args.burst} of them at once: HTTP {sorted(set(statuses))}, RSS {base:.0f} (before the first) -> "
+              f"peak {peak:.0f} MB, {took:.1f} s")
     finally:
         srv.kill()
 

@@ -670,3 +670,30 @@ def test_a_manifest_an_older_collector_stored_unchecked_does_not_break_training_
     steps = httpx.get(f"{server.url}/v1/datasets/steps", headers=server.token("trainer"))
     assert steps.status_code == 200, steps.text
     assert sorted(str(s["frame_blob"]) for s in steps.json()["steps"]) == sorted([frame, "None"])
+
+
+def test_a_burst_of_the_largest_manifests_does_not_take_the_collectors_memory(server):
+    """Each manifest under the 16 MiB limit is accepted, but parsing one costs many times its
+    size: twelve at once must cost about what two do (the collector parses at most two at once)."""
+    from bench.collector_manifest import peak_mb
+
+    alice, _ = enrol(server, "c-aaaaaaaaaaaa")
+    frame = put_blob(server, alice, b"\x89PNG big")
+    action = {"type": "click", "x": 1, "y": 2, "t": 0.5, "t_end": 0.6, "source": "human", "app": "mousepad",
+              "window": "Untitled - Mousepad", "screen": {"w": 1920, "h": 1080}, "frame": "0" * 32,
+              "trace": [[0.1, 1, 2]] * 3}
+    body = json.dumps({"meta": {}, "frames": {"0" * 32: frame},
+                       "actions": [dict(action, id=i) for i in range(58_000)]}).encode()
+    assert 15 * 2**20 < len(body) < 16 * 2**20
+
+    def put(n: int) -> int:
+        return httpx.put(f"{server.url}/v1/sessions/20261123-1017{n:02d}-eeeeee", content=body, timeout=600,
+                         headers={**alice, "Content-Type": "application/json"}).status_code
+
+    status, base, peak, _ = peak_mb(server, lambda: put(0))
+    one = peak - base
+    with ThreadPoolExecutor(12) as pool:
+        statuses, _, peak, _ = peak_mb(server, lambda: list(pool.map(put, range(1, 13))))
+    assert status == 201 and statuses == [201] * 12
+    # measured: one +311 MB; twelve at once +588 MB (two at a time), +1158 MB when all are parsed at once
+    assert peak - base < 2.6 * one, f"one manifest: +{one:.0f} MB; twelve at once: +{peak - base:.0f} MB"
