@@ -88,7 +88,7 @@ def ingest(url: str, data: Path, devices: int, seconds: float, blob_kib: int, ki
                 frames[f"{n:032x}"] = digest
                 n += 1
                 if n % 20 == 0:
-                    manifest = {"meta": {}, "actions": [{"type": "click", "frame": f} for f in frames], "frames": frames}
+                    manifest = {"meta": {}, "actions": [{"type": "click", "x": 1, "y": 2, "t": 0.5, "t_end": 0.6, "screen": {"w": 1920, "h": 1080}, "frame": f} for f in frames], "frames": frames}
                     reply, took = _request(client, "PUT", f"/v1/sessions/20260101-{index:06d}-{n:06x}", json=manifest)
                     with lock:
                         latencies.append(took)

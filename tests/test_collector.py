@@ -202,7 +202,7 @@ def test_sessions_are_owned_deleted_and_bad_input_refused(server):
     assert httpx.put(f"{server.url}/v1/blobs/{digest}", content=png, headers=alice).status_code == 201
     assert httpx.put(f"{server.url}/v1/blobs/{digest}", content=png, headers=alice).status_code == 200, "idempotent"
     sid = "20261123-101500-a1b2c3"
-    manifest = {"meta": {}, "actions": [{"type": "click", "x": 1, "y": 2, "frame": "0" * 32}], "frames": {"0" * 32: digest}}
+    manifest = {"meta": {}, "actions": [{"type": "click", "x": 1, "y": 2, "t": 0.5, "t_end": 0.6, "screen": {"w": 1920, "h": 1080}, "frame": "0" * 32}], "frames": {"0" * 32: digest}}
     assert httpx.put(f"{server.url}/v1/sessions/{sid}", json=manifest, headers=alice).status_code == 201
     assert httpx.put(f"{server.url}/v1/sessions/{sid}", json=manifest, headers=bob).status_code == 403
     assert httpx.get(f"{server.url}/v1/sessions/{sid}", headers=bob).status_code == 403

@@ -58,7 +58,8 @@ def put_blob(srv: Server, who: dict, data: bytes) -> str:
 
 def manifest(frame_digest: str, window: str = "Untitled - Mousepad", frame_id: str = "0" * 32) -> dict:
     return {"meta": {"screen": {"w": 1920, "h": 1080}},
-            "actions": [{"id": 0, "type": "click", "x": 1, "y": 2, "t": 0.5, "window": window, "frame": frame_id}],
+            "actions": [{"id": 0, "type": "click", "x": 1, "y": 2, "t": 0.5, "t_end": 0.6, "window": window,
+                         "screen": {"w": 1920, "h": 1080}, "frame": frame_id}],
             "frames": {frame_id: frame_digest}}
 
 
@@ -568,3 +569,131 @@ def test_a_killed_collector_never_keeps_an_action_without_its_audit_entry(server
     db.close()
     assert stored == audited
     assert verify(server.data).returncode == 0
+
+
+def _png(color: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _action(i: int, kind: str, frame_id: str) -> dict:
+    """A whole action of the vocabulary, as a device uploads it."""
+    from workprint.vocabulary import action_spec
+
+    values = {"x": 10, "y": 20, "x2": 30, "y2": 40, "text": "hello", "keys": ["ctrl", "s"], "label": "Blue",
+              "url": "https://example.com/"}
+    return {"id": i, "type": kind, **{k: values[k] for k in action_spec(kind).needs}, "t": float(i),
+            "t_end": i + 0.5, "source": "human", "app": "mousepad", "window": "Untitled - Mousepad",
+            "screen": {"w": 64, "h": 48, "scale": 1.0}, "frame": frame_id}
+
+
+def test_an_action_the_collector_accepts_cannot_break_a_trainers_export(server, tmp_path):
+    """One contributor's manifest, accepted, must not make `workprint export --collector` fail for
+    every trainer: each action type without the fields exporters read is refused at upload."""
+    from workprint.vocabulary import ACTION_SPECS
+
+    alice, _ = enrol(server, "c-aaaaaaaaaaaa")
+    mallory, _ = enrol(server, "c-bbbbbbbbbbbb")
+    fid = "0" * 32
+    frames = {fid: put_blob(server, alice, _png("white"))}
+    whole = {"meta": {"screen": {"w": 64, "h": 48}}, "frames": frames,
+             "actions": [_action(i, kind, fid) for i, kind in enumerate(ACTION_SPECS)],
+             "marks": [{"kind": "task_start", "t": 0.0, "instruction": "save the file"},
+                       {"kind": "task_end", "t": 100.0, "status": "success"}]}
+    assert httpx.put(f"{server.url}/v1/sessions/20261123-101500-000001", json=whole,
+                     headers=alice).status_code == 201, "every action type, whole, is accepted"
+
+    own = {fid: put_blob(server, mallory, _png("black"))}
+    poisons = [{"type": "click"}, {"type": "zzz", "t": 0, "t_end": 1}, {"model": "not a dict"}]
+    for kind, spec in ACTION_SPECS.items():
+        poisons += [{k: v for k, v in _action(0, kind, fid).items() if k != need} for need in spec.needs]
+        poisons.append({k: v for k, v in _action(0, kind, fid).items() if k != "t_end"})
+        if spec.shape in ("point", "drag", "scroll"):  # relative coordinates need the screen
+            poisons.append({k: v for k, v in _action(0, kind, fid).items() if k != "screen"})
+    for n, poison in enumerate(poisons):
+        action = {**_action(0, "click", fid), **poison} if "model" in poison else poison
+        body = {"meta": {}, "frames": own, "actions": [action]}
+        reply = httpx.put(f"{server.url}/v1/sessions/20261123-1016{n // 60:02d}-{n % 60:06d}", json=body,
+                          headers=mallory)
+        assert reply.status_code == 422, (poison, reply.status_code)
+
+    token = server.token("trainer")["Authorization"][7:]
+    env = {**os.environ, "WORKPRINT_COLLECTOR_TOKEN": token, "WORKPRINT_HOME": str(tmp_path / "home")}
+    for fmt in ("opencua", "hf", "chat"):
+        done = workprint("export", "--collector", server.url, "--format", fmt, "--out", str(tmp_path / fmt),
+                         "--quiet", env=env, check=False)
+        assert done.returncode == 0, (fmt, done.stderr[-800:])
+        assert "exported 0 steps" not in done.stderr, done.stderr
+
+
+def test_an_upload_already_past_the_token_check_is_refused_once_the_device_is_revoked(server):
+    """Erasure or revocation that commits while an upload waits for the write lock: the upload
+    must not store anything afterwards (the token is checked again inside its transaction)."""
+    alice, alice_p = enrol(server, "c-aaaaaaaaaaaa")
+    png = b"\x89PNG sent while being erased"
+    digest = hashlib.sha256(png).hexdigest()
+    db = sqlite3.connect(server.data / "catalog.sqlite", isolation_level=None, timeout=30)
+    db.execute("BEGIN IMMEDIATE")  # the collector's writers wait behind this one, as behind an erasure
+    with ThreadPoolExecutor(1) as pool:
+        upload = pool.submit(httpx.put, f"{server.url}/v1/blobs/{digest}", content=png, headers=alice, timeout=60)
+        time.sleep(1.0)  # the request is authenticated (reads never wait) and now waits for the lock
+        db.execute("UPDATE tokens SET revoked = ? WHERE subject = ?", (time.time(), alice_p))
+        db.execute("COMMIT")
+        reply = upload.result()
+    db.close()
+    assert reply.status_code == 401, reply.text
+    assert not (server.data / "blobs" / digest[:2] / digest).exists(), "nothing stored for a revoked device"
+    entries = audit_rows(server.data)
+    # refused inside the upload's transaction (or, on a slow machine, at the token check): audited either way
+    assert any("revoked" in e[6] and digest in (e[5], e[4].split("/")[-1]) for e in entries), entries[-3:]
+
+
+def test_a_manifest_an_older_collector_stored_unchecked_does_not_break_training_data(server):
+    """Manifests stored before they were validated (an upgraded collector) may hold a `frame`
+    that is a list: trainers' steps still answer."""
+    alice, alice_p = enrol(server, "c-aaaaaaaaaaaa")
+    frame = put_blob(server, alice, b"\x89PNG ok")
+    assert httpx.put(f"{server.url}/v1/sessions/20261123-101500-000001", json=manifest(frame),
+                     headers=alice).status_code == 201
+    old = manifest(frame)
+    old["actions"][0]["frame"] = ["0" * 32]
+    db = sqlite3.connect(server.data / "catalog.sqlite", timeout=30)
+    db.execute("INSERT INTO sessions (id, owner, manifest, received) VALUES (?,?,?,?)",
+               ("20261101-101500-000002", alice_p, json.dumps(old), time.time()))
+    db.commit()
+    db.close()
+    steps = httpx.get(f"{server.url}/v1/datasets/steps", headers=server.token("trainer"))
+    assert steps.status_code == 200, steps.text
+    assert sorted(str(s["frame_blob"]) for s in steps.json()["steps"]) == sorted([frame, "None"])
+
+
+def test_a_burst_of_the_largest_manifests_does_not_take_the_collectors_memory(server):
+    """Each manifest under the 16 MiB limit is accepted, but parsing one costs many times its
+    size: twelve at once must cost about what two do (the collector parses at most two at once)."""
+    from bench.collector_manifest import peak_mb
+
+    alice, _ = enrol(server, "c-aaaaaaaaaaaa")
+    frame = put_blob(server, alice, b"\x89PNG big")
+    action = {"type": "click", "x": 1, "y": 2, "t": 0.5, "t_end": 0.6, "source": "human", "app": "mousepad",
+              "window": "Untitled - Mousepad", "screen": {"w": 1920, "h": 1080}, "frame": "0" * 32,
+              "trace": [[0.1, 1, 2]] * 3}
+    body = json.dumps({"meta": {}, "frames": {"0" * 32: frame},
+                       "actions": [dict(action, id=i) for i in range(58_000)]}).encode()
+    assert 15 * 2**20 < len(body) < 16 * 2**20
+
+    def put(n: int) -> int:
+        return httpx.put(f"{server.url}/v1/sessions/20261123-1017{n:02d}-eeeeee", content=body, timeout=600,
+                         headers={**alice, "Content-Type": "application/json"}).status_code
+
+    status, base, peak, _ = peak_mb(server, lambda: put(0))
+    one = peak - base
+    with ThreadPoolExecutor(12) as pool:
+        statuses, _, peak, _ = peak_mb(server, lambda: list(pool.map(put, range(1, 13))))
+    assert status == 201 and statuses == [201] * 12
+    # measured: one +311 MB; twelve at once +588 MB (two at a time), +1158 MB when all are parsed at once
+    assert peak - base < 2.6 * one, f"one manifest: +{one:.0f} MB; twelve at once: +{peak - base:.0f} MB"

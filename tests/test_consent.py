@@ -306,7 +306,7 @@ def test_the_collector_refuses_uploads_without_consent(server):
     device = _device(server)
     png = b"\x89PNG a frame"
     digest = __import__("hashlib").sha256(png).hexdigest()
-    manifest = {"meta": {}, "actions": [{"type": "click", "frame": "0" * 32}], "frames": {"0" * 32: digest}}
+    manifest = {"meta": {}, "actions": [{"type": "click", "x": 1, "y": 2, "t": 0.5, "t_end": 0.6, "screen": {"w": 1920, "h": 1080}, "frame": "0" * 32}], "frames": {"0" * 32: digest}}
     sid = "20261123-101500-c0c0c0"
     for method, path, kwargs in (("POST", "/v1/blobs/missing", {"json": {"digests": [digest]}}),
                                  ("PUT", f"/v1/blobs/{digest}", {"content": png}),

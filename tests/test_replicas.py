@@ -68,7 +68,7 @@ def test_serve_on_postgres_and_s3_writes_only_secrets_under_data(postgres, seawe
         assert httpx.put(f"{replica.url}/v1/blobs/{digest}", content=frame, headers=device).status_code == 200
         bad = httpx.put(f"{replica.url}/v1/blobs/{'0' * 64}", content=frame, headers=device)
         assert bad.status_code == 422, "bytes that do not hash to their name are refused"
-        manifest = {"meta": {}, "actions": [{"type": "click", "frame": "f" * 32}], "frames": {"f" * 32: digest}}
+        manifest = {"meta": {}, "actions": [{"type": "click", "x": 1, "y": 2, "t": 0.5, "t_end": 0.6, "screen": {"w": 1920, "h": 1080}, "frame": "f" * 32}], "frames": {"f" * 32: digest}}
         assert httpx.put(f"{replica.url}/v1/sessions/20260101-000000-aaaaaa", json=manifest,
                          headers=device).status_code == 201
         trainer = {"Authorization": "Bearer " + httpx.post(f"{replica.url}/v1/tokens", json={"role": "trainer"},

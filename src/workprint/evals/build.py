@@ -18,6 +18,7 @@ from typing import Any, Iterable
 from tqdm import tqdm
 
 from workprint import __version__
+from workprint.errors import WorkprintError
 from workprint.evals.interaction import INTERACTIONS, interaction_of
 from workprint.process.pyautogui_code import to_code
 from workprint.export.steps import action_record, assign_split
@@ -29,7 +30,7 @@ STEPS_FILE = "steps.jsonl"
 HOLDOUT_SPLIT = "eval"
 
 
-class EvalSetError(Exception):
+class EvalSetError(WorkprintError):
     """An eval set cannot be built or read; the message says why and what to do."""
 
 

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from tqdm import tqdm
 
+from workprint.errors import WorkprintError
 from workprint.model import ChatClient, ImageFit, ModelError, ReplyError, build_messages, encode_png
 from workprint.model.parse import parse_reply, parse_tool_calls
 from workprint.model.prompt import TOOLS
@@ -31,7 +32,7 @@ RUN_FILE = "run.json"
 BASELINES = ("random", "center", "repeat")
 
 
-class RunError(Exception):
+class RunError(WorkprintError):
     """The run cannot go on; predictions made so far are kept and a rerun resumes."""
 
 

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 from rapidfuzz.distance import Levenshtein
 
 from workprint.evals.interaction import choice_label
+from workprint.errors import WorkprintError
 from workprint.model.parse import ReplyError, key_name, parse_code
 from workprint.model.prompt import ImageFit
 from workprint.vocabulary import ACTION_SPECS, ACTION_TYPES, CLICK_TYPES, Action, Rect, Shape, rect_of_bbox
@@ -38,7 +39,7 @@ TEXT_THRESHOLD = 0.8
 CHOICE_TYPES = {"menu", "select"}
 
 
-class PredictionError(Exception):
+class PredictionError(WorkprintError):
     """Predictions that cannot be scored; the message lists each line and what is wrong with it."""
 
 

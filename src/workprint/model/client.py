@@ -13,10 +13,12 @@ from typing import Any
 
 import httpx
 
+from workprint.errors import WorkprintError
+
 KEY_VARIABLE = "WORKPRINT_MODEL_KEY"
 
 
-class ModelError(Exception):
+class ModelError(WorkprintError):
     """The model server could not be used; the message says what happened and what to do."""
 
 

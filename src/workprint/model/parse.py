@@ -13,10 +13,11 @@ import re
 from typing import Any, Callable
 
 from workprint.model.prompt import ImageFit
+from workprint.errors import WorkprintError
 from workprint.vocabulary import ACTION_SPECS, CLICK_OF_BUTTON, Action, ActionType, Shape, button_of
 
 
-class ReplyError(ValueError):
+class ReplyError(WorkprintError, ValueError):
     """The reply cannot be turned into an action; the message says why (it is shown to the model)."""
 
 

@@ -32,11 +32,12 @@ import hashlib
 import html
 import itertools
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workprint.errors import WorkprintError
+from workprint.files import atomic_write
 from workprint.privacy.policy import BUILTIN_DENY_APPS, BUILTIN_DENY_TITLES, Policy
 
 # Bump when what workprint captures, or what the notice promises, changes: every agreement
@@ -56,7 +57,7 @@ ROLE_RIGHTS: tuple[tuple[str, str], ...] = (
 )
 
 
-class ConsentError(Exception):
+class ConsentError(WorkprintError):
     """The consent record cannot be read or written; the message says why and what to do."""
 
 
@@ -408,21 +409,8 @@ def _read(home: Path) -> dict[str, Any]:
 
 
 def _write(home: Path, data: dict[str, Any]) -> None:
-    """Durable and atomic: a crash leaves the old record or the new one, never half of one."""
-    home.mkdir(parents=True, exist_ok=True)
-    path = _path(home)
-    tmp = path.with_name(f".{CONSENT_FILE}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-    fd = os.open(home, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Durable and atomic, and private from its first byte: a crash leaves the old record or the new one."""
+    atomic_write(_path(home), json.dumps(data, indent=1, sort_keys=True))
 
 
 def _now() -> str:

@@ -36,6 +36,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+from workprint.files import atomic_write
+
 Span = tuple[int, int, str]
 
 # Names ranked this high in at least one country. Beyond it the dataset is mostly noise
@@ -157,15 +159,12 @@ def _compile(path: Path) -> None:
         del table
     for place in _places():
         flags[place] = flags.get(place, 0) | PLACE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    db = sqlite3.connect(tmp)
+    db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE names (name TEXT PRIMARY KEY, kind INTEGER NOT NULL) WITHOUT ROWID")
     db.executemany("INSERT INTO names VALUES (?, ?)", sorted(flags.items()))
     db.commit()
+    atomic_write(path, db.serialize(), mode=0o644)  # a public word list, no one's data
     db.close()
-    os.replace(tmp, path)
 
 
 # The compiled dictionary ships with workprint (2 MB, xz): unpacking it into the cache dir takes
@@ -177,11 +176,7 @@ PACKAGED = Path(__file__).with_name("names.sqlite.xz")
 
 
 def _unpack(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with lzma.open(PACKAGED, "rb") as src, open(tmp, "wb") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-    os.replace(tmp, path)
+    atomic_write(path, lzma.decompress(PACKAGED.read_bytes()), mode=0o644)  # 7 MB, once per install
 
 
 def build_packaged() -> None:

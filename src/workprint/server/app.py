@@ -11,6 +11,7 @@ in ``routes/`` by group and in ``consent.py``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -39,6 +40,7 @@ from workprint.server.routes.common import Collector, hash_token as _hash_token
 MAX_BLOB = 16 * 1024 * 1024
 MAX_MANIFEST = 16 * 1024 * 1024
 MAX_BODY = 4 * 1024 * 1024
+MANIFEST_SLOTS = 2  # manifests parsed at once per process (see ManifestSlots)
 RETENTION_CHECK_S = 3600
 ABANDONED_UPLOAD_S = 7 * 86400  # frames no session of their device names are deleted after this
 ROLES = ("contributor", "curator", "trainer", "auditor", "admin")
@@ -95,6 +97,24 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+class ManifestSlots:
+    """ASGI middleware: at most ``slots`` session manifests are read, validated and stored at once
+    in this process; the others wait unread (the server stops reading their bodies). A manifest
+    near the limit costs ~17x its size while parsed, so without this a burst of them would take
+    the collector's memory with it."""
+
+    def __init__(self, app, slots: int = MANIFEST_SLOTS) -> None:
+        self.app = app
+        self.slots = asyncio.Semaphore(slots)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "PUT" and scope["path"].startswith("/v1/sessions/"):
+            async with self.slots:
+                await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_app(data_dir: Path, catalog_url: str | None = None, blobs_url: str | None = None) -> FastAPI:
     """The collector on a --data folder (its secrets), a catalog (SQLite in DIR by default, or
     PostgreSQL) and a blob store (DIR/blobs by default, or an S3 bucket). Replicas given the same
@@ -138,7 +158,8 @@ def create_app(data_dir: Path, catalog_url: str | None = None, blobs_url: str | 
         who = identify(authorization) or ANONYMOUS
         catalog.audit(Entry(who.subject, who.role, f"{method} {path}", "body", "refused: body too large"))
 
-    app.add_middleware(BodyLimit, refuse=refuse_body)
+    app.add_middleware(ManifestSlots)
+    app.add_middleware(BodyLimit, refuse=refuse_body)  # outermost: an oversized body is refused without waiting
 
     @app.exception_handler(TooLarge)
     async def too_large(request: Request, exc: TooLarge) -> JSONResponse:

@@ -12,6 +12,7 @@ from typing import Protocol
 from urllib.parse import parse_qs, urlparse
 
 from workprint.files import atomic_write, private_dir
+from workprint.errors import WorkprintError
 
 
 class BlobStore(Protocol):
@@ -23,7 +24,7 @@ class BlobStore(Protocol):
     def delete(self, digest: str) -> None: ...
 
 
-class BlobURLError(ValueError):
+class BlobURLError(WorkprintError, ValueError):
     """A --blobs URL this collector cannot use; the message says what to give instead."""
 
 

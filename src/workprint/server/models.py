@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from workprint.vocabulary import ActionType, action_spec
+
 DIGEST = r"^[0-9a-f]{64}$"
 FRAME_ID = r"^[0-9a-f]{32}$"
 SESSION_ID = r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$"
@@ -46,14 +48,36 @@ def check_json(value: Any, depth: int = 0) -> None:
             check_json(item, depth + 1)
 
 
-class Action(BaseModel):
-    """One action of the vocabulary (DESIGN.md); fields not listed are kept, as JSON."""
+class Screen(BaseModel):
+    """``screen`` of an action: exports turn pixels into 0..1 of it, so a size is needed."""
 
     model_config = ConfigDict(extra="allow")
-    type: Annotated[str, Field(min_length=1, max_length=40)]
+    w: Annotated[int, Field(gt=0, le=100_000)]
+    h: Annotated[int, Field(gt=0, le=100_000)]
+    scale: Num | None = None
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Short | None = None
+    name: Text | None = None
+    bbox: Annotated[list[Num], Field(min_length=4, max_length=4)] | None = None
+    selector: Text | None = None
+    tag: Short | None = None
+
+
+class ModelInfo(BaseModel):
+    name: Short | None = None
+    reply: Text | None = None
+
+
+class _Step(BaseModel):
+    """What every action shape needs to be turned into code (``vocabulary.ACTION_SPECS``): a
+    contributor cannot store an action that makes a trainer's export fail for everyone."""
+
+    model_config = ConfigDict(extra="allow")
+    type: ActionType
     id: int | Short | None = None
-    t: Num | None = None
-    t_end: Num | None = None
     x: Num | None = None
     y: Num | None = None
     x2: Num | None = None
@@ -67,14 +91,49 @@ class Action(BaseModel):
     value: Text | Num | None = None
     label: Text | None = None
     url: Text | None = None
+    status: Short | None = None
+    message: Text | None = None
+    seconds: Num | None = None
+    t: Num | None = None
+    t_end: Num | None = None
+    source: Short | None = None
     app: Short | None = None
     window: Text | None = None
-    source: Short | None = None
+    screen: Screen | None = None
+    target: Target | None = None
+
+    @model_validator(mode="after")
+    def _has_what_its_type_needs(self) -> "_Step":
+        missing = [name for name in action_spec(self.type).needs if getattr(self, name, None) is None]
+        if missing:
+            raise ValueError(f"a {self.type} action needs {', '.join(missing)}")
+        return self
+
+
+class Action(_Step):
+    """One action of the vocabulary (DESIGN.md), with when it happened; fields not listed are kept, as JSON."""
+
+    t: Num
+    t_end: Num
+    raw: list[int] | None = None
+    model: ModelInfo | None = None
+    agent_step: int | None = None
     frame: FrameId | None = None
     frame_after: FrameId | None = None
     trace: list[list[Num]] | None = None
-    target: dict[str, Any] | None = None
-    screen: dict[str, Any] | None = None
+    rejected: _Step | None = None  # the agent's proposed action a person's correction replaced
+    observation: Text | None = None
+    thought: Text | None = None
+    description: Text | None = None
+    reflection: Text | None = None
+    quality: Short | None = None
+
+    @model_validator(mode="after")
+    def _pointer_has_a_screen(self) -> "Action":
+        pointer = {action_spec(self.type).shape} | ({action_spec(self.rejected.type).shape} if self.rejected else set())
+        if pointer & {"point", "drag", "scroll"} and self.screen is None:
+            raise ValueError(f"a {self.type} action needs its screen (w, h): exports give coordinates as 0..1 of it")
+        return self
 
 
 class TaskMark(BaseModel):

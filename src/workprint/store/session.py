@@ -347,15 +347,8 @@ class SessionReader:
 
     def write_sidecar(self, name: str, document: dict[str, Any]) -> None:
         """Replace a sidecar atomically (a crash leaves the old one or the new one, never half)."""
-        path = self.dir / f"{name}.sealed"
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, self._sealer.seal(json.dumps(document, sort_keys=True).encode(), f"sidecar:{name}".encode()))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        sealed = self._sealer.seal(json.dumps(document, sort_keys=True).encode(), f"sidecar:{name}".encode())
+        atomic_write(self.dir / f"{name}.sealed", sealed)
 
     def _blob(self, frame_id: str) -> bytes:
         if not FRAME_ID_RE.match(frame_id):

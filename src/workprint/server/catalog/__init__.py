@@ -9,10 +9,11 @@ from urllib.parse import urlparse
 from workprint.server.catalog.base import (CollectorCatalog, Entry, Refused, Tx, entry_mac, legacy_hash,
                                            read_anchor_lines)
 from workprint.files import private_dir
+from workprint.errors import WorkprintError
 from workprint.server.private import secret_file
 
 
-class CatalogURLError(ValueError):
+class CatalogURLError(WorkprintError, ValueError):
     """A --catalog URL this collector cannot use; the message says what to give instead."""
 
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from workprint.errors import WorkprintError
+
 
 GENESIS = "0" * 64
 
@@ -48,7 +50,7 @@ class Conn(Protocol):
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Any: ...
 
 
-class Refused(Exception):
+class Refused(WorkprintError):
     """An expected refusal, raised inside ``CollectorCatalog.transaction()`` after its audit entry was
     written: the transaction is committed (the entry kept), then the refusal propagates."""
 
@@ -110,6 +112,13 @@ class Tx:
         rows = self._q("SELECT role, subject FROM tokens WHERE hash=? AND revoked IS NULL "
                        "AND (expires IS NULL OR expires > ?)", (token_hash, now))
         return (rows[0][0], rows[0][1]) if rows else None
+
+    def live(self, subject: str, role: str, now: float) -> bool:
+        """Whether ``subject`` still holds a live token in ``role``: checked again inside a write
+        transaction, so a revocation or erasure that committed after the request's token was
+        checked stops the write."""
+        return bool(self._q("SELECT 1 FROM tokens WHERE subject=? AND role=? AND revoked IS NULL "
+                            "AND (expires IS NULL OR expires > ?) LIMIT 1", (subject, role, now)))
 
     def has_admin(self) -> bool:
         return bool(self._q("SELECT 1 FROM tokens WHERE role='admin' AND revoked IS NULL"))

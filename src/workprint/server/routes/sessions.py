@@ -89,7 +89,9 @@ def add_routes(app: FastAPI, ctx: Collector) -> None:
         for sid, manifest in rows:
             m = json.loads(manifest)
             for action in m["actions"]:
-                steps.append({"session": sid, "action": action, "frame_blob": m["frames"].get(action.get("frame"))})
+                frame = action.get("frame")  # a str since manifests are validated; not so in older catalogs
+                steps.append({"session": sid, "action": action,
+                              "frame_blob": m["frames"].get(frame) if isinstance(frame, str) else None})
         return {"steps": steps}
 
     @app.get("/v1/datasets/sessions")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import time
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Request, Response
@@ -58,8 +59,15 @@ def add_routes(app: FastAPI, ctx: Collector) -> None:
         response.status_code = 201 if created else 200
         return {"digest": digest, "stored": created}
 
+    def still_enrolled(tx, who: Actor, action: str, target: str) -> None:
+        """Inside the write: a device revoked or erased since its token was checked stores nothing."""
+        if not tx.live(who.subject, who.role, time.time()):
+            tx.audit(Entry(who.subject, who.role, action, target, "refused: token revoked meanwhile"))
+            raise Refused(401, "this device's token was revoked (or its data erased); enrol again or ask an admin")
+
     def store_blob(who: Actor, digest: str, data: bytes) -> tuple[bool, bool]:
         with catalog.transaction() as tx:  # the file is written under the lock deletion takes too
+            still_enrolled(tx, who, "upload blob", digest)
             created = tx.add_blob(digest, who.subject, len(data))
             stored = blobs.put(digest, data)
             tx.audit(Entry(who.subject, who.role, "upload blob", digest, "stored" if created else "already held"))
@@ -78,6 +86,7 @@ def add_routes(app: FastAPI, ctx: Collector) -> None:
             raise Refused(status, detail)
 
         with catalog.transaction() as tx:  # ownership check and write in one transaction: no id race
+            still_enrolled(tx, who, "upload session", session_id)
             existing = tx.session(session_id)
             if existing and existing[0] != who.subject:
                 refuse(403, "this session belongs to another device", "another device's session")
