@@ -172,6 +172,7 @@ def test_refusals_reads_and_verification_are_audited(server):
                       ).status_code == 403
     assert httpx.post(f"{url}/v1/blobs/missing", json={"digests": ["e" * 64]}, headers=alice).status_code == 200
     assert httpx.get(f"{url}/v1/blobs/{'e' * 64}", headers=server.token("curator")).status_code == 404
+    assert httpx.get(f"{url}/v1/consent/terms", headers=alice).status_code == 200
     assert httpx.get(f"{url}/v1/audit/verify", headers=auditor).json()["intact"]
     before = len(audit_rows(server.data))
     verify(server.data)
@@ -186,6 +187,7 @@ def test_refusals_reads_and_verification_are_audited(server):
     assert logged(action="enrol device", outcome="refused: unknown code")
     assert logged(action="check blobs", outcome="1 missing")
     assert logged(action="read blob", target="e" * 64, outcome="not found")
+    assert logged(role="contributor", action="read terms", outcome="ok")
     assert logged(role="auditor", action="verify audit log", outcome="intact")
     assert logged(actor="operator", action="verify audit log", outcome="intact")
     assert len(entries) == before + 1, "the command-line verification is audited too"

@@ -43,8 +43,9 @@ def add_consent_routes(app: FastAPI, catalog: CollectorCatalog, actor: Callable,
     def terms(who=Depends(actor)) -> dict:
         """What the device's notice needs from the collector: how long data is kept."""
         require(who, "read the terms", "terms", "contributor")
-        with catalog.read() as r:
-            days = int(r.setting("retention_days") or 0)
+        with catalog.transaction() as tx:
+            days = int(tx.setting("retention_days") or 0)
+            tx.audit(Entry(who.subject, who.role, "read terms", "retention", "ok"))
         return {"retention_days": days or None}
 
     @app.post("/v1/consent", status_code=201)
