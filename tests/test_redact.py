@@ -354,3 +354,38 @@ def test_a_name_outside_the_dictionary_as_the_subject_of_a_persons_verb():
     assert "Abdurahmonov" not in redact("Fuzayl Abdurahmonov replied: looks good, merge CHG6630220").text
     assert "Ngata" not in redact("PR #812: Tamatea Ngata commented on line 42").text
     assert redact("Pivot Table updated at 10:00").text == "Pivot Table updated at 10:00"
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Interview: Tymon Szczap, 2024-08-23T15:09:39+05:30, Bogotá office", "Szczap"),  # a label, ASCII name
+    ("Approved — Keano Fortuyn, 13 May 2026", "Fortuyn"),  # a label with a dash
+    ("Reminder: Philip Otuo's onboarding starts 2026-09-23 18:07", "Otuo"),
+    ("meeting w/ Swala Kahinu @ 05:40:38 re Team Offsite Planning", "Kahinu"),  # neither word in the dictionary
+    ("Notes from Kamron Akmalov: ship Chrome 101.0.5425.54 after 22.4.2025", "Akmalov"),
+    ("Welcome S'fiso Nodanga to the Lagos team", "Nodanga"),
+    ("Ticket PR #1169 reassigned from Omar Haddad to Wamwema Kipkorir", "Kipkorir"),  # after another name
+])
+def test_names_outside_the_dictionary_after_a_label_or_cue(text, name):
+    assert name not in redact(text).text
+
+
+@pytest.mark.parametrize("text, word", [
+    ("Sync with Sun Li pushed to Saturday 04:23:14", "Sun"),  # a weekday's abbreviation as a family name
+    ("Invoice addressed to Nguyễn Văn An, PO-2025-2812", " An"),  # an ordinary word ending a name
+    ("Jan Novák replied: merge it", "Jan"),  # a month's abbreviation as a given name
+])
+def test_names_that_are_also_ordinary_words(text, word):
+    assert word not in redact(text).text
+
+
+@pytest.mark.parametrize("text", [
+    "Deployed v8.2.3-rc.4 (54a142c) to Washington Square at 7:22 AM",  # places named after people
+    "order 4546680371 shipped to Victoria Falls on 2026-12-17T01:26:28-03:00",
+    "Welcome Eero to the Elizabeth Line team", "Columbus Circle office closed Thursday",
+    "allow port 8080 in Morgan Stanley firewall", "Exported invoice_16783.pdf from Wells Fargo",  # firms
+    "contact me about Louis Vuitton 3.12.3", "Morgan Stanley left a comment in Tim Hortons at 08:29:37",
+    "Dr Pepper · Summer Sale · March 14:48", "Grace Period ends Friday", "Location: Grand Rapids",
+    "Title: Senior Engineer", "Language: Brazilian Portuguese", "Mon Jun 3 at 10:00", "May 3 standup",
+])
+def test_brands_and_places_named_after_people_are_kept(text):
+    assert redact(text).text == text

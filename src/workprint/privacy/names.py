@@ -36,6 +36,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+from workprint.privacy.notnames import COMMON, EPONYMS, PLACE_HEADS
+
 Span = tuple[int, int, str]
 
 # Names ranked this high in at least one country. Beyond it the dataset is mostly noise
@@ -102,10 +104,10 @@ _WEAK_CUE = re.compile(
     r"remind|contact|see|let|cheers|regards|thanks|welcome|congrats|congratulations)\s*,?\s*$"
     r"|\bw/\s*$"  # 'meeting w/ Name': with, abbreviated
 )
-# A short label that opens the line ('Interview: Name', 'Out of office: Name'): a cue only for
-# names that no English label value looks like (letters outside ASCII), since 'Location: Grand
-# Rapids' reads the same.
-_LABEL_CUE = re.compile(r"^\s*[A-Z][\w'’ -]{0,24}:\s*$")
+# A short label that opens the line ('Interview: Name', 'Out of office: Name', 'Approved — Name'):
+# a cue for names in letters outside ASCII, and for ASCII ones with a word the dictionary knows
+# and no ordinary word ('Location: Grand Rapids' reads the same).
+_LABEL_CUE = re.compile(r"^\s*[A-Z][\w'’ -]{0,24}(?::|\s[—–])\s*$")
 # Letters, and the combining marks of Indic, Thai, Arabic and Hebrew script (not \w in re).
 _MARKS = "\u0300-\u036F\u0483-\u0489\u0591-\u05C7\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0900-\u0DFF\u0E31-\u0E4E\u3099\u309A"
 _WORD = re.compile(rf"(?:[^\W\d_]|[{_MARKS}])(?:[^\W\d_]|[{_MARKS}]|[-'’.](?=[^\W\d_]))*")
@@ -299,6 +301,19 @@ def _comma_pair(text: str, m: re.Match[str]) -> bool:
 _NEXT_WORD = re.compile(r"\s+([^\W\d_]\S*)")
 
 
+# Ordinary words that are also common given or family names ('Sun Li', 'Jan Novák', 'Nguyễn
+# Văn An'): names only right beside another name-like word.
+_NAME_STOPS = frozenset("sun jan may june april an".split())
+_NEXT_NAME = re.compile(r"[ \u00a0]([^\W\d_][^\W\d_'’-]*)")
+
+
+def _beside_name(text: str, m: re.Match[str], run: list[re.Match[str]]) -> bool:
+    if run and text[run[-1].end():m.start()] in (" ", "\u00a0") and run[-1].group(0).lower() not in _STOP:
+        return True
+    nxt = _NEXT_NAME.match(text, m.end())
+    return bool(nxt) and nxt.group(1)[0].isupper() and not nxt.group(1).isupper() and nxt.group(1).lower() not in _STOP
+
+
 def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
     """Maximal runs of name-like words separated by single spaces (particles only inside)."""
     run: list[re.Match[str]] = []
@@ -316,7 +331,7 @@ def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
             continue  # a lower-case Latin word outside a run (most words): neither a name nor a particle
         lower = word.lower()
         name_like = ((word[0].isupper() and not (len(word) > 1 and word.isupper())) or _script(word) == "uncased") \
-            and lower not in _STOP  # not an acronym (PR, API), not an ordinary word
+            and (lower not in _STOP or (lower in _NAME_STOPS and _beside_name(text, m, run)))
         particle = lower in _PARTICLES and bool(run)
         gap = text[run[-1].end():m.start()] if run else ""
         joined = bool(run) and (gap in (" ", "\u00a0") or (gap == ". " and len(run[-1].group(0)) == 1)
@@ -331,10 +346,15 @@ def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
     yield from close()
 
 
-def _is_name(text: str, start: int, end: int, tokens: list[str]) -> bool:
-    """Whether the run ``tokens`` at ``text[start:end]`` is a person's name (see the module doc)."""
+def _is_name(text: str, start: int, end: int, tokens: list[str], after_name: bool = False) -> bool:
+    """Whether the run ``tokens`` at ``text[start:end]`` is a person's name (see the module doc);
+    ``after_name``: it follows a name found just before ('from Name to Name', 'Name and Name')."""
     before, after = text[max(0, start - 32):start], text[end:end + 48]
-    if _STRONG_CUE.search(before) or _DISPLAY_AFTER.match(after):
+    if _DISPLAY_AFTER.match(after):
+        return True
+    if len(tokens) >= 2 and _eponym(tokens):
+        return False
+    if _STRONG_CUE.search(before):
         return True
     if len(tokens) < 2:
         # one word: only a Chinese or Korean name written as one word, after a weak cue
@@ -345,14 +365,41 @@ def _is_name(text: str, start: int, end: int, tokens: list[str]) -> bool:
         return False
     if "," not in phrase and _known(tokens[0], FIRST) and any(_known(t, LAST) for t in tokens[1:]):
         return True  # 'Surname, Given' only where a cue says it is a person
-    if _foreign_script(text, tokens, phrase) or (not phrase.isascii() and _LABEL_CUE.match(before)) \
-            or (len(tokens) <= 4 and _PERSON_VERB.match(after)):
+    if _foreign_script(text, tokens, phrase) or (len(tokens) <= 4 and _PERSON_VERB.match(after)):
         return True
-    if not (_WEAK_CUE.search(before) or (not before.strip() and _AFTER_LINE_START.match(after))):
+    if _LABEL_CUE.match(before) and (not phrase.isascii() or (
+            len(tokens) <= 4 and not any(_ordinary(t) for t in tokens)
+            and any(_known(t, FIRST) or _known(t, LAST) for t in tokens))):
+        return True
+    if not (_WEAK_CUE.search(before) or after_name
+            or (not before.strip() and _AFTER_LINE_START.match(after))):
         return False
     if any(_script(t) != "latin" for t in tokens) or not phrase.isascii():
         return True
-    return any(_known(t, FIRST) or _known(t, LAST) for t in tokens)
+    if any(_ordinary(t) for t in tokens):
+        return False
+    # Known words, or (a name the dictionary lacks: 'meeting w/ Swala Kahinu') two or three
+    # capitalised words of three letters or more.
+    return any(_known(t, FIRST) or _known(t, LAST) for t in tokens) or (
+        len(tokens) <= 3 and all(len(t) >= 3 and t[1:].islower() for t in tokens))
+
+
+def _bare(word: str) -> str:
+    w = word.lower()
+    return w[:-2] if w.endswith(("'s", "’s")) else w
+
+
+def _eponym(tokens: list[str]) -> bool:
+    """A brand, firm or place named after a person ('Morgan Stanley', 'Washington Square')."""
+    words = [_bare(t) for t in tokens]
+    return words[-1] in PLACE_HEADS or " ".join(words) in EPONYMS or \
+        any(f"{a} {b}" in EPONYMS for a, b in zip(words, words[1:]))
+
+
+def _ordinary(word: str) -> bool:
+    """An ordinary English word ('Notebook', 'Rapids') that the dictionary does not know as a name."""
+    w = _bare(word)
+    return w in COMMON and not name_kind(w)
 
 
 def _foreign_script(text: str, tokens: list[str], phrase: str) -> bool:
@@ -367,6 +414,7 @@ def _foreign_script(text: str, tokens: list[str], phrase: str) -> bool:
 
 
 _HAS_DIGIT = re.compile(r"\d")
+_BETWEEN_NAMES = re.compile(r"(?:'s|’s)?\s*(?:,|and|&|or|to|/)\s*")
 _IDENTIFIER = re.compile(r"(?<![\w+/=.-])(?=[\w+/=.-]{16})(?=[\w+/=.-]*\d)(?=[\w+/=.-]*[A-Za-z])[\w+/=.-]+")
 
 
@@ -378,11 +426,13 @@ def names(text: str) -> Iterator[Span]:
     # Keys, hashes, ids and the like (a long token of letters and digits) hold no name: blanked
     # (offsets kept) so their capitalised fragments are not looked at one by one.
     scan = _IDENTIFIER.sub(lambda m: " " * len(m.group(0)), text) if _HAS_DIGIT.search(text) else text
+    last_end = -1
     for start, end, words in _runs(scan):
         tokens = [w.group(0) for w in words if w.group(0).lower() not in _PARTICLES]
         if not tokens:
             continue
-        if _is_name(text, start, end, tokens):
+        if _is_name(text, start, end, tokens, last_end >= 0 and bool(_BETWEEN_NAMES.fullmatch(text, last_end, start))):
+            last_end = end
             yield start, end, "name"
         elif local_parts:  # an address whose local part repeats a word of the run
             for w in words:
