@@ -389,3 +389,29 @@ def test_names_that_are_also_ordinary_words(text, word):
 ])
 def test_brands_and_places_named_after_people_are_kept(text):
     assert redact(text).text == text
+
+
+@pytest.mark.parametrize("text, name", [
+    ("[17:45] Krista Lorch: can you look at #1225?", "Lorch"),  # a chat line's speaker
+    ("Dagmara Stempin, Staff Nurse — Globe Telecom", "Stempin"),  # a signature: name, title
+    ("thread: Kiojah Owuor says Xero Payroll is down again since 08:30", "Owuor"),  # a person's verb
+    ("Customer Makini Kiptoo reports Zoho CRM fails after 5.24.1", "Kiptoo"),
+    ("Sophia Bakker added Inés Moenen to #random", "Moenen"),  # the object of a person's verb
+    ("Thanks again! Inta Bērziņa", "Bērziņa"),
+    ("Sunday 09:45: 1:1 Thabiti Mathenge / Ana Lopes", "Mathenge"),
+    ("Assigned to Ana Lopes by Ties van Stralen", "Stralen"),  # a particle inside: a person
+    ("Renewal call with Naomi Mac an Mhilidh and Ana Lopes on Monday", "Mhilidh"),
+])
+def test_names_in_chat_calendar_and_ticket_lines(text, name):
+    assert name not in redact(text).text
+
+
+@pytest.mark.parametrize("text", [
+    "Stage changed to Needs Analysis for Zoho", "Deal with Globe Telecom moved to Weekly Sync",
+    "Ana Lopes changed the status to Budget Approval", "Invitation: Daily Standup @ Saturday 18:45",
+    "Declined: Focus Time (2026-04-01)", "Status: Closed Won", "Pivot Table changed at 10:00",
+])
+def test_ordinary_english_words_after_a_cue_are_not_names(text):
+    out = redact(text).text
+    assert all(word in out for word in ("Needs Analysis", "Globe Telecom", "Weekly Sync", "Budget Approval",
+                                        "Daily Standup", "Focus Time", "Closed Won", "Pivot Table") if word in text)

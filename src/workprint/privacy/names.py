@@ -36,7 +36,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from workprint.privacy.notnames import COMMON, EPONYMS, PLACE_HEADS
+from workprint.privacy.notnames import EPONYMS, PLACE_HEADS
 
 Span = tuple[int, int, str]
 
@@ -44,7 +44,7 @@ Span = tuple[int, int, str]
 # (ordinary words people typed into a name field).
 FIRST_MAX_RANK = 5000
 LAST_MAX_RANK = 5000
-_CACHE_VERSION = 4
+_CACHE_VERSION = 5
 
 _STOP = frozenset("""
 a an the and or of in on at to for with from by via as is are was be it its this that these those
@@ -89,7 +89,9 @@ please welcome thank good morning happy birthday congratulations urgent importan
 """.split())
 
 _PARTICLES = frozenset("van der den de del della di da das do dos du la le von zu ten ter bin binti ibn al el "
-                       "y e mac af av und".split())
+                       "y e mac af av und an".split())
+# A particle in lower case inside a run of capitalised words: a person's name.
+_INNER_PARTICLE = re.compile(r" (?:van|von|der|den|de|del|della|di|da|das|dos|du|zu|ten|ter|bin|binti|ibn|mac|an) ")
 _STRONG_CUE = re.compile(
     r"(?:\b(?i:dear|hi|hello|hey|thanks|thank you|regards|best regards|kind regards|cheers|sincerely|best|"
     r"signed by|my name is|i am|i'm|attn|attention)\s*[,:]?\s*"
@@ -101,7 +103,9 @@ _STRONG_CUE = re.compile(
 _WEAK_CUE = re.compile(
     r"(?i)\b(?:with|to|cc|bcc|by|for|and|ask|asked|call|called|ping|tell|told|meet|met|from|invite|"
     r"assigned to|approved by|reviewed by|created by|sent by|thanks to|via|of|like|per|email|message|"
-    r"remind|contact|see|let|cheers|regards|thanks|welcome|congrats|congratulations)\s*,?\s*$"
+    r"remind|contact|see|let|cheers|regards|thanks|welcome|congrats|congratulations|added|invited|mentioned|"
+    r"assigned|messaged|emailed|hired|promoted|introduced|notified|reminded|texted|1:1|"
+    r"thanks again|thank you again|thanks so much)\s*[,!]?\s*$"
     r"|\bw/\s*$"  # 'meeting w/ Name': with, abbreviated
 )
 # A short label that opens the line ('Interview: Name', 'Out of office: Name', 'Approved — Name'):
@@ -113,10 +117,14 @@ _MARKS = "\u0300-\u036F\u0483-\u0489\u0591-\u05C7\u0610-\u061A\u064B-\u065F\u067
 _WORD = re.compile(rf"(?:[^\W\d_]|[{_MARKS}])(?:[^\W\d_]|[{_MARKS}]|[-'’.](?=[^\W\d_]))*")
 _EMAIL = re.compile(r"([\w.+%-]+)@[\w-]+(?:\.[\w-]+)+")
 _DISPLAY_AFTER = re.compile(r"[\"'”»]?\s*,?\s*[<(\[]\s*[\w.+%-]+@")  # Name <addr>, "Name" <addr>
-_AFTER_LINE_START = re.compile(r"\s+[a-z]|\s+[—–|]\s")  # "Name replied", "Name — Title" (a signature)
+# "Name replied", "Name — Title", "Name, Title" (a signature)
+_AFTER_LINE_START = re.compile(r"\s+[a-z]|\s+[—–|]\s|,\s(?:[A-Z][\w&/-]*\s?){1,4}(?:\s*[—–|]\s|\s+at\s|$)")
+# Nothing but a time stamp before: a chat line's speaker ('[09:41] Name: ...').
+_SPEAKER_BEFORE = re.compile(r"^\s*(?:\[[^\]]{1,24}\]\s*)?$")
 # Verbs only a person is the subject of: "Fuzayl Abdurahmonov replied", even outside the dictionary.
-_PERSON_VERB = re.compile(r"\s+(?:replied|wrote|said|commented|joined|mentioned|reacted|invited|accepted|declined|"
-                          r"thanked|signed|is typing|was invited|has joined|has left)\b")
+_PERSON_VERB = re.compile(r"\s+(?:replied|wrote|said|says|asked|asks|reports|reported|commented|joined|mentioned|"
+                          r"reacted|invited|accepted|declined|thanked|signed|added|shared|posted|approved|requested|"
+                          r"assigned|changed|opened|merged|is typing|was invited|has joined|has left)\b")
 
 
 def _script(word: str) -> str:
@@ -149,16 +157,21 @@ def _compile(path: Path) -> None:
 
     base = Path(names_dataset.__file__).parent / "v3"
     flags: dict[str, int] = {}
+    best: dict[str, int] = {}  # each name's best rank in any country
     for bit, filename, max_rank in ((1, "first_names.pkl.gz", FIRST_MAX_RANK), (2, "last_names.pkl.gz", LAST_MAX_RANK)):
         with gzip.open(base / filename, "rb") as f:
             table = pickle.load(f)
         for name, info in table.items():
-            if info.get("rank") and min(info["rank"].values()) <= max_rank and " " not in name:
-                key = name.lower()
-                flags[key] = flags.get(key, 0) | bit
+            if info.get("rank") and " " not in name:
+                key, rank = name.lower(), min(info["rank"].values())
+                best[key] = min(best.get(key, rank), rank)
+                if rank <= max_rank:
+                    flags[key] = flags.get(key, 0) | bit
         del table
     for place in _places():
         flags[place] = flags.get(place, 0) | PLACE
+    for word in _ordinary_words(best):
+        flags[word] = flags.get(word, 0) | ORDINARY
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
@@ -229,18 +242,33 @@ def _connection() -> sqlite3.Connection | None:
     return db
 
 
-FIRST, LAST, PLACE = 1, 2, 4
+FIRST, LAST, PLACE, ORDINARY = 1, 2, 4, 8
 
 
 @lru_cache(maxsize=65536)
 def name_kind(word: str) -> int:
     """Bits: FIRST (a known first name), LAST (a known last name), PLACE (a multi-word place,
-    as written); 0 when unknown. Names are looked up in lower case."""
+    as written), ORDINARY (a common English word far more often than a name); 0 when unknown. Names are looked up in lower case."""
     db = _connection()
     if db is None:
         return 0
     row = db.execute("SELECT kind FROM names WHERE name = ?", (word,)).fetchone()
     return row[0] if row else 0
+
+
+def _ordinary_words(best_rank: dict[str, int]) -> Iterator[str]:
+    """Common English words ('budget', 'period', 'rapids') that are far more often a word than a
+    name: the more frequent the word, the higher its best rank as a name in any country must be
+    for it to count as a name (Grace, Rose, Mark, Park and Brown stay names; Daily, Focus and Sad
+    do not). Read from wordfreq when the dictionary is compiled."""
+    from wordfreq import top_n_list, zipf_frequency
+
+    for word in top_n_list("en", 40000):
+        zipf = zipf_frequency(word, "en")
+        if zipf < 3.0:
+            break
+        if word.isalpha() and best_rank.get(word, 10**9) > 10 ** (7 - zipf):
+            yield word
 
 
 def _places() -> frozenset[str]:
@@ -319,7 +347,8 @@ def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
     run: list[re.Match[str]] = []
 
     def close():
-        while run and run[-1].group(0).lower() in _PARTICLES:
+        while run and run[-1].group(0).lower() in _PARTICLES and not (
+                run[-1].group(0)[0].isupper() and run[-1].group(0).lower() in _NAME_STOPS):  # 'Nguyễn Văn An'
             run.pop()
         if run:
             yield run[0].start(), run[-1].end(), list(run)
@@ -363,25 +392,25 @@ def _is_name(text: str, start: int, end: int, tokens: list[str], after_name: boo
     phrase = text[start:end]
     if name_kind(phrase) & PLACE:
         return False
-    if "," not in phrase and _known(tokens[0], FIRST) and any(_known(t, LAST) for t in tokens[1:]):
+    if "," not in phrase and _given(tokens[0], FIRST) and any(_given(t, LAST) for t in tokens[1:]):
         return True  # 'Surname, Given' only where a cue says it is a person
-    if _foreign_script(text, tokens, phrase) or (len(tokens) <= 4 and _PERSON_VERB.match(after)):
+    if _foreign_script(text, tokens, phrase):
         return True
-    if _LABEL_CUE.match(before) and (not phrase.isascii() or (
-            len(tokens) <= 4 and not any(_ordinary(t) for t in tokens)
-            and any(_known(t, FIRST) or _known(t, LAST) for t in tokens))):
-        return True
-    if not (_WEAK_CUE.search(before) or after_name
-            or (not before.strip() and _AFTER_LINE_START.match(after))):
+    label = bool(_LABEL_CUE.match(before))
+    if not (label or _WEAK_CUE.search(before) or after_name
+            or (len(tokens) <= 4 and _PERSON_VERB.match(after))
+            or (_SPEAKER_BEFORE.match(before) and (after.startswith(":") or _AFTER_LINE_START.match(after)))):
         return False
     if any(_script(t) != "latin" for t in tokens) or not phrase.isascii():
         return True
-    if any(_ordinary(t) for t in tokens):
-        return False
-    # Known words, or (a name the dictionary lacks: 'meeting w/ Swala Kahinu') two or three
-    # capitalised words of three letters or more.
-    return any(_known(t, FIRST) or _known(t, LAST) for t in tokens) or (
-        len(tokens) <= 3 and all(len(t) >= 3 and t[1:].islower() for t in tokens))
+    if _INNER_PARTICLE.search(phrase):
+        return True  # a particle inside ('Ties van Stralen', 'Naomi Mac an Mhilidh'): a person's name
+    # A word the dictionary knows as a name (not an ordinary word such as 'Budget'); with no
+    # ordinary word, two or three capitalised words it lacks ('meeting w/ Swala Kahinu').
+    if any(_given(t, FIRST | LAST) for t in tokens):
+        return True
+    return not label and not any(_ordinary(t) for t in tokens) and len(tokens) <= 3 and \
+        all(len(t) >= 3 and t[1:].islower() for t in tokens)
 
 
 def _bare(word: str) -> str:
@@ -396,10 +425,14 @@ def _eponym(tokens: list[str]) -> bool:
         any(f"{a} {b}" in EPONYMS for a, b in zip(words, words[1:]))
 
 
+def _given(word: str, bits: int) -> bool:
+    """A word the dictionary knows as a name (``bits``: FIRST, LAST) that is no ordinary word."""
+    return _known(word, bits) and not _ordinary(word)
+
+
 def _ordinary(word: str) -> bool:
-    """An ordinary English word ('Notebook', 'Rapids') that the dictionary does not know as a name."""
-    w = _bare(word)
-    return w in COMMON and not name_kind(w)
+    """An ordinary English word ('Notebook', 'Rapids', 'Budget'), far more often a word than a name."""
+    return bool(name_kind(_bare(word)) & ORDINARY)
 
 
 def _foreign_script(text: str, tokens: list[str], phrase: str) -> bool:

@@ -1,14 +1,13 @@
 """Capitalised words and phrases that read like a person's name but are not one.
 
 Brands, firms and places are often named after people (``Morgan Stanley``, ``Washington
-Square``): a first name and a surname the dictionary knows. Three lists keep them in clear:
+Square``): a first name and a surname the dictionary knows. Two lists keep them in clear:
 
 - ``EPONYMS``: well-known brands, firms and places named after people, as written (lower case);
 - ``PLACE_HEADS``: nouns that end a place or organisation name (``Square``, ``Falls``,
-  ``Airport``, ``Bank``...) and are rarely a surname (``Hall``, ``Hill``, ``Park`` are left out);
-- ``COMMON``: ordinary English words that end product, menu and place names (``Notebook``,
-  ``Period``, ``Rapids``). A run that holds one of them, where the dictionary does not know
-  the word as a name, is not taken for a person on a weak cue.
+  ``Airport``, ``Bank``...) and are rarely a surname (``Hall``, ``Hill``, ``Park`` are left out).
+
+Ordinary English words (``Budget``, ``Rapids``) are a bit of the compiled name dictionary.
 """
 
 from __future__ import annotations
@@ -51,25 +50,3 @@ foundation trust fund society association council committee ministry agency offi
 hotel resort inn cafe restaurant bar pub bakery brewery winery pharmacy stores store studios pictures records
 cup prize award trophy holiday festival week period secret""".split())
 
-COMMON = PLACE_HEADS | frozenset("""engine notebook text paper studio auto pro plus max mini air lite one cloud
-suite hub desk works base point shop book books pay prime wallet card cards drive drives mail maps meet
-chat docs sheets slides forms keep photos play store tv video music news sports health fitness home kitchen
-garage lab labs wiki board boards planner tracker manager assistant reader viewer player editor builder designer
-studio framework platform network networks server servers service services solutions software hardware
-mobile phone tablet watch laptop camera speaker printer scanner router monitor keyboard mouse
-review planning offsite business quarterly annual leave request success sale happy hour guest wifi
-friday black cyber monday merge pull requests workflow column ascending cart checkout password folder trash
-changes table tables formatting preview tools data files shortcuts step shopping sign read mark reply open empty
-release notes customer summer winter spring autumn fall morning evening night team teams squad
-grand royal golden silver national international global united general central western eastern northern southern
-new old great little big upper lower high low first last final next
-mustang focus fiesta galaxy civic corolla camry accord model series edition version
-bicycles bikes cars trucks coffee tea beer wine water juice cola soda chocolate candy pizza burger burgers
-chicken fries grill kitchen house lounge club gym spa salon studio
-engineer engineering manager management director scientist science designer developer analyst officer head lead
-senior junior principal staff intern consultant architect specialist coordinator administrator executive
-president chief associate partner owner human resources operations finance marketing legal research
-accounting payroll procurement logistics quality assurance product products support supplies services
-priority high medium low urgent critical normal progress blocked open closed resolved english spanish
-french german portuguese brazilian chinese japanese korean arabic hindi russian italian dutch polish turkish
-""".split())
