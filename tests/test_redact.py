@@ -415,3 +415,22 @@ def test_ordinary_english_words_after_a_cue_are_not_names(text):
     out = redact(text).text
     assert all(word in out for word in ("Needs Analysis", "Globe Telecom", "Weekly Sync", "Budget Approval",
                                         "Daily Standup", "Focus Time", "Closed Won", "Pivot Table") if word in text)
+
+
+@pytest.mark.parametrize("text, name", [
+    ("@Antonio can you ping David Paris about #2135?", "Paris"),  # a surname that is also a listed word
+    ("Reminder: 朱柳's onboarding starts 2027-05-25 19:49", "朱柳"),  # one-word name after a label
+    ("Payslip for Asatira Obama Kipruto, September — line 1793", "Kipruto"),  # one ordinary word of three
+    ("Interview: Kwamboka Kigen, 2024-08-12 22:47, Mexico City office", "Kigen"),  # label, not in the dictionary
+    ("Declined: Budget Approval (Teresa Tanzini, 2026-01-04)", "Tanzini"),  # a calendar's (name, date)
+])
+def test_names_beside_listed_words_labels_and_dates(text, name):
+    assert name not in redact(text).text
+
+
+@pytest.mark.parametrize("text", [
+    "Location: Kota Kinabalu", "Project: Apollo Kinetic", "Team: Platform Squad",  # labels of places and things
+    "Declined: Budget Approval (2026-01-04)",
+])
+def test_labels_of_places_and_things_keep_their_values(text):
+    assert redact(text).text == text

@@ -6,15 +6,21 @@ particles between them (``van der``, ``de la``, ``bin``). A run is a name when:
 
 - a strong cue precedes it (``Dear``, ``Hi``, ``Thanks,``, ``Regards,``, ``Mr``, ``Dr``,
   ``From:``, ``Reviewer:``, ``my name is``), or it is a display name (``Name Surname <addr>``);
-- a weak cue (``with``, ``to``, ``cc``, ``by``, ``ask``, ``call``...) or the start of the line
-  precedes it, and it has two words or more with at least one in the dictionary, or is in a
-  non-Latin script;
+- a weak cue precedes it (``with``, ``to``, ``cc``, ``by``, ``ask``, ``added``, ``1:1``, a
+  short label such as ``Interview:`` or ``Approved —``, a name just before: ``from Name to``),
+  it is a chat line's speaker (``[09:41] Name:``) or a signature (``Name — Title``, ``Name,
+  Title``), or a person's verb follows it (``replied``, ``says``, ``reports``); and it has two
+  words or more, and is in a non-Latin script or has letters outside ASCII, or has a particle
+  inside (``van``, ``bin``), or one word the dictionary knows as a name, or (not after a label)
+  two or three capitalised words the dictionary lacks and no ordinary English word;
 - anywhere, its first word is a known first name and a later one a known last name;
 - one of its words repeats an e-mail address's local part in the same line.
 
 Ordinary capitalised words (months, weekdays, menu labels, product words, common words) are
-never names; multi-word place names (countries and regions from pycountry, large cities) are
-not either. The dictionary (from names-dataset's ~55 MB of pickles) ships compiled and
+never names; nor are common English words far more often a word than a name (``Budget``,
+``Rapids``: a bit of the dictionary, from wordfreq), multi-word place names (countries and
+regions from pycountry, large cities), or brands and places named after people (``Morgan
+Stanley``, ``Washington Square``: ``notnames``). The dictionary (from names-dataset's ~55 MB of pickles) ships compiled and
 compressed (``names.sqlite.xz``); on first use it is unpacked into an SQLite file in the user
 cache dir (``WORKPRINT_CACHE`` overrides it) and queried per word, never loaded whole, so
 ``workprint redact`` starts fast.
@@ -112,6 +118,11 @@ _WEAK_CUE = re.compile(
 # a cue for names in letters outside ASCII, and for ASCII ones with a word the dictionary knows
 # and no ordinary word ('Location: Grand Rapids' reads the same).
 _LABEL_CUE = re.compile(r"^\s*[A-Z][\w'’ -]{0,24}(?::|\s[—–])\s*$")
+# Labels whose values are places and things, not people ('Location: Kota Kinabalu').
+_THING_LABEL = re.compile(r"(?i)^\s*(?:location|city|town|venue|office|site|address|destination|region|country|place|"
+                          r"where|room|campus|building|branch|hq|product|app|application|tool|project|team|channel|"
+                          r"company|organi[sz]ation|org|vendor|supplier|brand|model|plan|item|service|category|tag|"
+                          r"label|status|stage|priority|type|department|dept|language|time ?zone|subject|title)\b")
 # Letters, and the combining marks of Indic, Thai, Arabic and Hebrew script (not \w in re).
 _MARKS = "\u0300-\u036F\u0483-\u0489\u0591-\u05C7\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0900-\u0DFF\u0E31-\u0E4E\u3099\u309A"
 _WORD = re.compile(rf"(?:[^\W\d_]|[{_MARKS}])(?:[^\W\d_]|[{_MARKS}]|[-'’.](?=[^\W\d_]))*")
@@ -119,6 +130,7 @@ _EMAIL = re.compile(r"([\w.+%-]+)@[\w-]+(?:\.[\w-]+)+")
 _DISPLAY_AFTER = re.compile(r"[\"'”»]?\s*,?\s*[<(\[]\s*[\w.+%-]+@")  # Name <addr>, "Name" <addr>
 # "Name replied", "Name — Title", "Name, Title" (a signature)
 _AFTER_LINE_START = re.compile(r"\s+[a-z]|\s+[—–|]\s|,\s(?:[A-Z][\w&/-]*\s?){1,4}(?:\s*[—–|]\s|\s+at\s|$)")
+_DATE_AFTER = re.compile(r",\s*\d")
 # Nothing but a time stamp before: a chat line's speaker ('[09:41] Name: ...').
 _SPEAKER_BEFORE = re.compile(r"^\s*(?:\[[^\]]{1,24}\]\s*)?$")
 # Verbs only a person is the subject of: "Fuzayl Abdurahmonov replied", even outside the dictionary.
@@ -248,7 +260,8 @@ FIRST, LAST, PLACE, ORDINARY = 1, 2, 4, 8
 @lru_cache(maxsize=65536)
 def name_kind(word: str) -> int:
     """Bits: FIRST (a known first name), LAST (a known last name), PLACE (a multi-word place,
-    as written), ORDINARY (a common English word far more often than a name); 0 when unknown. Names are looked up in lower case."""
+    as written), ORDINARY (a common English word, far more often a word than a name); 0 when
+    unknown. Names are looked up in lower case."""
     db = _connection()
     if db is None:
         return 0
@@ -342,6 +355,12 @@ def _beside_name(text: str, m: re.Match[str], run: list[re.Match[str]]) -> bool:
     return bool(nxt) and nxt.group(1)[0].isupper() and not nxt.group(1).isupper() and nxt.group(1).lower() not in _STOP
 
 
+def _surname_after_given(text: str, m: re.Match[str], run: list[re.Match[str]]) -> bool:
+    """A listed word that is also a surname ('David Paris', 'Emma London') right after a given name."""
+    return len(run) == 1 and text[run[0].end():m.start()] == " " and m.group(0)[1:].islower() \
+        and _given(run[0].group(0), FIRST) and _given(m.group(0), LAST)
+
+
 def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
     """Maximal runs of name-like words separated by single spaces (particles only inside)."""
     run: list[re.Match[str]] = []
@@ -360,7 +379,8 @@ def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
             continue  # a lower-case Latin word outside a run (most words): neither a name nor a particle
         lower = word.lower()
         name_like = ((word[0].isupper() and not (len(word) > 1 and word.isupper())) or _script(word) == "uncased") \
-            and (lower not in _STOP or (lower in _NAME_STOPS and _beside_name(text, m, run)))
+            and (lower not in _STOP or (lower in _NAME_STOPS and _beside_name(text, m, run))
+                 or (bool(run) and _surname_after_given(text, m, run)))
         particle = lower in _PARTICLES and bool(run)
         gap = text[run[-1].end():m.start()] if run else ""
         joined = bool(run) and (gap in (" ", "\u00a0") or (gap == ". " and len(run[-1].group(0)) == 1)
@@ -387,7 +407,8 @@ def _is_name(text: str, start: int, end: int, tokens: list[str], after_name: boo
         return True
     if len(tokens) < 2:
         # one word: only a Chinese or Korean name written as one word, after a weak cue
-        return _single_name(tokens[0]) and bool(_WEAK_CUE.search(before) or not before.strip())
+        return _single_name(tokens[0]) and bool(_WEAK_CUE.search(before) or _LABEL_CUE.match(before)
+                                                or not before.strip())
     # Two words or more: the dictionary is consulted only now (most lines never get here).
     phrase = text[start:end]
     if name_kind(phrase) & PLACE:
@@ -396,21 +417,23 @@ def _is_name(text: str, start: int, end: int, tokens: list[str], after_name: boo
         return True  # 'Surname, Given' only where a cue says it is a person
     if _foreign_script(text, tokens, phrase):
         return True
-    label = bool(_LABEL_CUE.match(before))
+    label = bool(_LABEL_CUE.match(before)) and not _THING_LABEL.match(before)
     if not (label or _WEAK_CUE.search(before) or after_name
             or (len(tokens) <= 4 and _PERSON_VERB.match(after))
+            or (before.endswith("(") and _DATE_AFTER.match(after))  # '(Name, 13 Sep 2026)' in a calendar
             or (_SPEAKER_BEFORE.match(before) and (after.startswith(":") or _AFTER_LINE_START.match(after)))):
         return False
     if any(_script(t) != "latin" for t in tokens) or not phrase.isascii():
         return True
     if _INNER_PARTICLE.search(phrase):
         return True  # a particle inside ('Ties van Stralen', 'Naomi Mac an Mhilidh'): a person's name
-    # A word the dictionary knows as a name (not an ordinary word such as 'Budget'); with no
-    # ordinary word, two or three capitalised words it lacks ('meeting w/ Swala Kahinu').
+    # A word the dictionary knows as a name and that is no ordinary English word ('Budget
+    # Approval' is not a name); or two or three capitalised words, fewer than half of them
+    # ordinary words ('meeting w/ Swala Kahinu', 'Asatira Obama Kipruto').
     if any(_given(t, FIRST | LAST) for t in tokens):
         return True
-    return not label and not any(_ordinary(t) for t in tokens) and len(tokens) <= 3 and \
-        all(len(t) >= 3 and t[1:].islower() for t in tokens)
+    return sum(_ordinary(t) for t in tokens) * 2 < len(tokens) \
+        and len(tokens) <= 3 and all(len(t) >= 3 and t[1:].islower() for t in tokens)
 
 
 def _bare(word: str) -> str:
