@@ -430,7 +430,7 @@ def test_names_beside_listed_words_labels_and_dates(text, name):
 
 @pytest.mark.parametrize("text", [
     "Location: Kota Kinabalu", "Project: Apollo Kinetic", "Team: Platform Squad",  # labels of places and things
-    "Declined: Budget Approval (2026-01-04)",
+    "Declined: Budget Approval (2026-01-04)", "Jordan Chrome 120.0.5074.134 sneakers",  # a product, its version
 ])
 def test_labels_of_places_and_things_keep_their_values(text):
     assert redact(text).text == text

@@ -356,9 +356,13 @@ def _beside_name(text: str, m: re.Match[str], run: list[re.Match[str]]) -> bool:
 
 
 def _surname_after_given(text: str, m: re.Match[str], run: list[re.Match[str]]) -> bool:
-    """A listed word that is also a surname ('David Paris', 'Emma London') right after a given name."""
+    """A listed word that is also a surname ('David Paris', 'Emma London') right after a given
+    name; not before a number ('Jordan Chrome 120.0.6654.33' is a product and its version)."""
     return len(run) == 1 and text[run[0].end():m.start()] == " " and m.group(0)[1:].islower() \
-        and _given(run[0].group(0), FIRST) and _given(m.group(0), LAST)
+        and not _NUMBER_NEXT.match(text, m.end()) and _given(run[0].group(0), FIRST) and _given(m.group(0), LAST)
+
+
+_NUMBER_NEXT = re.compile(r"\s*\d")
 
 
 def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
