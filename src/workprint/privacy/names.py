@@ -352,7 +352,10 @@ def _beside_name(text: str, m: re.Match[str], run: list[re.Match[str]]) -> bool:
     if run and text[run[-1].end():m.start()] in (" ", "\u00a0") and run[-1].group(0).lower() not in _STOP:
         return True
     nxt = _NEXT_NAME.match(text, m.end())
-    return bool(nxt) and nxt.group(1)[0].isupper() and not nxt.group(1).isupper() and nxt.group(1).lower() not in _STOP
+    if nxt is None:
+        return False
+    word = nxt.group(1)
+    return word[0].isupper() and not word.isupper() and word.lower() not in _STOP
 
 
 def _surname_after_given(text: str, m: re.Match[str], run: list[re.Match[str]]) -> bool:
