@@ -284,6 +284,8 @@ def test_phones_written_with_dots_are_still_phones():
     ("my RFC is VOLQ5008076BR", "VOLQ5008076BR"),  # Mexican RFC
     ("BATV2004134E9 verified at 2026-10-24T01:45", "BATV2004134E9"),
     ("NI number: ZZ 63 28 71 T (2023-04-02)", "ZZ 63 28 71 T"),  # Faker's en_GB NINO
+    ("ZZ 672937 T (NI number) verified 2024-09-22T13:11", "672937"),  # its other shapes, the cue after
+    ("ZZ352612T (NI number) verified 2026-02-14 07:58", "352612"),
     ("주민등록번호 850101-1234567", "850101-1234567"),  # Korean RRN
 ])
 def test_national_ids_of_more_locales(text, value):
