@@ -6,15 +6,21 @@ particles between them (``van der``, ``de la``, ``bin``). A run is a name when:
 
 - a strong cue precedes it (``Dear``, ``Hi``, ``Thanks,``, ``Regards,``, ``Mr``, ``Dr``,
   ``From:``, ``Reviewer:``, ``my name is``), or it is a display name (``Name Surname <addr>``);
-- a weak cue (``with``, ``to``, ``cc``, ``by``, ``ask``, ``call``...) or the start of the line
-  precedes it, and it has two words or more with at least one in the dictionary, or is in a
-  non-Latin script;
+- a weak cue precedes it (``with``, ``to``, ``cc``, ``by``, ``ask``, ``added``, ``1:1``, a
+  short label such as ``Interview:`` or ``Approved —``, a name just before: ``from Name to``),
+  it is a chat line's speaker (``[09:41] Name:``) or a signature (``Name — Title``, ``Name,
+  Title``), or a person's verb follows it (``replied``, ``says``, ``reports``); and it has two
+  words or more, and is in a non-Latin script or has letters outside ASCII, or has a particle
+  inside (``van``, ``bin``), or one word the dictionary knows as a name, or (not after a label)
+  two or three capitalised words the dictionary lacks and no ordinary English word;
 - anywhere, its first word is a known first name and a later one a known last name;
 - one of its words repeats an e-mail address's local part in the same line.
 
 Ordinary capitalised words (months, weekdays, menu labels, product words, common words) are
-never names; multi-word place names (countries and regions from pycountry, large cities) are
-not either. The dictionary (from names-dataset's ~55 MB of pickles) ships compiled and
+never names; nor are common English words far more often a word than a name (``Budget``,
+``Rapids``: a bit of the dictionary, from wordfreq), multi-word place names (countries and
+regions from pycountry, large cities), or brands and places named after people (``Morgan
+Stanley``, ``Washington Square``: ``notnames``). The dictionary (from names-dataset's ~55 MB of pickles) ships compiled and
 compressed (``names.sqlite.xz``); on first use it is unpacked into an SQLite file in the user
 cache dir (``WORKPRINT_CACHE`` overrides it) and queried per word, never loaded whole, so
 ``workprint redact`` starts fast.
@@ -37,6 +43,7 @@ from pathlib import Path
 from typing import Iterator
 
 from workprint.files import atomic_write
+from workprint.privacy.notnames import EPONYMS, PLACE_HEADS
 
 Span = tuple[int, int, str]
 
@@ -44,7 +51,7 @@ Span = tuple[int, int, str]
 # (ordinary words people typed into a name field).
 FIRST_MAX_RANK = 5000
 LAST_MAX_RANK = 5000
-_CACHE_VERSION = 4
+_CACHE_VERSION = 5
 
 _STOP = frozenset("""
 a an the and or of in on at to for with from by via as is are was be it its this that these those
@@ -89,7 +96,9 @@ please welcome thank good morning happy birthday congratulations urgent importan
 """.split())
 
 _PARTICLES = frozenset("van der den de del della di da das do dos du la le von zu ten ter bin binti ibn al el "
-                       "y e mac af av und".split())
+                       "y e mac af av und an".split())
+# A particle in lower case inside a run of capitalised words: a person's name.
+_INNER_PARTICLE = re.compile(r" (?:van|von|der|den|de|del|della|di|da|das|dos|du|zu|ten|ter|bin|binti|ibn|mac|an) ")
 _STRONG_CUE = re.compile(
     r"(?:\b(?i:dear|hi|hello|hey|thanks|thank you|regards|best regards|kind regards|cheers|sincerely|best|"
     r"signed by|my name is|i am|i'm|attn|attention)\s*[,:]?\s*"
@@ -101,22 +110,34 @@ _STRONG_CUE = re.compile(
 _WEAK_CUE = re.compile(
     r"(?i)\b(?:with|to|cc|bcc|by|for|and|ask|asked|call|called|ping|tell|told|meet|met|from|invite|"
     r"assigned to|approved by|reviewed by|created by|sent by|thanks to|via|of|like|per|email|message|"
-    r"remind|contact|see|let|cheers|regards|thanks|welcome|congrats|congratulations)\s*,?\s*$"
+    r"remind|contact|see|let|cheers|regards|thanks|welcome|congrats|congratulations|added|invited|mentioned|"
+    r"assigned|messaged|emailed|hired|promoted|introduced|notified|reminded|texted|1:1|"
+    r"thanks again|thank you again|thanks so much)\s*[,!]?\s*$"
     r"|\bw/\s*$"  # 'meeting w/ Name': with, abbreviated
 )
-# A short label that opens the line ('Interview: Name', 'Out of office: Name'): a cue only for
-# names that no English label value looks like (letters outside ASCII), since 'Location: Grand
-# Rapids' reads the same.
-_LABEL_CUE = re.compile(r"^\s*[A-Z][\w'’ -]{0,24}:\s*$")
+# A short label that opens the line ('Interview: Name', 'Out of office: Name', 'Approved — Name'):
+# a cue for names in letters outside ASCII, and for ASCII ones with a word the dictionary knows
+# and no ordinary word ('Location: Grand Rapids' reads the same).
+_LABEL_CUE = re.compile(r"^\s*[A-Z][\w'’ -]{0,24}(?::|\s[—–])\s*$")
+# Labels whose values are places and things, not people ('Location: Kota Kinabalu').
+_THING_LABEL = re.compile(r"(?i)^\s*(?:location|city|town|venue|office|site|address|destination|region|country|place|"
+                          r"where|room|campus|building|branch|hq|product|app|application|tool|project|team|channel|"
+                          r"company|organi[sz]ation|org|vendor|supplier|brand|model|plan|item|service|category|tag|"
+                          r"label|status|stage|priority|type|department|dept|language|time ?zone|subject|title)\b")
 # Letters, and the combining marks of Indic, Thai, Arabic and Hebrew script (not \w in re).
 _MARKS = "\u0300-\u036F\u0483-\u0489\u0591-\u05C7\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0900-\u0DFF\u0E31-\u0E4E\u3099\u309A"
 _WORD = re.compile(rf"(?:[^\W\d_]|[{_MARKS}])(?:[^\W\d_]|[{_MARKS}]|[-'’.](?=[^\W\d_]))*")
 _EMAIL = re.compile(r"([\w.+%-]+)@[\w-]+(?:\.[\w-]+)+")
 _DISPLAY_AFTER = re.compile(r"[\"'”»]?\s*,?\s*[<(\[]\s*[\w.+%-]+@")  # Name <addr>, "Name" <addr>
-_AFTER_LINE_START = re.compile(r"\s+[a-z]|\s+[—–|]\s")  # "Name replied", "Name — Title" (a signature)
+# "Name replied", "Name — Title", "Name, Title" (a signature)
+_AFTER_LINE_START = re.compile(r"\s+[a-z]|\s+[—–|]\s|,\s(?:[A-Z][\w&/-]*\s?){1,4}(?:\s*[—–|]\s|\s+at\s|$)")
+_DATE_AFTER = re.compile(r",\s*\d")
+# Nothing but a time stamp before: a chat line's speaker ('[09:41] Name: ...').
+_SPEAKER_BEFORE = re.compile(r"^\s*(?:\[[^\]]{1,24}\]\s*)?$")
 # Verbs only a person is the subject of: "Fuzayl Abdurahmonov replied", even outside the dictionary.
-_PERSON_VERB = re.compile(r"\s+(?:replied|wrote|said|commented|joined|mentioned|reacted|invited|accepted|declined|"
-                          r"thanked|signed|is typing|was invited|has joined|has left)\b")
+_PERSON_VERB = re.compile(r"\s+(?:replied|wrote|said|says|asked|asks|reports|reported|commented|joined|mentioned|"
+                          r"reacted|invited|accepted|declined|thanked|signed|added|shared|posted|approved|requested|"
+                          r"assigned|changed|opened|merged|is typing|was invited|has joined|has left)\b")
 
 
 def _script(word: str) -> str:
@@ -149,16 +170,21 @@ def _compile(path: Path) -> None:
 
     base = Path(names_dataset.__file__).parent / "v3"
     flags: dict[str, int] = {}
+    best: dict[str, int] = {}  # each name's best rank in any country
     for bit, filename, max_rank in ((1, "first_names.pkl.gz", FIRST_MAX_RANK), (2, "last_names.pkl.gz", LAST_MAX_RANK)):
         with gzip.open(base / filename, "rb") as f:
             table = pickle.load(f)
         for name, info in table.items():
-            if info.get("rank") and min(info["rank"].values()) <= max_rank and " " not in name:
-                key = name.lower()
-                flags[key] = flags.get(key, 0) | bit
+            if info.get("rank") and " " not in name:
+                key, rank = name.lower(), min(info["rank"].values())
+                best[key] = min(best.get(key, rank), rank)
+                if rank <= max_rank:
+                    flags[key] = flags.get(key, 0) | bit
         del table
     for place in _places():
         flags[place] = flags.get(place, 0) | PLACE
+    for word in _ordinary_words(best):
+        flags[word] = flags.get(word, 0) | ORDINARY
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE names (name TEXT PRIMARY KEY, kind INTEGER NOT NULL) WITHOUT ROWID")
     db.executemany("INSERT INTO names VALUES (?, ?)", sorted(flags.items()))
@@ -222,18 +248,34 @@ def _connection() -> sqlite3.Connection | None:
     return db
 
 
-FIRST, LAST, PLACE = 1, 2, 4
+FIRST, LAST, PLACE, ORDINARY = 1, 2, 4, 8
 
 
 @lru_cache(maxsize=65536)
 def name_kind(word: str) -> int:
     """Bits: FIRST (a known first name), LAST (a known last name), PLACE (a multi-word place,
-    as written); 0 when unknown. Names are looked up in lower case."""
+    as written), ORDINARY (a common English word, far more often a word than a name); 0 when
+    unknown. Names are looked up in lower case."""
     db = _connection()
     if db is None:
         return 0
     row = db.execute("SELECT kind FROM names WHERE name = ?", (word,)).fetchone()
     return row[0] if row else 0
+
+
+def _ordinary_words(best_rank: dict[str, int]) -> Iterator[str]:
+    """Common English words ('budget', 'period', 'rapids') that are far more often a word than a
+    name: the more frequent the word, the higher its best rank as a name in any country must be
+    for it to count as a name (Grace, Rose, Mark, Park and Brown stay names; Daily, Focus and Sad
+    do not). Read from wordfreq when the dictionary is compiled."""
+    from wordfreq import top_n_list, zipf_frequency
+
+    for word in top_n_list("en", 40000):
+        zipf = zipf_frequency(word, "en")
+        if zipf < 3.0:
+            break
+        if word.isalpha() and best_rank.get(word, 10**9) > 10 ** (7 - zipf):
+            yield word
 
 
 def _places() -> frozenset[str]:
@@ -294,12 +336,39 @@ def _comma_pair(text: str, m: re.Match[str]) -> bool:
 _NEXT_WORD = re.compile(r"\s+([^\W\d_]\S*)")
 
 
+# Ordinary words that are also common given or family names ('Sun Li', 'Jan Novák', 'Nguyễn
+# Văn An'): names only right beside another name-like word.
+_NAME_STOPS = frozenset("sun jan may june april an".split())
+_NEXT_NAME = re.compile(r"[ \u00a0]([^\W\d_][^\W\d_'’-]*)")
+
+
+def _beside_name(text: str, m: re.Match[str], run: list[re.Match[str]]) -> bool:
+    if run and text[run[-1].end():m.start()] in (" ", "\u00a0") and run[-1].group(0).lower() not in _STOP:
+        return True
+    nxt = _NEXT_NAME.match(text, m.end())
+    if nxt is None:
+        return False
+    word = nxt.group(1)
+    return word[0].isupper() and not word.isupper() and word.lower() not in _STOP
+
+
+def _surname_after_given(text: str, m: re.Match[str], run: list[re.Match[str]]) -> bool:
+    """A listed word that is also a surname ('David Paris', 'Emma London') right after a given
+    name; not before a number ('Jordan Chrome 120.0.6654.33' is a product and its version)."""
+    return len(run) == 1 and text[run[0].end():m.start()] == " " and m.group(0)[1:].islower() \
+        and not _NUMBER_NEXT.match(text, m.end()) and _given(run[0].group(0), FIRST) and _given(m.group(0), LAST)
+
+
+_NUMBER_NEXT = re.compile(r"\s*\d")
+
+
 def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
     """Maximal runs of name-like words separated by single spaces (particles only inside)."""
     run: list[re.Match[str]] = []
 
     def close():
-        while run and run[-1].group(0).lower() in _PARTICLES:
+        while run and run[-1].group(0).lower() in _PARTICLES and not (
+                run[-1].group(0)[0].isupper() and run[-1].group(0).lower() in _NAME_STOPS):  # 'Nguyễn Văn An'
             run.pop()
         if run:
             yield run[0].start(), run[-1].end(), list(run)
@@ -311,7 +380,8 @@ def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
             continue  # a lower-case Latin word outside a run (most words): neither a name nor a particle
         lower = word.lower()
         name_like = ((word[0].isupper() and not (len(word) > 1 and word.isupper())) or _script(word) == "uncased") \
-            and lower not in _STOP  # not an acronym (PR, API), not an ordinary word
+            and (lower not in _STOP or (lower in _NAME_STOPS and _beside_name(text, m, run))
+                 or (bool(run) and _surname_after_given(text, m, run)))
         particle = lower in _PARTICLES and bool(run)
         gap = text[run[-1].end():m.start()] if run else ""
         joined = bool(run) and (gap in (" ", "\u00a0") or (gap == ". " and len(run[-1].group(0)) == 1)
@@ -326,28 +396,67 @@ def _runs(text: str) -> Iterator[tuple[int, int, list[re.Match[str]]]]:
     yield from close()
 
 
-def _is_name(text: str, start: int, end: int, tokens: list[str]) -> bool:
-    """Whether the run ``tokens`` at ``text[start:end]`` is a person's name (see the module doc)."""
+def _is_name(text: str, start: int, end: int, tokens: list[str], after_name: bool = False) -> bool:
+    """Whether the run ``tokens`` at ``text[start:end]`` is a person's name (see the module doc);
+    ``after_name``: it follows a name found just before ('from Name to Name', 'Name and Name')."""
     before, after = text[max(0, start - 32):start], text[end:end + 48]
-    if _STRONG_CUE.search(before) or _DISPLAY_AFTER.match(after):
+    if _DISPLAY_AFTER.match(after):
+        return True
+    if len(tokens) >= 2 and _eponym(tokens):
+        return False
+    if _STRONG_CUE.search(before):
         return True
     if len(tokens) < 2:
         # one word: only a Chinese or Korean name written as one word, after a weak cue
-        return _single_name(tokens[0]) and bool(_WEAK_CUE.search(before) or not before.strip())
+        return _single_name(tokens[0]) and bool(_WEAK_CUE.search(before) or _LABEL_CUE.match(before)
+                                                or not before.strip())
     # Two words or more: the dictionary is consulted only now (most lines never get here).
     phrase = text[start:end]
     if name_kind(phrase) & PLACE:
         return False
-    if "," not in phrase and _known(tokens[0], FIRST) and any(_known(t, LAST) for t in tokens[1:]):
+    if "," not in phrase and _given(tokens[0], FIRST) and any(_given(t, LAST) for t in tokens[1:]):
         return True  # 'Surname, Given' only where a cue says it is a person
-    if _foreign_script(text, tokens, phrase) or (not phrase.isascii() and _LABEL_CUE.match(before)) \
-            or (len(tokens) <= 4 and _PERSON_VERB.match(after)):
+    if _foreign_script(text, tokens, phrase):
         return True
-    if not (_WEAK_CUE.search(before) or (not before.strip() and _AFTER_LINE_START.match(after))):
+    label = bool(_LABEL_CUE.match(before)) and not _THING_LABEL.match(before)
+    if not (label or _WEAK_CUE.search(before) or after_name
+            or (len(tokens) <= 4 and _PERSON_VERB.match(after))
+            or (before.endswith("(") and _DATE_AFTER.match(after))  # '(Name, 13 Sep 2026)' in a calendar
+            or (_SPEAKER_BEFORE.match(before) and (after.startswith(":") or _AFTER_LINE_START.match(after)))):
         return False
     if any(_script(t) != "latin" for t in tokens) or not phrase.isascii():
         return True
-    return any(_known(t, FIRST) or _known(t, LAST) for t in tokens)
+    if _INNER_PARTICLE.search(phrase):
+        return True  # a particle inside ('Ties van Stralen', 'Naomi Mac an Mhilidh'): a person's name
+    # A word the dictionary knows as a name and that is no ordinary English word ('Budget
+    # Approval' is not a name); or two or three capitalised words, fewer than half of them
+    # ordinary words ('meeting w/ Swala Kahinu', 'Asatira Obama Kipruto').
+    if any(_given(t, FIRST | LAST) for t in tokens):
+        return True
+    return sum(_ordinary(t) for t in tokens) * 2 < len(tokens) \
+        and len(tokens) <= 3 and all(len(t) >= 3 and t[1:].islower() for t in tokens)
+
+
+def _bare(word: str) -> str:
+    w = word.lower()
+    return w[:-2] if w.endswith(("'s", "’s")) else w
+
+
+def _eponym(tokens: list[str]) -> bool:
+    """A brand, firm or place named after a person ('Morgan Stanley', 'Washington Square')."""
+    words = [_bare(t) for t in tokens]
+    return words[-1] in PLACE_HEADS or " ".join(words) in EPONYMS or \
+        any(f"{a} {b}" in EPONYMS for a, b in zip(words, words[1:]))
+
+
+def _given(word: str, bits: int) -> bool:
+    """A word the dictionary knows as a name (``bits``: FIRST, LAST) that is no ordinary word."""
+    return _known(word, bits) and not _ordinary(word)
+
+
+def _ordinary(word: str) -> bool:
+    """An ordinary English word ('Notebook', 'Rapids', 'Budget'), far more often a word than a name."""
+    return bool(name_kind(_bare(word)) & ORDINARY)
 
 
 def _foreign_script(text: str, tokens: list[str], phrase: str) -> bool:
@@ -362,6 +471,7 @@ def _foreign_script(text: str, tokens: list[str], phrase: str) -> bool:
 
 
 _HAS_DIGIT = re.compile(r"\d")
+_BETWEEN_NAMES = re.compile(r"(?:'s|’s)?\s*(?:,|and|&|or|to|/)\s*")
 _IDENTIFIER = re.compile(r"(?<![\w+/=.-])(?=[\w+/=.-]{16})(?=[\w+/=.-]*\d)(?=[\w+/=.-]*[A-Za-z])[\w+/=.-]+")
 
 
@@ -373,11 +483,13 @@ def names(text: str) -> Iterator[Span]:
     # Keys, hashes, ids and the like (a long token of letters and digits) hold no name: blanked
     # (offsets kept) so their capitalised fragments are not looked at one by one.
     scan = _IDENTIFIER.sub(lambda m: " " * len(m.group(0)), text) if _HAS_DIGIT.search(text) else text
+    last_end = -1
     for start, end, words in _runs(scan):
         tokens = [w.group(0) for w in words if w.group(0).lower() not in _PARTICLES]
         if not tokens:
             continue
-        if _is_name(text, start, end, tokens):
+        if _is_name(text, start, end, tokens, last_end >= 0 and bool(_BETWEEN_NAMES.fullmatch(text, last_end, start))):
+            last_end = end
             yield start, end, "name"
         elif local_parts:  # an address whose local part repeats a word of the run
             for w in words:

@@ -109,6 +109,7 @@ _ID_SHAPES = re.compile(
     r"\d{3}-\d{2}-\d{4}"  # US SSN
     r"|[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z]"  # Italian codice fiscale
     r"|[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]|[A-Z]{2} \d{2} \d{2} \d{2} [A-Z]"  # UK NINO
+    r"|ZZ ?\d{6} ?[A-Z]"  # the NINO prefix kept for examples and test data (Faker's en_GB)
     r"|[XYZ]?\d{7,8}-?[A-Z]|[A-Z]\d{7}[A-Z0-9]"  # Spanish NIF / NIE / CIF
     r"|\d{6}[-+A]\d{3}[0-9A-Y]"  # Finnish henkilötunnus
     r"|\d{6,8}[-+]\d{4}"  # Swedish / Danish / Norwegian personal numbers
