@@ -9,7 +9,7 @@ import shutil
 import httpx
 
 from tests.conftest import Recording, workprint
-from tests.servers import Replica
+from tests.servers import Replica, free_port, start_ray_head
 
 
 def tree(path) -> dict[str, bytes]:
@@ -45,6 +45,14 @@ def test_export_from_collector_with_and_without_ray_is_byte_identical(recorded, 
             assert len(a) >= 2 and sum(map(len, a.values())) > 10_000, f"{fmt}: the export holds steps and images"
             assert a.keys() == b.keys()
             assert [k for k in a if a[k] != b[k]] == [], f"{fmt}: every file byte-identical with Ray"
+        with start_ray_head() as cluster:  # an existing cluster, joined by its address
+            joined = tmp_path / "chat-joined"
+            workprint("export", "--collector", server.url, "--format", "chat", "--out", str(joined), "--quiet",
+                      "--ray", cluster.address, env={**trainer_env, **cluster.env})
+            assert tree(joined) == tree(tmp_path / "chat-plain"), "byte-identical on a joined cluster too"
+        nobody = workprint("export", "--collector", server.url, "--format", "chat", "--out", str(tmp_path / "n"),
+                           "--ray", f"127.0.0.1:{free_port()}", env=trainer_env, check=False)
+        assert nobody.returncode == 2 and "nothing answers at the Ray address" in nobody.stderr, nobody.stderr
         curator = httpx.post(f"{server.url}/v1/tokens", json={"role": "curator"}, headers=admin).json()["token"]
         sessions = httpx.get(f"{server.url}/v1/datasets/sessions", headers={"Authorization": f"Bearer {trainer}"})
         assert all(set(item) == {"id", "meta", "actions", "frames", "marks"} for item in sessions.json()["sessions"])
