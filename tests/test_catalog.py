@@ -166,6 +166,35 @@ def test_postgres_migrations_apply_once(postgres) -> None:  # noqa: F811
             c.close()
 
 
+def test_sqlite_migrations_apply_once_and_bring_an_unnumbered_catalog_up(tmp_path: Path) -> None:
+    import sqlite3
+
+    from workprint.server.catalog.sqlite import MIGRATIONS, SqliteCatalog
+
+    key = "k" * 64
+    path = tmp_path / "catalog.sqlite"
+    with ThreadPoolExecutor(3) as pool:  # three collector processes starting at once
+        catalogs = list(pool.map(lambda _: SqliteCatalog(path, key, tmp_path / "anchor"), range(3)))
+    for c in catalogs:
+        c.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    db.close()
+
+    old = tmp_path / "old.sqlite"  # a catalog from before numbered migrations: first-release tables, a token
+    db = sqlite3.connect(old)
+    db.execute("CREATE TABLE tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL, subject TEXT NOT NULL, created REAL)")
+    db.execute("INSERT INTO tokens VALUES ('h', 'admin', 'admin-1', 0)")
+    db.commit()
+    db.close()
+    catalog = SqliteCatalog(old, key, tmp_path / "old-anchor")
+    with catalog.read() as r:
+        assert r.token("h", 1.0) == ("admin", "admin-1"), "the old row is kept, with the columns added since"
+        assert r._q("PRAGMA user_version")[0][0] == len(MIGRATIONS)
+    assert catalog.migrate() == len(MIGRATIONS)
+    catalog.close()
+
+
 def test_unreachable_postgres_is_a_clear_error(tmp_path: Path) -> None:
     from tests.servers import free_port
 
