@@ -108,3 +108,14 @@ def test_tasks_marked_on_the_device_are_the_episodes_exported_from_the_collector
     assert [i for i, _ in remote] == ["Greet [EMAIL] in the note"], remote
     assert remote == local, "the collector's episodes are the device's"
     assert remote[0][1][-1] == "computer.terminate(status='success')", "the ended task ends in done"
+
+
+def test_formats_made_from_agent_interventions_are_refused_from_a_collector(env, tmp_path):
+    """preference and rlif need an agent run's events, which uploads do not carry: from a
+    collector they would silently lack every intervention, so they are refused with the way out."""
+    trainer_env = {**env, "WORKPRINT_COLLECTOR_TOKEN": "t"}
+    for fmt in ("preference", "rlif"):
+        out = workprint("export", "--collector", f"http://127.0.0.1:{free_port()}", "--format", fmt,
+                        "--out", str(tmp_path / fmt), env=trainer_env, check=False)
+        assert out.returncode == 2 and "stay on the device that ran the agent" in out.stderr, out.stderr
+        assert not (tmp_path / fmt).exists(), "nothing half-written"

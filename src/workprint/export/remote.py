@@ -17,6 +17,17 @@ from typing import Any
 from workprint.export.steps import ExportError, SessionData
 
 CHUNK = 8  # frames per unit of work: small enough to spread, large enough to amortise a task
+# Formats made from an agent run's events (its steps, takeovers and hand-backs), which an upload
+# does not carry: from a collector they would come out silently without their interventions.
+FROM_AGENT_EVENTS = ("preference", "rlif")
+
+
+def check_format(fmt: str) -> None:
+    """Refuses a format the collector's view cannot make whole."""
+    if fmt in FROM_AGENT_EVENTS:
+        raise ExportError(f"--format {fmt} is made from agent runs' interventions, which stay on the device that "
+                          "ran the agent (a collector holds actions, frames and task marks): export it there, "
+                          "without --collector")
 
 
 def _client(url: str, token: str):
