@@ -134,6 +134,29 @@ def test_first_admin_is_made_once_and_retention_runs_once_per_period(replicas: F
     assert catalogs[0].once_per("retention", 0), "a new period runs again"
 
 
+def test_an_erasure_sent_to_two_replicas_at_once_runs_once(replicas: Factory) -> None:
+    catalogs = [replicas(), replicas()]
+    with catalogs[0].transaction() as tx:
+        for n in range(5):
+            digest = f"{n}" * 64
+            tx.add_blob(digest, "p-1", 10)
+            tx.put_session(f"s{n}", "p-1", "{}", [digest])
+        tx.add_token("device", "contributor", "p-1", None)
+    barrier = threading.Barrier(4)
+
+    def erase(i: int) -> tuple[int, int, list[str]]:
+        barrier.wait()
+        with catalogs[i % 2].transaction() as tx:
+            return tx.erase("p-1")
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(erase, range(4)))
+    assert sum(sessions for sessions, _, _ in results) == 5, "each session is erased once"
+    assert sum(tokens for _, tokens, _ in results) == 1
+    gone = [d for _, _, digests in results for d in digests]
+    assert sorted(gone) == [f"{n}" * 64 for n in range(5)], "each frame's bytes are unlinked by one replica only"
+
+
 def test_consent_on_record(replicas: Factory) -> None:
     catalog = replicas()
     with catalog.transaction() as tx:
