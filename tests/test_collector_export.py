@@ -35,12 +35,14 @@ def test_export_from_collector_with_and_without_ray_is_byte_identical(recorded, 
         refused = workprint("export", "--collector", server.url, "--format", "chat", "--out", str(tmp_path / "x"),
                             env={**trainer_env, "WORKPRINT_COLLECTOR_TOKEN": "not-a-token"}, check=False)
         assert refused.returncode == 2 and "trainer token" in refused.stderr
+        # --ray with no address starts a Ray here, whatever RAY_ADDRESS (or a running `ray start`) says
+        local_env = {**trainer_env, "RAY_ADDRESS": f"127.0.0.1:{free_port()}"}
         for fmt in ("chat", "hf"):
             plain, spread = tmp_path / f"{fmt}-plain", tmp_path / f"{fmt}-ray"
             workprint("export", "--collector", server.url, "--format", fmt, "--out", str(plain), "--quiet",
                       env=trainer_env)
             workprint("export", "--collector", server.url, "--format", fmt, "--out", str(spread), "--quiet",
-                      "--ray", env=trainer_env)
+                      "--ray", env=local_env)
             a, b = tree(plain), tree(spread)
             assert len(a) >= 2 and sum(map(len, a.values())) > 10_000, f"{fmt}: the export holds steps and images"
             assert a.keys() == b.keys()

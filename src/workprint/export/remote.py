@@ -149,7 +149,8 @@ def _on_ray(work, url: str, token: str, address: str, progress) -> list:
     started = not ray.is_initialized()
     if started:
         if address == "local":
-            ray.init(num_cpus=_local_cpus(), include_dashboard=False, log_to_driver=False,
+            # "local": a new cluster here, never one RAY_ADDRESS or a running `ray start` points at
+            ray.init(address="local", num_cpus=_local_cpus(), include_dashboard=False, log_to_driver=False,
                      runtime_env={"env_vars": _worker_env()})
         else:
             _check_reachable(address)
