@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # several-replica tests (each starts a private cluster / proxy in a temp dir).
 SYSTEM_PACKAGES := xvfb xdotool x11-utils dbus dbus-x11 at-spi2-core openbox mousepad zenity xterm libnotify-bin chromium \
 	postgresql nginx
-SYSTEM_TOOLS := Xvfb xdotool xprop dbus-daemon openbox mousepad zenity xterm chromium psql nginx
+SYSTEM_TOOLS := Xvfb xdotool xprop dbus-daemon openbox mousepad zenity xterm chromium pg_ctlcluster nginx
 
 .PHONY: demo test typecheck sysdeps venv clean
 

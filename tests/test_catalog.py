@@ -134,6 +134,29 @@ def test_first_admin_is_made_once_and_retention_runs_once_per_period(replicas: F
     assert catalogs[0].once_per("retention", 0), "a new period runs again"
 
 
+def test_an_erasure_sent_to_two_replicas_at_once_runs_once(replicas: Factory) -> None:
+    catalogs = [replicas(), replicas()]
+    with catalogs[0].transaction() as tx:
+        for n in range(5):
+            digest = f"{n}" * 64
+            tx.add_blob(digest, "p-1", 10)
+            tx.put_session(f"s{n}", "p-1", "{}", [digest])
+        tx.add_token("device", "contributor", "p-1", None)
+    barrier = threading.Barrier(4)
+
+    def erase(i: int) -> tuple[int, int, list[str]]:
+        barrier.wait()
+        with catalogs[i % 2].transaction() as tx:
+            return tx.erase("p-1")
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(erase, range(4)))
+    assert sum(sessions for sessions, _, _ in results) == 5, "each session is erased once"
+    assert sum(tokens for _, tokens, _ in results) == 1
+    gone = [d for _, _, digests in results for d in digests]
+    assert sorted(gone) == [f"{n}" * 64 for n in range(5)], "each frame's bytes are unlinked by one replica only"
+
+
 def test_consent_on_record(replicas: Factory) -> None:
     catalog = replicas()
     with catalog.transaction() as tx:
@@ -164,6 +187,35 @@ def test_postgres_migrations_apply_once(postgres) -> None:  # noqa: F811
     finally:
         for c in catalogs:
             c.close()
+
+
+def test_sqlite_migrations_apply_once_and_bring_an_unnumbered_catalog_up(tmp_path: Path) -> None:
+    import sqlite3
+
+    from workprint.server.catalog.sqlite import MIGRATIONS, SqliteCatalog
+
+    key = "k" * 64
+    path = tmp_path / "catalog.sqlite"
+    with ThreadPoolExecutor(3) as pool:  # three collector processes starting at once
+        catalogs = list(pool.map(lambda _: SqliteCatalog(path, key, tmp_path / "anchor"), range(3)))
+    for c in catalogs:
+        c.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    db.close()
+
+    old = tmp_path / "old.sqlite"  # a catalog from before numbered migrations: first-release tables, a token
+    db = sqlite3.connect(old)
+    db.execute("CREATE TABLE tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL, subject TEXT NOT NULL, created REAL)")
+    db.execute("INSERT INTO tokens VALUES ('h', 'admin', 'admin-1', 0)")
+    db.commit()
+    db.close()
+    catalog = SqliteCatalog(old, key, tmp_path / "old-anchor")
+    with catalog.read() as r:
+        assert r.token("h", 1.0) == ("admin", "admin-1"), "the old row is kept, with the columns added since"
+        assert r._q("PRAGMA user_version")[0][0] == len(MIGRATIONS)
+    assert catalog.migrate() == len(MIGRATIONS)
+    catalog.close()
 
 
 def test_unreachable_postgres_is_a_clear_error(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import shutil
 import httpx
 
 from tests.conftest import Recording, workprint
-from tests.servers import Replica
+from tests.servers import Replica, free_port, start_ray_head
 
 
 def tree(path) -> dict[str, bytes]:
@@ -35,16 +35,26 @@ def test_export_from_collector_with_and_without_ray_is_byte_identical(recorded, 
         refused = workprint("export", "--collector", server.url, "--format", "chat", "--out", str(tmp_path / "x"),
                             env={**trainer_env, "WORKPRINT_COLLECTOR_TOKEN": "not-a-token"}, check=False)
         assert refused.returncode == 2 and "trainer token" in refused.stderr
+        # --ray with no address starts a Ray here, whatever RAY_ADDRESS (or a running `ray start`) says
+        local_env = {**trainer_env, "RAY_ADDRESS": f"127.0.0.1:{free_port()}"}
         for fmt in ("chat", "hf"):
             plain, spread = tmp_path / f"{fmt}-plain", tmp_path / f"{fmt}-ray"
             workprint("export", "--collector", server.url, "--format", fmt, "--out", str(plain), "--quiet",
                       env=trainer_env)
             workprint("export", "--collector", server.url, "--format", fmt, "--out", str(spread), "--quiet",
-                      "--ray", env=trainer_env)
+                      "--ray", env=local_env)
             a, b = tree(plain), tree(spread)
             assert len(a) >= 2 and sum(map(len, a.values())) > 10_000, f"{fmt}: the export holds steps and images"
             assert a.keys() == b.keys()
             assert [k for k in a if a[k] != b[k]] == [], f"{fmt}: every file byte-identical with Ray"
+        with start_ray_head() as cluster:  # an existing cluster, joined by its address
+            joined = tmp_path / "chat-joined"
+            workprint("export", "--collector", server.url, "--format", "chat", "--out", str(joined), "--quiet",
+                      "--ray", cluster.address, env={**trainer_env, **cluster.env})
+            assert tree(joined) == tree(tmp_path / "chat-plain"), "byte-identical on a joined cluster too"
+        nobody = workprint("export", "--collector", server.url, "--format", "chat", "--out", str(tmp_path / "n"),
+                           "--ray", f"127.0.0.1:{free_port()}", env=trainer_env, check=False)
+        assert nobody.returncode == 2 and "nothing answers at the Ray address" in nobody.stderr, nobody.stderr
         curator = httpx.post(f"{server.url}/v1/tokens", json={"role": "curator"}, headers=admin).json()["token"]
         sessions = httpx.get(f"{server.url}/v1/datasets/sessions", headers={"Authorization": f"Bearer {trainer}"})
         assert all(set(item) == {"id", "meta", "actions", "frames", "marks"} for item in sessions.json()["sessions"])
@@ -100,3 +110,14 @@ def test_tasks_marked_on_the_device_are_the_episodes_exported_from_the_collector
     assert [i for i, _ in remote] == ["Greet [EMAIL] in the note"], remote
     assert remote == local, "the collector's episodes are the device's"
     assert remote[0][1][-1] == "computer.terminate(status='success')", "the ended task ends in done"
+
+
+def test_formats_made_from_agent_interventions_are_refused_from_a_collector(env, tmp_path):
+    """preference and rlif need an agent run's events, which uploads do not carry: from a
+    collector they would silently lack every intervention, so they are refused with the way out."""
+    trainer_env = {**env, "WORKPRINT_COLLECTOR_TOKEN": "t"}
+    for fmt in ("preference", "rlif"):
+        out = workprint("export", "--collector", f"http://127.0.0.1:{free_port()}", "--format", fmt,
+                        "--out", str(tmp_path / fmt), env=trainer_env, check=False)
+        assert out.returncode == 2 and "stay on the device that ran the agent" in out.stderr, out.stderr
+        assert not (tmp_path / fmt).exists(), "nothing half-written"

@@ -54,8 +54,9 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
     splits = parse_split(split)
     prepared: dict[str, Any] = {}
     if collector:
-        from workprint.export.remote import CollectorReader, load_collector_sessions, prepare_frames
+        from workprint.export.remote import CollectorReader, check_format, load_collector_sessions, prepare_frames
 
+        check_format(fmt)
         sessions = load_collector_sessions(*collector)
         if refs:
             sessions = [s for s in sessions if s.id in refs or any(s.id.startswith(r) for r in refs)]

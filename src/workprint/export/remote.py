@@ -17,6 +17,17 @@ from typing import Any
 from workprint.export.steps import ExportError, SessionData
 
 CHUNK = 8  # frames per unit of work: small enough to spread, large enough to amortise a task
+# Formats made from an agent run's events (its steps, takeovers and hand-backs), which an upload
+# does not carry: from a collector they would come out silently without their interventions.
+FROM_AGENT_EVENTS = ("preference", "rlif")
+
+
+def check_format(fmt: str) -> None:
+    """Refuses a format the collector's view cannot make whole."""
+    if fmt in FROM_AGENT_EVENTS:
+        raise ExportError(f"--format {fmt} is made from agent runs' interventions, which stay on the device that "
+                          "ran the agent (a collector holds actions, frames and task marks): export it there, "
+                          "without --collector")
 
 
 def _client(url: str, token: str):
@@ -138,10 +149,17 @@ def _on_ray(work, url: str, token: str, address: str, progress) -> list:
     started = not ray.is_initialized()
     if started:
         if address == "local":
-            ray.init(num_cpus=_local_cpus(), include_dashboard=False, log_to_driver=False,
+            # "local": a new cluster here, never one RAY_ADDRESS or a running `ray start` points at
+            ray.init(address="local", num_cpus=_local_cpus(), include_dashboard=False, log_to_driver=False,
                      runtime_env={"env_vars": _worker_env()})
         else:
-            ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": _worker_env()})
+            _check_reachable(address)
+            try:
+                ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": _worker_env()})
+            except (ConnectionError, RuntimeError) as exc:
+                raise ExportError(f"cannot join the Ray cluster at {address}: {str(exc).splitlines()[0]}. A cluster "
+                                  "with token authentication needs its token here too (RAY_AUTH_MODE=token and "
+                                  "RAY_AUTH_TOKEN, or RAY_AUTH_TOKEN_PATH)") from None
     try:
         task = ray.remote(num_cpus=1)(redact_chunk)
         refs = [task.remote(url, token, items) for _, items in work]
@@ -153,6 +171,28 @@ def _on_ray(work, url: str, token: str, address: str, progress) -> list:
     finally:
         if started:
             ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Ray waits minutes on an address where nothing answers: look first, and say so at once."""
+    import socket
+    from urllib.parse import urlparse
+
+    if address == "auto":  # the cluster this machine's `ray start` joined: Ray finds it itself
+        return
+    parsed = urlparse(address if "://" in address else f"ray://{address}")
+    try:
+        host, port = parsed.hostname, parsed.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise ExportError(f"--ray {address!r}: give the cluster's address as HOST:PORT (its GCS port, 6379 unless "
+                          "`ray start --head --port` said otherwise), ray://HOST:PORT, or no address for a local one")
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as exc:
+        raise ExportError(f"nothing answers at the Ray address {address} ({exc.strerror or exc}): start the cluster "
+                          "(`ray start --head`) or give its head's address") from None
 
 
 def _local_cpus() -> int:

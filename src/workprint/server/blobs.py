@@ -28,9 +28,13 @@ class BlobURLError(WorkprintError, ValueError):
     """A --blobs URL this collector cannot use; the message says what to give instead."""
 
 
-def _check(digest: str, data: bytes) -> None:
+class DamagedBlob(ValueError):
+    """Bytes that do not hash to their name: refused on put, never served on get."""
+
+
+def _check(digest: str, data: bytes, what: str = "store") -> None:
     if hashlib.sha256(data).hexdigest() != digest:
-        raise ValueError(f"refusing to store {len(data)} bytes as {digest}: they hash to something else")
+        raise DamagedBlob(f"refusing to {what} {len(data)} bytes as {digest}: they hash to something else")
 
 
 class LocalBlobStore:
@@ -55,7 +59,9 @@ class LocalBlobStore:
         return True
 
     def get(self, digest: str) -> bytes:
-        return self._path(digest).read_bytes()
+        data = self._path(digest).read_bytes()
+        _check(digest, data, "serve")
+        return data
 
     def delete(self, digest: str) -> None:
         self._path(digest).unlink(missing_ok=True)
@@ -111,7 +117,7 @@ class S3BlobStore:
 
     def get(self, digest: str) -> bytes:
         body = self._s3.get_object(Bucket=self.bucket, Key=self._key(digest))["Body"].read()
-        _check(digest, body)
+        _check(digest, body, "serve")
         return body
 
     def delete(self, digest: str) -> None:
@@ -146,4 +152,4 @@ def open_blobs(data_dir: Path, url: str | None = None) -> BlobStore:
     raise BlobURLError(f"--blobs {url!r}: give file:///PATH or s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT")
 
 
-__all__ = ["BlobStore", "BlobURLError", "LocalBlobStore", "S3BlobStore", "open_blobs"]
+__all__ = ["BlobStore", "BlobURLError", "DamagedBlob", "LocalBlobStore", "S3BlobStore", "open_blobs"]

@@ -1,7 +1,10 @@
 """The embedded catalog: one SQLite file beside the collector's secrets.
 
 One connection per process guarded by a lock; writes in ``BEGIN IMMEDIATE`` transactions, so
-several collector processes on one catalog file serialise instead of racing.
+several collector processes on one catalog file serialise instead of racing. The schema is a list
+of numbered migrations, as on PostgreSQL: those not applied yet run on start, in one write
+transaction that also moves ``PRAGMA user_version`` to the last one, so two processes starting at
+once apply each exactly once.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from workprint.server.catalog.base import CollectorCatalog, Conn, read_anchor_lines
+from workprint.server.catalog.base import CollectorCatalog, Conn, Tx, read_anchor_lines
 from workprint.files import touch_private
 
-_SCHEMA = """
+# The tables of the first release (IF NOT EXISTS: catalogs from before numbered migrations have them).
+_TABLES = """
 CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL, subject TEXT NOT NULL, created REAL);
 CREATE TABLE IF NOT EXISTS enrolment_codes (hash TEXT PRIMARY KEY, created REAL, used REAL);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -46,6 +50,42 @@ CREATE TABLE IF NOT EXISTS session_consents (session TEXT PRIMARY KEY, consent T
 _COLUMNS = (("tokens", "expires", "REAL"), ("tokens", "revoked", "REAL"), ("enrolment_codes", "expires", "REAL"))
 
 
+def _create_tables(tx: Tx, catalog: "SqliteCatalog") -> None:  # noqa: ARG001
+    for statement in _TABLES.split(";"):
+        if statement.strip():
+            tx._db.execute(statement)
+
+
+def _add_columns(tx: Tx, catalog: "SqliteCatalog") -> None:  # noqa: ARG001
+    for table, column, decl in _COLUMNS:
+        if column not in {r[1] for r in tx._q(f"PRAGMA table_info({table})")}:
+            tx._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+
+def _own_blobs_and_pin_legacy_chain(tx: Tx, catalog: "SqliteCatalog") -> None:
+    """A catalog from before blob ownership and the keyed chain: each session's frames are
+    credited to its owner (the device that must have sent them), and an existing unkeyed
+    audit log is pinned as it is: its head goes to the anchor file marked ``legacy``, it is
+    verified the old way, and the keyed chain continues from it."""
+    if tx.setting("schema") == "2":  # done before migrations were numbered
+        return
+    for sid, owner, manifest in tx._q("SELECT id, owner, manifest FROM sessions"):
+        for digest in set(json.loads(manifest).get("frames", {}).values()):
+            tx._db.execute("INSERT OR IGNORE INTO session_blobs (session, digest) VALUES (?,?)", (sid, digest))
+            tx._db.execute("INSERT OR IGNORE INTO blobs (digest, owner, size, received) VALUES (?,?,NULL,?)",
+                           (digest, owner, time.time()))
+    head = tx._q("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+    if head and not any(legacy for _, _, legacy in read_anchor_lines(catalog.anchor)):
+        catalog._append_anchor(head[0][0], head[0][1], legacy=True)
+    tx.set_setting("schema", "2")
+
+
+# numbered migrations (``PRAGMA user_version`` counts those applied); a released one is never
+# edited, a change is a new entry
+MIGRATIONS: tuple[Callable[[Tx, "SqliteCatalog"], None], ...] = (
+    _create_tables, _add_columns, _own_blobs_and_pin_legacy_chain)
+
+
 class SqliteCatalog(CollectorCatalog):
     def __init__(self, path: Path, audit_key: str, anchor: Path):
         super().__init__(audit_key, anchor)
@@ -55,13 +95,8 @@ class SqliteCatalog(CollectorCatalog):
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
-        self._db.executescript(_SCHEMA)
-        for table, column, decl in _COLUMNS:
-            if column not in {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}:
-                with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
-                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         self._lock = threading.RLock()  # checkpoint() runs inside a commit too
-        self._migrate()
+        self.migrate()
 
     @contextlib.contextmanager
     def _writer(self) -> Iterator[Conn]:
@@ -74,23 +109,15 @@ class SqliteCatalog(CollectorCatalog):
         with self._lock:
             yield self._db
 
-    def _migrate(self) -> None:
-        """A catalog from before blob ownership and the keyed chain: each session's frames are
-        credited to its owner (the device that must have sent them), and an existing unkeyed
-        audit log is pinned as it is: its head goes to the anchor file marked ``legacy``, it is
-        verified the old way, and the keyed chain continues from it."""
-        with self.transaction() as tx:
-            if tx.setting("schema") == "2":
-                return
-            for sid, owner, manifest in tx._q("SELECT id, owner, manifest FROM sessions"):
-                for digest in set(json.loads(manifest).get("frames", {}).values()):
-                    tx._db.execute("INSERT OR IGNORE INTO session_blobs (session, digest) VALUES (?,?)", (sid, digest))
-                    tx._db.execute("INSERT OR IGNORE INTO blobs (digest, owner, size, received) VALUES (?,?,NULL,?)",
-                                   (digest, owner, time.time()))
-            head = tx._q("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-            if head and not any(legacy for _, _, legacy in read_anchor_lines(self.anchor)):
-                self._append_anchor(head[0][0], head[0][1], legacy=True)
-            tx.set_setting("schema", "2")
+    def migrate(self) -> int:
+        """Applies the migrations not applied yet; returns the schema version."""
+        with self.transaction() as tx:  # BEGIN IMMEDIATE: one process at a time reads the version
+            done = tx._q("PRAGMA user_version")[0][0]
+            for migration in MIGRATIONS[done:]:
+                migration(tx, self)
+            if done < len(MIGRATIONS):
+                tx._db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        return len(MIGRATIONS)
 
     def checkpoint(self) -> None:
         """Moves the write-ahead log into the database and truncates it, so erased text does not

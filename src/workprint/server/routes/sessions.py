@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path as PathParam, Response
 
+from workprint.server.blobs import DamagedBlob
 from workprint.server.catalog import Entry, Refused
 from workprint.server.models import DIGEST, SESSION_ID, Actor
 from workprint.server.routes.common import Collector
@@ -56,7 +57,12 @@ def add_routes(app: FastAPI, ctx: Collector) -> None:
             if not (tx.blob_readable(digest, who.role) and blobs.has(digest)):
                 tx.audit(Entry(who.subject, who.role, "read blob", digest, "not found"))
                 raise Refused(404, "no such frame (or not in a session your role may read)")
-            data = blobs.get(digest)
+            try:
+                data = blobs.get(digest)
+            except DamagedBlob:
+                tx.audit(Entry(who.subject, who.role, "read blob", digest, "refused: the stored bytes are damaged"))
+                raise Refused(500, "the collector's copy of this frame is damaged (its bytes no longer hash to "
+                                   "its name); an admin must restore it from a backup") from None
             tx.audit(Entry(who.subject, who.role, "read blob", digest, "ok"))
         return Response(data, media_type="image/png")
 
