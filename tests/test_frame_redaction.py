@@ -67,3 +67,46 @@ def test_a_fresh_redactor_reads_a_whole_frame(redactor):
     lines = ["meeting notes", f"contact {EMAIL} for access", "ticket OPS-1234 is closed"]
     out, kinds = FrameRedactor().redact_image(_editor(lines))
     assert "email" in kinds and _masked(out, _email_box(lines)) > 0.8
+
+
+def test_the_redactors_key_follows_every_file_that_decides_masks(tmp_path):
+    """Masks, exports and uploads are keyed by ``redactor_key``: a change to any code or data that
+    decides what a frame's masks are (a secret pattern added to the text redactor, another name
+    list) re-keys them, even when nobody bumped REDACTOR_VERSION, so older masks are never reused."""
+    import shutil
+    from pathlib import Path
+
+    import workprint
+    from workprint.privacy.frames import MASK_SOURCES, code_digest, redactor_key
+
+    package = tmp_path / "workprint"
+    shutil.copytree(Path(workprint.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    assert code_digest(package) in redactor_key(), "an unchanged copy keys the same"
+    for name in MASK_SOURCES:
+        before = code_digest(package)
+        with open(package / name, "ab") as f:
+            f.write(b"\n")  # any change at all
+        assert code_digest(package) != before, f"a change to {name} kept the redactor's key"
+
+
+def test_every_module_that_decides_masks_is_in_the_key():
+    """MASK_SOURCES lists every workprint module the screenshot redactor runs (the text redactor and
+    what it calls): a module added to it but not to the list would change masks without re-keying."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import workprint
+    from workprint.privacy.frames import MASK_SOURCES
+
+    code = ("import sys, workprint.privacy.frames\n"
+            "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.startswith('workprint.')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    root = Path(workprint.__file__).parent
+    deciding = {Path(f).relative_to(root).as_posix() for f in loaded
+                if Path(f).parent.name == "privacy" or Path(f).name == "imaging.py"}
+    # The package's __init__ and the policy gate come along with the import; they decide no mask.
+    deciding -= {"privacy/__init__.py", "privacy/policy.py"}
+    assert deciding, "the redactor's own modules were found (so the check means something)"
+    assert deciding <= set(MASK_SOURCES), f"not in MASK_SOURCES: {sorted(deciding - set(MASK_SOURCES))}"
+

@@ -162,12 +162,12 @@ def test_exports_and_uploads_made_by_an_older_redactor_are_redone(session, tmp_p
     assert "(0 written, 1 unchanged)" in again.stderr, "an unchanged session is skipped (so the rest means something)"
 
     # Rewind the export to what an older redactor wrote: its fingerprint, and a frame in clear.
-    current = steps.REDACTOR_VERSION
-    steps.REDACTOR_VERSION = current - 1
+    current = steps.redactor_key
+    steps.redactor_key = lambda: "1-an-older-redactor"
     try:
         old_fingerprint = load_sessions(home, [sid])[0].fingerprint
     finally:
-        steps.REDACTOR_VERSION = current
+        steps.redactor_key = current
     assert old_fingerprint != load_sessions(home, [sid])[0].fingerprint
     manifest_path = out / "workprint-manifest.json"
     manifest = json.loads(manifest_path.read_text())
@@ -189,7 +189,7 @@ def test_masks_kept_with_the_session_are_reused_and_an_older_redactors_are_not(s
     """The masks OCR found are kept (sealed) with the session, so the export, report and upload
     after a recording read each frame once between them; masks kept by an older redactor are
     never reused."""
-    from workprint.privacy.frames import MASKS_SIDECAR, REDACTOR_VERSION, RedactedFrames
+    from workprint.privacy.frames import MASKS_SIDECAR, RedactedFrames
     from workprint.process.sessions import load_sessions
 
     data = load_sessions(session["home"], [session["id"]])[0]
@@ -205,7 +205,41 @@ def test_masks_kept_with_the_session_are_reused_and_an_older_redactors_are_not(s
     assert again.frames_read == 0, "the kept masks were painted again, no frame was read again"
 
     # An older redactor's masks (here: none at all) must not be handed out as this version's.
-    data.reader.write_sidecar(MASKS_SIDECAR, {"version": REDACTOR_VERSION - 1, "frames": {f: [] for f in frame_ids}})
+    data.reader.write_sidecar(MASKS_SIDECAR, {"version": "1-an-older-redactor", "frames": {f: [] for f in frame_ids}})
     redone = RedactedFrames(load_sessions(session["home"], [session["id"]])[0])
     assert [redone(fid)[1] for fid in frame_ids] == [masked[fid][1] for fid in frame_ids]
     assert redone.frames_read == len(frame_ids)
+
+
+def test_masks_kept_by_a_workprint_whose_text_redactor_differs_are_not_reused(session, tmp_path):
+    """The kept masks follow the code that decided them, not only REDACTOR_VERSION: a workprint
+    whose text redactor differs (here by one byte; in life a new secret pattern nobody bumped the
+    version for) reads every frame again instead of painting the older masks."""
+    import shutil
+
+    import workprint
+    from workprint.privacy.frames import RedactedFrames
+    from workprint.process.sessions import load_sessions
+
+    data = load_sessions(session["home"], [session["id"]])[0]
+    frame_ids = list(dict.fromkeys(e["frame"] for e in data.events if e.get("kind") == "frame"))[:3]
+    first = RedactedFrames(data)
+    [first(fid) for fid in frame_ids]
+    first.save()
+    again = RedactedFrames(load_sessions(session["home"], [session["id"]])[0])
+    [again(fid) for fid in frame_ids]
+    assert again.frames_read == 0, "this workprint reuses its own kept masks (so the rest means something)"
+
+    other = tmp_path / "src" / "workprint"
+    shutil.copytree(Path(workprint.__file__).parent, other, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(other / "privacy" / "redact.py", "a") as f:
+        f.write("\n# a later text redactor\n")
+    code = ("import sys\nfrom pathlib import Path\nfrom workprint.privacy.frames import RedactedFrames\n"
+            "from workprint.process.sessions import load_sessions\n"
+            "frames = RedactedFrames(load_sessions(Path(sys.argv[1]), [sys.argv[2]])[0])\n"
+            "[frames(f) for f in sys.argv[3:]]\nprint(frames.frames_read)\n")
+    env = {**session["env"], "PYTHONPATH": str(other.parent)}
+    out = subprocess.run([sys.executable, "-c", code, str(session["home"]), session["id"], *frame_ids], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) == len(frame_ids), "the other redactor read every frame again"

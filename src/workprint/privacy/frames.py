@@ -9,11 +9,14 @@ line, so the rest of the screen stays useful."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import unicodedata
 import weakref
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -121,8 +124,44 @@ COLUMN_GAP_PX = 48
 WHOLE_READ_SHARE = 0.5
 
 # Bumped on every change to what redaction masks: a redaction made by an older version (cached,
-# exported, uploaded) is never reused, the frames are redacted again.
+# exported, uploaded) is never reused, the frames are redacted again. ``redactor_key`` adds a
+# digest of the code, data and OCR release that decide the masks, so a change nobody bumped this
+# for (a new secret pattern in the text redactor, another name list, another rapidocr) re-keys too.
 REDACTOR_VERSION = 2
+# What decides a frame's masks, relative to the workprint package, and the distributions it reads with.
+MASK_SOURCES = ("privacy/frames.py", "privacy/redact.py", "privacy/names.py", "privacy/names.sqlite.xz",
+                "privacy/phones.py", "privacy/addresses.py", "privacy/tasktokens.py", "imaging.py")
+MASK_DISTRIBUTIONS = ("rapidocr-onnxruntime", "onnxruntime", "phonenumbers")
+
+
+@lru_cache(maxsize=1)
+def redactor_key() -> str:
+    """What cached masks, exports and uploads are keyed by: REDACTOR_VERSION, the workprint release,
+    and ``code_digest`` of this installation. Masks kept under another key are never handed out;
+    the frames are read again."""
+    from workprint import __version__
+
+    return f"{REDACTOR_VERSION}-{__version__}-{code_digest(Path(__file__).resolve().parent.parent)}"
+
+
+def code_digest(package: Path) -> str:
+    """A digest of MASK_SOURCES in the workprint package at ``package`` and of the versions of
+    MASK_DISTRIBUTIONS installed."""
+    from importlib import metadata
+
+    digest = hashlib.blake2b(digest_size=8)
+    for name in MASK_SOURCES:
+        try:
+            content = (package / name).read_bytes()
+        except OSError:  # not shipped as a file (a zip, bytecode only): the release still keys it
+            content = b"absent"
+        digest.update(f"{name}\0{len(content)}\0".encode() + content)
+    for dist in MASK_DISTRIBUTIONS:
+        try:
+            digest.update(f"{dist}={metadata.version(dist)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{dist}=absent\0".encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -434,7 +473,7 @@ MASKS_SAVE_EVERY = 16
 
 
 class _MaskCache:
-    """The persistent half of ``RedactedFrames``: masks by frame id for this REDACTOR_VERSION."""
+    """The persistent half of ``RedactedFrames``: masks by frame id for this ``redactor_key()``."""
 
     def __init__(self, reader: Any):
         self._reader = reader
@@ -442,7 +481,7 @@ class _MaskCache:
         self.unsaved = 0
         read = getattr(reader, "read_sidecar", None)
         document = read(MASKS_SIDECAR) if read is not None else None
-        if isinstance(document, dict) and document.get("version") == REDACTOR_VERSION:
+        if isinstance(document, dict) and document.get("version") == redactor_key():
             for frame_id, entries in (document.get("frames") or {}).items():
                 try:
                     self.masks[frame_id] = [FrameMask(Rect(int(x0), int(y0), int(x1) + 1, int(y1) + 1), str(kind))
@@ -463,7 +502,7 @@ class _MaskCache:
         frames = {fid: [[m.box.x0, m.box.y0, m.box.x1 - 1, m.box.y1 - 1, m.kind] for m in masks]  # last pixel inclusive
                   for fid, masks in self.masks.items()}
         try:
-            write(MASKS_SIDECAR, {"version": REDACTOR_VERSION, "frames": frames})
+            write(MASKS_SIDECAR, {"version": redactor_key(), "frames": frames})
             self.unsaved = 0
         except OSError:
             pass  # a read-only or full store: the cache is only an optimisation
