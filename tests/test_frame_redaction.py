@@ -110,3 +110,94 @@ def test_every_module_that_decides_masks_is_in_the_key():
     assert deciding, "the redactor's own modules were found (so the check means something)"
     assert deciding <= set(MASK_SOURCES), f"not in MASK_SOURCES: {sorted(deciding - set(MASK_SOURCES))}"
 
+
+PASSWORD_LINE = ["meeting notes for friday", "password: Zebra7Kumquat91", "ticket OPS-1234 is closed"]
+
+
+def _value_box() -> tuple[int, int, int, int]:
+    """Where the password's value is drawn on ``_editor(PASSWORD_LINE)``."""
+    font = ImageFont.load_default(size=20)
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    x0 = 80 + draw.textlength("password: ", font=font)
+    x1 = 80 + draw.textlength(PASSWORD_LINE[1], font=font)
+    return int(x0) + 2, 110 + 4, int(x1) - 2, 110 + 18
+
+
+def _menu_over_the_label(image: Image.Image) -> Image.Image:
+    """A menu dropped over the start of the lines: it hides "password:", not the value after it."""
+    font = ImageFont.load_default(size=16)
+    image = image.copy()
+    draw = ImageDraw.Draw(image)
+    right = _value_box()[0] - 12
+    draw.rectangle((66, 64, right, 300), fill=(242, 242, 242), outline=(150, 150, 150))
+    for i, item in enumerate(["Undo", "Redo", "Cut", "Copy", "Paste"]):
+        draw.text((76, 72 + i * 40), item, fill=(30, 30, 30), font=font)
+    return image
+
+
+def _png(image: Image.Image) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _stored_session(home, images: list[Image.Image]) -> list[str]:
+    """A session in the real store holding ``images`` as its frames, one second apart; their ids."""
+    from workprint.store import Catalog, SessionWriter
+
+    writer = SessionWriter(home, "20261203-120000-abcdef", {"screen": {"w": 1280, "h": 720, "scale": 1.0}})
+    ids = []
+    for i, image in enumerate(images):
+        fid = f"{i + 1:032x}"
+        writer.put_frame(fid, _png(image))
+        writer.append({"kind": "frame", "t": 1.0 + i, "frame": fid, "stable": True, "w": 1280, "h": 720})
+        ids.append(fid)
+    writer.flush()
+    writer.close()
+    catalog = Catalog(home)
+    catalog.add(writer.session_id, "2026-12-03T12:00:00Z")
+    catalog.update(writer.session_id, events=writer.event_count, frames=len(images), bytes=0, active_s=float(len(images)),
+                   ended_at="2026-12-03T12:00:09Z")
+    return ids
+
+
+def test_a_secret_whose_label_a_menu_then_covers_stays_masked_whatever_was_read_before(tmp_path, redactor):
+    """A password masked while its label showed stays masked once a menu covers the label (read on
+    its own, "Zebra7Kumquat91" is just a word), however the frames are asked for: the frame with
+    the label painted from kept masks by an earlier command, or the covered frame asked for first
+    (a report or upload of steps an export skipped). Masks never depend on what a command happened
+    to read before: each frame is redacted as the session's frames in time order redact it."""
+    import numpy as np
+
+    from workprint.privacy.frames import MASKS_SIDECAR, RedactedFrames
+    from workprint.process.sessions import load_sessions
+
+    shown = _editor(PASSWORD_LINE)
+    covered = _menu_over_the_label(shown)
+    assert "password" in redactor.redact_image(shown)[1]
+    alone, _ = FrameRedactor().redact_image(covered)
+    assert _masked(alone, _value_box()) < 0.2, "read on its own the value is not flagged (so the rest means something)"
+    first, second = _stored_session(tmp_path, [shown, covered])
+
+    def load():
+        return load_sessions(tmp_path, [])[0]
+
+    earlier = RedactedFrames(load())
+    earlier(first)  # one command showed only the frame with the label (and kept its masks)
+    earlier.save()
+    later = RedactedFrames(load())
+    png, kinds = later(second)
+    assert later.frames_read == 1, "the earlier frame's masks were kept, only the covered frame was read"
+    import io
+
+    assert _masked(Image.open(io.BytesIO(png)).convert("RGB"), _value_box()) > 0.8, \
+        "the password stays masked under the menu when the frame before it came from kept masks"
+
+    load().reader.write_sidecar(MASKS_SIDECAR, {"version": "none kept", "frames": {}})
+    alone_first = RedactedFrames(load())
+    png, kinds = alone_first(second)  # asked for the covered frame before any other
+    assert _masked(Image.open(io.BytesIO(png)).convert("RGB"), _value_box()) > 0.8, \
+        "the password stays masked under the menu when that frame is asked for first"
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(alone_first(second)[0]))), np.asarray(Image.open(io.BytesIO(png))))

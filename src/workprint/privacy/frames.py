@@ -412,6 +412,13 @@ class FrameRedactor:
                                           box.y1 + MASK_MARGIN_PX + 1), kind))
         return out
 
+    def carry_from(self, rgb: np.ndarray, masks: list[FrameMask]) -> None:
+        """The frame before the next one and its masks, when they were kept from an earlier run
+        instead of found here: the next frame keeps those of them whose pixels it shares, as if
+        this redactor had just read that frame."""
+        if rgb is not self._prev_masked:
+            self._prev_masked, self._prev_masks = rgb, list(masks)
+
     def masks(self, rgb: np.ndarray) -> list[FrameMask]:
         """Masks for the next frame of the sequence."""
         prev, prev_masks = self._prev_masked, self._prev_masks
@@ -512,12 +519,17 @@ class RedactedFrames:
     """``session`` is anything with ``reader.frame(frame_id) -> PNG bytes`` (``process.sessions.SessionData``).
 
     Each frame of a session OCR-redacted once, on first use: what exports, the replay report
-    and uploads show. Feed frames roughly in time order, so the redactor can reuse OCR work.
-    The masks found are kept with the session (``MASKS_SIDECAR``), so later commands paint
-    them again instead of reading the frame again.
+    and uploads show. The masks found are kept with the session (``MASKS_SIDECAR``), so later
+    commands paint them again instead of reading the frame again.
 
-    Masks are keyed by the redactor's version as well as the frame: a redaction made by
-    another version of the redaction logic is never handed out."""
+    A frame's masks do not depend on which frames a command asked for before it: frames are
+    read in the session's time order (``session.events``), from the last one whose masks are
+    known, which hands its masks on as the redactor would have (a secret masked while its label
+    showed stays masked once a menu covers the label). So a report or upload that shows steps an
+    export skipped masks them as a pass over the whole session would.
+
+    Masks are keyed by ``redactor_key()`` as well as the frame: a redaction made by another
+    version of the redaction logic is never handed out."""
 
     def __init__(self, session: Any, redactor: FrameRedactor | None = None):
         self._session = session
@@ -525,21 +537,56 @@ class RedactedFrames:
         self._known = _MaskCache(session.reader)
         self._finalizer = weakref.finalize(self, self._known.save)
         self._cache: dict[str, tuple[bytes, list[str]]] = {}
+        self._order: dict[str, int] | None = None  # frame id -> place in time order
+        self._last: tuple[str, bytes, np.ndarray] | None = None  # the frame last fed to the redactor: id, PNG, pixels
         self.frames_read = 0  # frames OCR-read by this instance (the others' masks were kept)
 
     def __call__(self, frame_id: str) -> tuple[bytes, list[str]]:
         """(redacted PNG, kinds masked)."""
         if frame_id not in self._cache:
-            png = self._session.reader.frame(frame_id)
-            masks = self._known.masks.get(frame_id)
-            if masks is None:
-                if self._redactor is None:
-                    self._redactor = FrameRedactor()  # loads the OCR models: only when a frame needs reading
-                masks = self._redactor.masks(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))
-                self.frames_read += 1
-                self._known.add(frame_id, masks)
+            masks = self._masks(frame_id)
+            png = self._last[1] if self._last is not None and self._last[0] == frame_id \
+                else self._session.reader.frame(frame_id)
             self._cache[frame_id] = (masked_png(png, masks), sorted({m.kind for m in masks}))
         return self._cache[frame_id]
+
+    def _in_order(self) -> dict[str, int]:
+        """Each frame id of the session -> its place in the order the frames were grabbed."""
+        if self._order is None:
+            events = getattr(self._session, "events", None) or []
+            frames = sorted((e for e in events if e.get("kind") == "frame" and e.get("frame")),
+                            key=lambda e: e.get("t", 0))
+            self._order = {fid: i for i, fid in enumerate(dict.fromkeys(e["frame"] for e in frames))}
+        return self._order
+
+    def _rgb(self, frame_id: str) -> np.ndarray:
+        if self._last is not None and self._last[0] == frame_id:
+            return self._last[2]
+        png = self._session.reader.frame(frame_id)
+        rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+        self._last = (frame_id, png, rgb)
+        return rgb
+
+    def _masks(self, frame_id: str) -> list[FrameMask]:
+        known = self._known.masks
+        if frame_id in known:
+            return known[frame_id]
+        order = self._in_order()
+        place, ids = order.get(frame_id), list(order)
+        todo, before = [frame_id], None
+        if place is not None:  # back to the last frame whose masks are known, then forward in time
+            start = place
+            while start > 0 and ids[start - 1] not in known:
+                start -= 1
+            todo, before = ids[start:place + 1], (ids[start - 1] if start > 0 else None)
+        if self._redactor is None:
+            self._redactor = FrameRedactor()  # loads the OCR models: only when a frame needs reading
+        if before is not None:
+            self._redactor.carry_from(self._rgb(before), known[before])
+        for fid in todo:
+            self._known.add(fid, self._redactor.masks(self._rgb(fid)))
+            self.frames_read += 1
+        return known[frame_id]
 
     def use(self, redacted: dict[str, tuple[bytes, list[str]]]) -> None:
         """Frames redacted elsewhere (a collector export's chunks, here or on Ray), handed out as given."""
