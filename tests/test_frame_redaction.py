@@ -201,3 +201,45 @@ def test_a_secret_whose_label_a_menu_then_covers_stays_masked_whatever_was_read_
     assert _masked(Image.open(io.BytesIO(png)).convert("RGB"), _value_box()) > 0.8, \
         "the password stays masked under the menu when that frame is asked for first"
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(alone_first(second)[0]))), np.asarray(Image.open(io.BytesIO(png))))
+
+
+def _small_window(lines: list[str], caret_line: int | None = None) -> Image.Image:
+    """A 1280×720 screen with a short editor window (260 rows, far less than half the screen)
+    showing ``lines`` from its top, and a static panel below it."""
+    font = ImageFont.load_default(size=18)
+    image = Image.new("RGB", (1280, 720), (40, 44, 52))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((100, 40, 900, 300), fill=(255, 255, 255), outline=(120, 120, 120))
+    for i, line in enumerate(lines[:9]):
+        draw.text((112, 50 + i * 27), line, fill=(20, 20, 20), font=font)
+    if caret_line is not None:
+        draw.line((112, 50 + caret_line * 27, 112, 50 + caret_line * 27 + 18), fill=(0, 0, 0))
+    draw.text((110, 660), "panel: 3 windows open", fill=(230, 230, 230), font=font)
+    return image
+
+
+def test_a_scroll_or_moved_window_is_read_whole_however_few_rows_it_changes():
+    """Fail closed: when what the changed rows show was on other rows before (text scrolled by a
+    line, a window moved), earlier readings cannot be matched to the frame, so it is read whole,
+    as a fresh redactor would, even when the change covers far less than half the screen. Typing
+    on a line, or a caret moving, is still read incrementally."""
+    lines = [f"note {i}: the weekly report is due on friday" for i in range(12)]
+    redactor = FrameRedactor()
+    redactor.masks(np.asarray(_small_window(lines)))
+    assert redactor.whole_reads == 1, "a first frame is read whole"
+
+    typed = lines[:3] + [lines[3] + " today"] + lines[4:]
+    redactor.masks(np.asarray(_small_window(typed)))
+    redactor.masks(np.asarray(_small_window(typed, caret_line=4)))
+    redactor.masks(np.asarray(_small_window(typed, caret_line=5)))
+    assert redactor.whole_reads == 1, "typing on a line and a caret moving are read incrementally"
+
+    redactor.masks(np.asarray(_small_window(typed[1:], caret_line=4)))  # scrolled by one line
+    assert redactor.whole_reads == 2, "a scroll is read whole"
+
+    moved = Image.new("RGB", (1280, 720), (40, 44, 52))
+    moved.paste(_small_window(typed[1:]).crop((100, 40, 901, 301)), (100, 80))  # the window moved down
+    ImageDraw.Draw(moved).text((110, 660), "panel: 3 windows open", fill=(230, 230, 230),
+                               font=ImageFont.load_default(size=18))
+    redactor.masks(np.asarray(moved))
+    assert redactor.whole_reads == 3, "a moved window is read whole"

@@ -122,6 +122,10 @@ COLUMN_GAP_PX = 48
 # When more than this share of the frame's rows must be read again (a scroll, a window switch),
 # the frame is read whole: the previous readings are not trusted to line up with it.
 WHOLE_READ_SHARE = 0.5
+# The frame is read whole too when this many distinct rows of what changed were on other rows
+# before: text scrolled, a window moved, however few rows that is. (A caret moving a line down
+# repeats one row; a scrolled line of text brings a dozen distinct ones.)
+MOVED_ROWS = 6
 
 # Bumped on every change to what redaction masks: a redaction made by an older version (cached,
 # exported, uploaded) is never reused, the frames are redacted again. ``redactor_key`` adds a
@@ -162,6 +166,19 @@ def code_digest(package: Path) -> str:
         except metadata.PackageNotFoundError:
             digest.update(f"{dist}=absent\0".encode())
     return digest.hexdigest()
+
+
+def _moved(rgb: np.ndarray, prev: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether at least MOVED_ROWS distinct rows of what changed (between the changed columns)
+    show what another changed row showed before: content that moved up or down."""
+    r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(changed_pixels(rgb[r0:r1], prev[r0:r1]).any(axis=0))
+    c0, c1 = int(cols[0]), int(cols[-1]) + 1
+    now, before = rgb[rows, c0:c1], prev[rows, c0:c1]
+    busy = (now != now[:, :1]).any(axis=(1, 2))  # rows of one colour match anywhere: not evidence
+    was = {row.tobytes() for row in before}
+    moved = {row.tobytes() for row, b in zip(now, busy) if b and row.tobytes() in was}  # a changed row: not from its own place
+    return len(moved) >= MOVED_ROWS
 
 
 @dataclass(frozen=True)
@@ -220,6 +237,7 @@ class FrameRedactor:
         self._prev_masked: np.ndarray | None = None  # the frame ``_prev_masks`` were drawn on
         self._prev_masks: list[FrameMask] = []
         self.ocr_pixels = 0  # pixels text detection actually read, to measure what reuse saves
+        self.whole_reads = 0  # frames read whole (the first, and those that could not be matched)
 
     def _detect(self, image: np.ndarray, y_offset: int) -> list[Rect]:
         """Boxes of text lines in ``image``, shifted down by ``y_offset``."""
@@ -339,24 +357,31 @@ class FrameRedactor:
         state kept between frames is left alone (for checks that compare against it)."""
         return self._recognise(rgb, self._detect_regions(rgb))
 
+    def _whole(self, rgb: np.ndarray) -> list[TextBox]:
+        """Read the frame whole and make it the one the next frame is matched against."""
+        boxes = self._recognise(rgb, self._detect_regions(rgb))
+        self._prev, self._prev_boxes = rgb, boxes
+        self.whole_reads += 1
+        return boxes
+
     def text_boxes(self, rgb: np.ndarray) -> list[TextBox]:
         """OCR text boxes of a frame, reusing the previous frame's where nothing changed.
 
         What holds, whatever the frames: a line whose pixels changed is read again, whole; a
         line keeps an earlier reading only while none of its pixels changed; and when the
-        frames cannot be matched (another size, or most rows changed: a scroll, a window
-        switch) the frame is read whole, as a fresh redactor would.
+        frames cannot be matched (another size, content that moved: a scroll, a moved window,
+        or most rows changed: a window switch) the frame is read whole, as a fresh redactor would.
         """
         prev = self._prev
         if prev is None or prev.shape != rgb.shape:
-            boxes = self._recognise(rgb, self._detect_regions(rgb))
-            self._prev, self._prev_boxes = rgb, boxes
-            return boxes
+            return self._whole(rgb)
         rows = changed_rows(rgb, prev)
         if not rows.size:
             boxes = list(self._prev_boxes)
             self._prev, self._prev_boxes = rgb, boxes
             return boxes
+        if _moved(rgb, prev, rows):
+            return self._whole(rgb)
         bands: list[list[int]] = []
         for r0, r1 in runs(rows, 2 * BAND_MARGIN_PX):
             y0, y1 = self._band(rgb, r0, r1)
@@ -365,9 +390,7 @@ class FrameRedactor:
             else:
                 bands.append([y0, y1])
         if sum(y1 - y0 for y0, y1 in bands) > WHOLE_READ_SHARE * rgb.shape[0]:
-            boxes = self._recognise(rgb, self._detect_regions(rgb))  # most of the screen changed
-            self._prev, self._prev_boxes = rgb, boxes
-            return boxes
+            return self._whole(rgb)  # most of the screen changed
 
         def inside(box_y0: int, box_y1: int) -> bool:
             middle = (box_y0 + box_y1) // 2
