@@ -3,7 +3,8 @@ on every frame after them, in every output (hf, opencua, chat, the replay report
 `workprint upload` sends), not only on the frame right after they were typed.
 
 A recording types an e-mail, `password: <value>` and a card number, then twelve more lines,
-clicks, scrolls, opens a menu over the text and switches to a terminal and back. The stored
+clicks, scrolls, opens a menu over the text, switches to a terminal, moves it over the labels
+(`password:` hidden, its value not) and switches back. The stored
 frames show the secrets (checked, so the test means something); every frame of every output
 is read by OCR and none may show them."""
 
@@ -63,8 +64,21 @@ def test_incremental_masks_cover_a_fresh_redactors_on_every_frame(session):
     """The invariant: feeding frames in order never masks less than reading each frame afresh."""
     from workprint.privacy.frames import MASK_MARGIN_PX, FrameRedactor
 
+    from workprint.process.sessions import load_sessions
+
     frames = frames_in_order(session["home"], session["id"])
     assert len(frames) >= 10
+    # The recording holds the sequences the invariant must survive (their frames are among those checked).
+    actions = load_sessions(session["home"], [session["id"]])[0].actions
+    first_secret = next(i for i, a in enumerate(actions) if a["type"] == "type" and "[EMAIL]" in a.get("text", ""))
+    cases = {
+        "typing after the secrets": any(a["type"] == "type" and "note" in a.get("text", "") for a in actions[first_secret:]),
+        "a scroll that moved the text": any(a["type"] == "scroll" and a.get("frame") != a.get("frame_after")
+                                            for a in actions),
+        "a menu opened over the text": any((a.get("target") or {}).get("role") == "menu" for a in actions),
+        "a switch to another window": any(a.get("app") == "xterm" for a in actions),
+    }
+    assert all(cases.values()), f"missing from the recording: {[k for k, v in cases.items() if not v]}"
     incremental, fresh = FrameRedactor(), FrameRedactor()
     with_secrets = 0
     for i, rgb in enumerate(frames):
