@@ -243,3 +243,34 @@ def test_a_scroll_or_moved_window_is_read_whole_however_few_rows_it_changes():
                                font=ImageFont.load_default(size=18))
     redactor.masks(np.asarray(moved))
     assert redactor.whole_reads == 3, "a moved window is read whole"
+
+
+def _scrolled_window(lines: list[str], offset: int) -> Image.Image:
+    """``_small_window``'s editor with its text scrolled up by ``offset`` pixels: the top line
+    is cut by the window's edge, as a wheel scroll leaves it."""
+    font = ImageFont.load_default(size=18)
+    text = Image.new("RGB", (790, 27 * len(lines) + 20), (255, 255, 255))
+    draw = ImageDraw.Draw(text)
+    for i, line in enumerate(lines):
+        draw.text((11, 10 + i * 27), line, fill=(20, 20, 20), font=font)
+    image = _small_window([])
+    image.paste(text.crop((0, offset, 790, offset + 250)), (105, 45))
+    return image
+
+
+def test_a_secret_half_scrolled_out_of_view_stays_masked():
+    """Scrolled so the window's edge cuts the e-mail's line in half: the half still showing is
+    read poorly by OCR (not flagged on its own), yet it is the e-mail; its mask from the frame
+    before moves with the text."""
+    lines = [f"send it to {EMAIL} now"] + [f"note {i}: the weekly report is due on friday" for i in range(10)]
+    full, cut = _scrolled_window(lines, 0), _scrolled_window(lines, 22)  # the line's glyphs: rows 60-76, then 38-54
+    assert not FrameRedactor().redact_image(cut)[1], "read on its own the cut line is not flagged (so this means something)"
+    redactor = FrameRedactor()
+    assert "email" in redactor.redact_image(full)[1]
+    out, _ = redactor.redact_image(cut)
+    font = ImageFont.load_default(size=18)
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    x0 = 116 + int(draw.textlength("send it to ", font=font)) + 2
+    x1 = 116 + int(draw.textlength(f"send it to {EMAIL}", font=font)) - 2
+    showing = (x0, 45, x1, 55)  # the rows of the line still inside the window
+    assert _masked(out, showing) > 0.8, "the half of the e-mail still showing is masked"

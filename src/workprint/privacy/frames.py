@@ -14,6 +14,7 @@ import io
 import re
 import unicodedata
 import weakref
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -126,6 +127,8 @@ WHOLE_READ_SHARE = 0.5
 # before: text scrolled, a window moved, however few rows that is. (A caret moving a line down
 # repeats one row; a scrolled line of text brings a dozen distinct ones.)
 MOVED_ROWS = 6
+# A part of an earlier mask narrower or shorter than this (about a character) is not kept.
+MIN_SHOWN_PX = 4
 
 # Bumped on every change to what redaction masks: a redaction made by an older version (cached,
 # exported, uploaded) is never reused, the frames are redacted again. ``redactor_key`` adds a
@@ -168,17 +171,44 @@ def code_digest(package: Path) -> str:
     return digest.hexdigest()
 
 
-def _moved(rgb: np.ndarray, prev: np.ndarray, rows: np.ndarray) -> bool:
-    """Whether at least MOVED_ROWS distinct rows of what changed (between the changed columns)
-    show what another changed row showed before: content that moved up or down."""
+def _moved(rgb: np.ndarray, prev: np.ndarray, rows: np.ndarray) -> int | None:
+    """How far content moved down (pixels, negative: up) when at least MOVED_ROWS distinct rows
+    of what changed (between the changed columns) show what another changed row showed before;
+    None when nothing moved."""
     r0, r1 = int(rows[0]), int(rows[-1]) + 1
     cols = np.flatnonzero(changed_pixels(rgb[r0:r1], prev[r0:r1]).any(axis=0))
     c0, c1 = int(cols[0]), int(cols[-1]) + 1
     now, before = rgb[rows, c0:c1], prev[rows, c0:c1]
     busy = (now != now[:, :1]).any(axis=(1, 2))  # rows of one colour match anywhere: not evidence
-    was = {row.tobytes() for row in before}
-    moved = {row.tobytes() for row, b in zip(now, busy) if b and row.tobytes() in was}  # a changed row: not from its own place
-    return len(moved) >= MOVED_ROWS
+    was = {row.tobytes(): int(y) for y, row in zip(rows, before)}
+    # A changed row never matches its own place, so every match is a move.
+    moved = {row.tobytes(): int(y) - was[row.tobytes()] for y, row, b in zip(rows, now, busy)
+             if b and row.tobytes() in was}
+    if len(moved) < MOVED_ROWS:
+        return None
+    return Counter(moved.values()).most_common(1)[0][0]
+
+
+def _still_shown(rgb: np.ndarray, prev: np.ndarray, box: Rect, dy: int) -> list[Rect]:
+    """The parts of ``box`` on ``prev`` that ``rgb`` still shows, moved down by ``dy``: all of it
+    when its pixels are the same; else its columns (a menu over one end of a line) or rows (the
+    window's edge across it after a scroll) whose pixels are the same, where they hold text."""
+    h = rgb.shape[0]
+    x0, y0, x1, y1 = box
+    a0, a1 = max(y0, -dy, 0), min(y1, h - dy, h)
+    if a1 <= a0 or x1 <= x0:
+        return []
+    old, new = prev[a0:a1, x0:x1], rgb[a0 + dy:a1 + dy, x0:x1]
+    if not (old != old[0, 0]).any():
+        return []  # one colour: no text there to keep hidden
+    same = (old == new).all(axis=2)
+    if same.all():
+        return [Rect(x0, a0 + dy, x1, a1 + dy)]
+    out = [Rect(x0 + c0, a0 + dy, x0 + c1, a1 + dy) for c0, c1 in runs(np.flatnonzero(same.all(axis=0)), 1)
+           if c1 - c0 >= MIN_SHOWN_PX and (old[:, c0:c1] != old[0, c0]).any()]
+    out += [Rect(x0, a0 + r0 + dy, x1, a0 + r1 + dy) for r0, r1 in runs(np.flatnonzero(same.all(axis=1)), 1)
+            if r1 - r0 >= MIN_SHOWN_PX and (old[r0:r1] != old[r0, 0]).any()]
+    return out
 
 
 @dataclass(frozen=True)
@@ -380,7 +410,7 @@ class FrameRedactor:
             boxes = list(self._prev_boxes)
             self._prev, self._prev_boxes = rgb, boxes
             return boxes
-        if _moved(rgb, prev, rows):
+        if _moved(rgb, prev, rows) is not None:
             return self._whole(rgb)
         bands: list[list[int]] = []
         for r0, r1 in runs(rows, 2 * BAND_MARGIN_PX):
@@ -446,15 +476,17 @@ class FrameRedactor:
         """Masks for the next frame of the sequence."""
         prev, prev_masks = self._prev_masked, self._prev_masks
         out = self.masks_of(self.text_boxes(rgb))
-        if prev is not None and prev.shape == rgb.shape:
-            # A mask whose pixels did not change stays: what was judged secret on the last frame
-            # is still secret when, say, a menu now covers the label that gave it away.
+        if prev is not None and prev.shape == rgb.shape and prev_masks:
+            # What an earlier mask hid stays hidden while the frame still shows it: what was judged
+            # secret on the last frame is still secret when a menu now covers the label that gave
+            # it away, a menu covers part of it, or a scroll moved it half out of view (where OCR
+            # no longer reads it).
+            rows = changed_rows(rgb, prev)
+            dy = _moved(rgb, prev, rows) if rows.size else None
             for mask in prev_masks:
-                x0, y0, x1, y1 = mask.box
-                region = rgb[y0:y1, x0:x1]
-                if region.size and np.array_equal(region, prev[y0:y1, x0:x1]) \
-                        and (region != region[0, 0]).any() and mask not in out:
-                    out.append(mask)
+                for shift in {0, dy or 0}:
+                    out += [FrameMask(box, mask.kind) for box in _still_shown(rgb, prev, mask.box, shift)
+                            if FrameMask(box, mask.kind) not in out]
         self._prev_masked, self._prev_masks = rgb, out
         return out
 
