@@ -72,7 +72,7 @@ def record_secret_session(desk: VirtualDesktop, home: Path, more_lines: int = 12
     policy.write_text('[apps]\nallow = ["mousepad", "xterm"]\n')
     desk.spawn(["mousepad"])
     pad = desk.wait_window("mousepad")
-    desk.xdotool("windowsize", pad, 1000, 560)  # shorter than the text: typing and the wheel scroll it
+    desk.xdotool("windowsize", pad, 1000, 380)  # shorter than the text: typing and the wheel scroll it
     desk.spawn(["xterm", "-geometry", "70x12+600+500", "-title", "scratch terminal"])
     term = desk.wait_window("xterm")
     time.sleep(1.0)
@@ -80,6 +80,14 @@ def record_secret_session(desk: VirtualDesktop, home: Path, more_lines: int = 12
     play_secret_session(desk, pad, more_lines)
     desk.activate(term)  # a window switch: the terminal comes over the text
     desk.xdotool("type", "--delay", 20, "ls\n")
+    time.sleep(0.8)
+    # The terminal moved over the start of the lines: it hides "password:", not the value after it
+    # (read on its own the value is a plain word; it must stay masked from the frames before).
+    x, y, _, _ = desk.geometry(pad)
+    _, _, term_w, _ = desk.geometry(term)
+    desk.xdotool("windowmove", term, x + 40 - term_w, y + 40)
+    time.sleep(1.0)
+    desk.xdotool("type", "--delay", 20, "pwd\n")
     time.sleep(0.8)
     desk.activate(pad)
     time.sleep(1.0)

@@ -3,7 +3,8 @@ on every frame after them, in every output (hf, opencua, chat, the replay report
 `workprint upload` sends), not only on the frame right after they were typed.
 
 A recording types an e-mail, `password: <value>` and a card number, then twelve more lines,
-clicks, scrolls, opens a menu over the text and switches to a terminal and back. The stored
+clicks, scrolls, opens a menu over the text, switches to a terminal, moves it over the labels
+(`password:` hidden, its value not) and switches back. The stored
 frames show the secrets (checked, so the test means something); every frame of every output
 is read by OCR and none may show them."""
 
@@ -63,8 +64,21 @@ def test_incremental_masks_cover_a_fresh_redactors_on_every_frame(session):
     """The invariant: feeding frames in order never masks less than reading each frame afresh."""
     from workprint.privacy.frames import MASK_MARGIN_PX, FrameRedactor
 
+    from workprint.process.sessions import load_sessions
+
     frames = frames_in_order(session["home"], session["id"])
     assert len(frames) >= 10
+    # The recording holds the sequences the invariant must survive (their frames are among those checked).
+    actions = load_sessions(session["home"], [session["id"]])[0].actions
+    first_secret = next(i for i, a in enumerate(actions) if a["type"] == "type" and "[EMAIL]" in a.get("text", ""))
+    cases = {
+        "typing after the secrets": any(a["type"] == "type" and "note" in a.get("text", "") for a in actions[first_secret:]),
+        "a scroll that moved the text": any(a["type"] == "scroll" and a.get("frame") != a.get("frame_after")
+                                            for a in actions),
+        "a menu opened over the text": any((a.get("target") or {}).get("role") == "menu" for a in actions),
+        "a switch to another window": any(a.get("app") == "xterm" for a in actions),
+    }
+    assert all(cases.values()), f"missing from the recording: {[k for k, v in cases.items() if not v]}"
     incremental, fresh = FrameRedactor(), FrameRedactor()
     with_secrets = 0
     for i, rgb in enumerate(frames):
@@ -162,12 +176,12 @@ def test_exports_and_uploads_made_by_an_older_redactor_are_redone(session, tmp_p
     assert "(0 written, 1 unchanged)" in again.stderr, "an unchanged session is skipped (so the rest means something)"
 
     # Rewind the export to what an older redactor wrote: its fingerprint, and a frame in clear.
-    current = steps.REDACTOR_VERSION
-    steps.REDACTOR_VERSION = current - 1
+    current = steps.redactor_key
+    steps.redactor_key = lambda: "1-an-older-redactor"
     try:
         old_fingerprint = load_sessions(home, [sid])[0].fingerprint
     finally:
-        steps.REDACTOR_VERSION = current
+        steps.redactor_key = current
     assert old_fingerprint != load_sessions(home, [sid])[0].fingerprint
     manifest_path = out / "workprint-manifest.json"
     manifest = json.loads(manifest_path.read_text())
@@ -189,7 +203,7 @@ def test_masks_kept_with_the_session_are_reused_and_an_older_redactors_are_not(s
     """The masks OCR found are kept (sealed) with the session, so the export, report and upload
     after a recording read each frame once between them; masks kept by an older redactor are
     never reused."""
-    from workprint.privacy.frames import MASKS_SIDECAR, REDACTOR_VERSION, RedactedFrames
+    from workprint.privacy.frames import MASKS_SIDECAR, RedactedFrames
     from workprint.process.sessions import load_sessions
 
     data = load_sessions(session["home"], [session["id"]])[0]
@@ -205,7 +219,41 @@ def test_masks_kept_with_the_session_are_reused_and_an_older_redactors_are_not(s
     assert again.frames_read == 0, "the kept masks were painted again, no frame was read again"
 
     # An older redactor's masks (here: none at all) must not be handed out as this version's.
-    data.reader.write_sidecar(MASKS_SIDECAR, {"version": REDACTOR_VERSION - 1, "frames": {f: [] for f in frame_ids}})
+    data.reader.write_sidecar(MASKS_SIDECAR, {"version": "1-an-older-redactor", "frames": {f: [] for f in frame_ids}})
     redone = RedactedFrames(load_sessions(session["home"], [session["id"]])[0])
     assert [redone(fid)[1] for fid in frame_ids] == [masked[fid][1] for fid in frame_ids]
     assert redone.frames_read == len(frame_ids)
+
+
+def test_masks_kept_by_a_workprint_whose_text_redactor_differs_are_not_reused(session, tmp_path):
+    """The kept masks follow the code that decided them, not only REDACTOR_VERSION: a workprint
+    whose text redactor differs (here by one byte; in life a new secret pattern nobody bumped the
+    version for) reads every frame again instead of painting the older masks."""
+    import shutil
+
+    import workprint
+    from workprint.privacy.frames import RedactedFrames
+    from workprint.process.sessions import load_sessions
+
+    data = load_sessions(session["home"], [session["id"]])[0]
+    frame_ids = list(dict.fromkeys(e["frame"] for e in data.events if e.get("kind") == "frame"))[:3]
+    first = RedactedFrames(data)
+    [first(fid) for fid in frame_ids]
+    first.save()
+    again = RedactedFrames(load_sessions(session["home"], [session["id"]])[0])
+    [again(fid) for fid in frame_ids]
+    assert again.frames_read == 0, "this workprint reuses its own kept masks (so the rest means something)"
+
+    other = tmp_path / "src" / "workprint"
+    shutil.copytree(Path(workprint.__file__).parent, other, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(other / "privacy" / "redact.py", "a") as f:
+        f.write("\n# a later text redactor\n")
+    code = ("import sys\nfrom pathlib import Path\nfrom workprint.privacy.frames import RedactedFrames\n"
+            "from workprint.process.sessions import load_sessions\n"
+            "frames = RedactedFrames(load_sessions(Path(sys.argv[1]), [sys.argv[2]])[0])\n"
+            "[frames(f) for f in sys.argv[3:]]\nprint(frames.frames_read)\n")
+    env = {**session["env"], "PYTHONPATH": str(other.parent)}
+    out = subprocess.run([sys.executable, "-c", code, str(session["home"]), session["id"], *frame_ids], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) == len(frame_ids), "the other redactor read every frame again"

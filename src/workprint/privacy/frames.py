@@ -9,11 +9,15 @@ line, so the rest of the screen stays useful."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import unicodedata
 import weakref
+from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -119,10 +123,92 @@ COLUMN_GAP_PX = 48
 # When more than this share of the frame's rows must be read again (a scroll, a window switch),
 # the frame is read whole: the previous readings are not trusted to line up with it.
 WHOLE_READ_SHARE = 0.5
+# The frame is read whole too when this many distinct rows of what changed were on other rows
+# before: text scrolled, a window moved, however few rows that is. (A caret moving a line down
+# repeats one row; a scrolled line of text brings a dozen distinct ones.)
+MOVED_ROWS = 6
+# A part of an earlier mask narrower or shorter than this (about a character) is not kept.
+MIN_SHOWN_PX = 4
 
 # Bumped on every change to what redaction masks: a redaction made by an older version (cached,
-# exported, uploaded) is never reused, the frames are redacted again.
+# exported, uploaded) is never reused, the frames are redacted again. ``redactor_key`` adds a
+# digest of the code, data and OCR release that decide the masks, so a change nobody bumped this
+# for (a new secret pattern in the text redactor, another name list, another rapidocr) re-keys too.
 REDACTOR_VERSION = 2
+# What decides a frame's masks, relative to the workprint package, and the distributions it reads with.
+MASK_SOURCES = ("privacy/frames.py", "privacy/redact.py", "privacy/names.py", "privacy/names.sqlite.xz",
+                "privacy/phones.py", "privacy/addresses.py", "privacy/tasktokens.py", "imaging.py")
+MASK_DISTRIBUTIONS = ("rapidocr-onnxruntime", "onnxruntime", "phonenumbers")
+
+
+@lru_cache(maxsize=1)
+def redactor_key() -> str:
+    """What cached masks, exports and uploads are keyed by: REDACTOR_VERSION, the workprint release,
+    and ``code_digest`` of this installation. Masks kept under another key are never handed out;
+    the frames are read again."""
+    from workprint import __version__
+
+    return f"{REDACTOR_VERSION}-{__version__}-{code_digest(Path(__file__).resolve().parent.parent)}"
+
+
+def code_digest(package: Path) -> str:
+    """A digest of MASK_SOURCES in the workprint package at ``package`` and of the versions of
+    MASK_DISTRIBUTIONS installed."""
+    from importlib import metadata
+
+    digest = hashlib.blake2b(digest_size=8)
+    for name in MASK_SOURCES:
+        try:
+            content = (package / name).read_bytes()
+        except OSError:  # not shipped as a file (a zip, bytecode only): the release still keys it
+            content = b"absent"
+        digest.update(f"{name}\0{len(content)}\0".encode() + content)
+    for dist in MASK_DISTRIBUTIONS:
+        try:
+            digest.update(f"{dist}={metadata.version(dist)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{dist}=absent\0".encode())
+    return digest.hexdigest()
+
+
+def _moved(rgb: np.ndarray, prev: np.ndarray, rows: np.ndarray) -> int | None:
+    """How far content moved down (pixels, negative: up) when at least MOVED_ROWS distinct rows
+    of what changed (between the changed columns) show what another changed row showed before;
+    None when nothing moved."""
+    r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(changed_pixels(rgb[r0:r1], prev[r0:r1]).any(axis=0))
+    c0, c1 = int(cols[0]), int(cols[-1]) + 1
+    now, before = rgb[rows, c0:c1], prev[rows, c0:c1]
+    busy = (now != now[:, :1]).any(axis=(1, 2))  # rows of one colour match anywhere: not evidence
+    was = {row.tobytes(): int(y) for y, row in zip(rows, before)}
+    # A changed row never matches its own place, so every match is a move.
+    moved = {row.tobytes(): int(y) - was[row.tobytes()] for y, row, b in zip(rows, now, busy)
+             if b and row.tobytes() in was}
+    if len(moved) < MOVED_ROWS:
+        return None
+    return Counter(moved.values()).most_common(1)[0][0]
+
+
+def _still_shown(rgb: np.ndarray, prev: np.ndarray, box: Rect, dy: int) -> list[Rect]:
+    """The parts of ``box`` on ``prev`` that ``rgb`` still shows, moved down by ``dy``: all of it
+    when its pixels are the same; else its columns (a menu over one end of a line) or rows (the
+    window's edge across it after a scroll) whose pixels are the same, where they hold text."""
+    h = rgb.shape[0]
+    x0, y0, x1, y1 = box
+    a0, a1 = max(y0, -dy, 0), min(y1, h - dy, h)
+    if a1 <= a0 or x1 <= x0:
+        return []
+    old, new = prev[a0:a1, x0:x1], rgb[a0 + dy:a1 + dy, x0:x1]
+    if not (old != old[0, 0]).any():
+        return []  # one colour: no text there to keep hidden
+    same = (old == new).all(axis=2)
+    if same.all():
+        return [Rect(x0, a0 + dy, x1, a1 + dy)]
+    out = [Rect(x0 + c0, a0 + dy, x0 + c1, a1 + dy) for c0, c1 in runs(np.flatnonzero(same.all(axis=0)), 1)
+           if c1 - c0 >= MIN_SHOWN_PX and (old[:, c0:c1] != old[0, c0]).any()]
+    out += [Rect(x0, a0 + r0 + dy, x1, a0 + r1 + dy) for r0, r1 in runs(np.flatnonzero(same.all(axis=1)), 1)
+            if r1 - r0 >= MIN_SHOWN_PX and (old[r0:r1] != old[r0, 0]).any()]
+    return out
 
 
 @dataclass(frozen=True)
@@ -181,6 +267,7 @@ class FrameRedactor:
         self._prev_masked: np.ndarray | None = None  # the frame ``_prev_masks`` were drawn on
         self._prev_masks: list[FrameMask] = []
         self.ocr_pixels = 0  # pixels text detection actually read, to measure what reuse saves
+        self.whole_reads = 0  # frames read whole (the first, and those that could not be matched)
 
     def _detect(self, image: np.ndarray, y_offset: int) -> list[Rect]:
         """Boxes of text lines in ``image``, shifted down by ``y_offset``."""
@@ -300,24 +387,31 @@ class FrameRedactor:
         state kept between frames is left alone (for checks that compare against it)."""
         return self._recognise(rgb, self._detect_regions(rgb))
 
+    def _whole(self, rgb: np.ndarray) -> list[TextBox]:
+        """Read the frame whole and make it the one the next frame is matched against."""
+        boxes = self._recognise(rgb, self._detect_regions(rgb))
+        self._prev, self._prev_boxes = rgb, boxes
+        self.whole_reads += 1
+        return boxes
+
     def text_boxes(self, rgb: np.ndarray) -> list[TextBox]:
         """OCR text boxes of a frame, reusing the previous frame's where nothing changed.
 
         What holds, whatever the frames: a line whose pixels changed is read again, whole; a
         line keeps an earlier reading only while none of its pixels changed; and when the
-        frames cannot be matched (another size, or most rows changed: a scroll, a window
-        switch) the frame is read whole, as a fresh redactor would.
+        frames cannot be matched (another size, content that moved: a scroll, a moved window,
+        or most rows changed: a window switch) the frame is read whole, as a fresh redactor would.
         """
         prev = self._prev
         if prev is None or prev.shape != rgb.shape:
-            boxes = self._recognise(rgb, self._detect_regions(rgb))
-            self._prev, self._prev_boxes = rgb, boxes
-            return boxes
+            return self._whole(rgb)
         rows = changed_rows(rgb, prev)
         if not rows.size:
             boxes = list(self._prev_boxes)
             self._prev, self._prev_boxes = rgb, boxes
             return boxes
+        if _moved(rgb, prev, rows) is not None:
+            return self._whole(rgb)
         bands: list[list[int]] = []
         for r0, r1 in runs(rows, 2 * BAND_MARGIN_PX):
             y0, y1 = self._band(rgb, r0, r1)
@@ -326,9 +420,7 @@ class FrameRedactor:
             else:
                 bands.append([y0, y1])
         if sum(y1 - y0 for y0, y1 in bands) > WHOLE_READ_SHARE * rgb.shape[0]:
-            boxes = self._recognise(rgb, self._detect_regions(rgb))  # most of the screen changed
-            self._prev, self._prev_boxes = rgb, boxes
-            return boxes
+            return self._whole(rgb)  # most of the screen changed
 
         def inside(box_y0: int, box_y1: int) -> bool:
             middle = (box_y0 + box_y1) // 2
@@ -373,19 +465,28 @@ class FrameRedactor:
                                           box.y1 + MASK_MARGIN_PX + 1), kind))
         return out
 
+    def carry_from(self, rgb: np.ndarray, masks: list[FrameMask]) -> None:
+        """The frame before the next one and its masks, when they were kept from an earlier run
+        instead of found here: the next frame keeps those of them whose pixels it shares, as if
+        this redactor had just read that frame."""
+        if rgb is not self._prev_masked:
+            self._prev_masked, self._prev_masks = rgb, list(masks)
+
     def masks(self, rgb: np.ndarray) -> list[FrameMask]:
         """Masks for the next frame of the sequence."""
         prev, prev_masks = self._prev_masked, self._prev_masks
         out = self.masks_of(self.text_boxes(rgb))
-        if prev is not None and prev.shape == rgb.shape:
-            # A mask whose pixels did not change stays: what was judged secret on the last frame
-            # is still secret when, say, a menu now covers the label that gave it away.
+        if prev is not None and prev.shape == rgb.shape and prev_masks:
+            # What an earlier mask hid stays hidden while the frame still shows it: what was judged
+            # secret on the last frame is still secret when a menu now covers the label that gave
+            # it away, a menu covers part of it, or a scroll moved it half out of view (where OCR
+            # no longer reads it).
+            rows = changed_rows(rgb, prev)
+            dy = _moved(rgb, prev, rows) if rows.size else None
             for mask in prev_masks:
-                x0, y0, x1, y1 = mask.box
-                region = rgb[y0:y1, x0:x1]
-                if region.size and np.array_equal(region, prev[y0:y1, x0:x1]) \
-                        and (region != region[0, 0]).any() and mask not in out:
-                    out.append(mask)
+                for shift in {0, dy or 0}:
+                    out += [FrameMask(box, mask.kind) for box in _still_shown(rgb, prev, mask.box, shift)
+                            if FrameMask(box, mask.kind) not in out]
         self._prev_masked, self._prev_masks = rgb, out
         return out
 
@@ -434,7 +535,7 @@ MASKS_SAVE_EVERY = 16
 
 
 class _MaskCache:
-    """The persistent half of ``RedactedFrames``: masks by frame id for this REDACTOR_VERSION."""
+    """The persistent half of ``RedactedFrames``: masks by frame id for this ``redactor_key()``."""
 
     def __init__(self, reader: Any):
         self._reader = reader
@@ -442,7 +543,7 @@ class _MaskCache:
         self.unsaved = 0
         read = getattr(reader, "read_sidecar", None)
         document = read(MASKS_SIDECAR) if read is not None else None
-        if isinstance(document, dict) and document.get("version") == REDACTOR_VERSION:
+        if isinstance(document, dict) and document.get("version") == redactor_key():
             for frame_id, entries in (document.get("frames") or {}).items():
                 try:
                     self.masks[frame_id] = [FrameMask(Rect(int(x0), int(y0), int(x1) + 1, int(y1) + 1), str(kind))
@@ -463,7 +564,7 @@ class _MaskCache:
         frames = {fid: [[m.box.x0, m.box.y0, m.box.x1 - 1, m.box.y1 - 1, m.kind] for m in masks]  # last pixel inclusive
                   for fid, masks in self.masks.items()}
         try:
-            write(MASKS_SIDECAR, {"version": REDACTOR_VERSION, "frames": frames})
+            write(MASKS_SIDECAR, {"version": redactor_key(), "frames": frames})
             self.unsaved = 0
         except OSError:
             pass  # a read-only or full store: the cache is only an optimisation
@@ -473,12 +574,17 @@ class RedactedFrames:
     """``session`` is anything with ``reader.frame(frame_id) -> PNG bytes`` (``process.sessions.SessionData``).
 
     Each frame of a session OCR-redacted once, on first use: what exports, the replay report
-    and uploads show. Feed frames roughly in time order, so the redactor can reuse OCR work.
-    The masks found are kept with the session (``MASKS_SIDECAR``), so later commands paint
-    them again instead of reading the frame again.
+    and uploads show. The masks found are kept with the session (``MASKS_SIDECAR``), so later
+    commands paint them again instead of reading the frame again.
 
-    Masks are keyed by the redactor's version as well as the frame: a redaction made by
-    another version of the redaction logic is never handed out."""
+    A frame's masks do not depend on which frames a command asked for before it: frames are
+    read in the session's time order (``session.events``), from the last one whose masks are
+    known, which hands its masks on as the redactor would have (a secret masked while its label
+    showed stays masked once a menu covers the label). So a report or upload that shows steps an
+    export skipped masks them as a pass over the whole session would.
+
+    Masks are keyed by ``redactor_key()`` as well as the frame: a redaction made by another
+    version of the redaction logic is never handed out."""
 
     def __init__(self, session: Any, redactor: FrameRedactor | None = None):
         self._session = session
@@ -486,21 +592,56 @@ class RedactedFrames:
         self._known = _MaskCache(session.reader)
         self._finalizer = weakref.finalize(self, self._known.save)
         self._cache: dict[str, tuple[bytes, list[str]]] = {}
+        self._order: dict[str, int] | None = None  # frame id -> place in time order
+        self._last: tuple[str, bytes, np.ndarray] | None = None  # the frame last fed to the redactor: id, PNG, pixels
         self.frames_read = 0  # frames OCR-read by this instance (the others' masks were kept)
 
     def __call__(self, frame_id: str) -> tuple[bytes, list[str]]:
         """(redacted PNG, kinds masked)."""
         if frame_id not in self._cache:
-            png = self._session.reader.frame(frame_id)
-            masks = self._known.masks.get(frame_id)
-            if masks is None:
-                if self._redactor is None:
-                    self._redactor = FrameRedactor()  # loads the OCR models: only when a frame needs reading
-                masks = self._redactor.masks(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))
-                self.frames_read += 1
-                self._known.add(frame_id, masks)
+            masks = self._masks(frame_id)
+            png = self._last[1] if self._last is not None and self._last[0] == frame_id \
+                else self._session.reader.frame(frame_id)
             self._cache[frame_id] = (masked_png(png, masks), sorted({m.kind for m in masks}))
         return self._cache[frame_id]
+
+    def _in_order(self) -> dict[str, int]:
+        """Each frame id of the session -> its place in the order the frames were grabbed."""
+        if self._order is None:
+            events = getattr(self._session, "events", None) or []
+            frames = sorted((e for e in events if e.get("kind") == "frame" and e.get("frame")),
+                            key=lambda e: e.get("t", 0))
+            self._order = {fid: i for i, fid in enumerate(dict.fromkeys(e["frame"] for e in frames))}
+        return self._order
+
+    def _rgb(self, frame_id: str) -> np.ndarray:
+        if self._last is not None and self._last[0] == frame_id:
+            return self._last[2]
+        png = self._session.reader.frame(frame_id)
+        rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+        self._last = (frame_id, png, rgb)
+        return rgb
+
+    def _masks(self, frame_id: str) -> list[FrameMask]:
+        known = self._known.masks
+        if frame_id in known:
+            return known[frame_id]
+        order = self._in_order()
+        place, ids = order.get(frame_id), list(order)
+        todo, before = [frame_id], None
+        if place is not None:  # back to the last frame whose masks are known, then forward in time
+            start = place
+            while start > 0 and ids[start - 1] not in known:
+                start -= 1
+            todo, before = ids[start:place + 1], (ids[start - 1] if start > 0 else None)
+        if self._redactor is None:
+            self._redactor = FrameRedactor()  # loads the OCR models: only when a frame needs reading
+        if before is not None:
+            self._redactor.carry_from(self._rgb(before), known[before])
+        for fid in todo:
+            self._known.add(fid, self._redactor.masks(self._rgb(fid)))
+            self.frames_read += 1
+        return known[frame_id]
 
     def use(self, redacted: dict[str, tuple[bytes, list[str]]]) -> None:
         """Frames redacted elsewhere (a collector export's chunks, here or on Ray), handed out as given."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from workprint import __version__
 from workprint.errors import WorkprintError
-from workprint.privacy.frames import REDACTOR_VERSION
+from workprint.privacy.frames import redactor_key
 from workprint.process import annotate
 from workprint.process.actions import derive_actions
 from workprint.process.episodes import Episode, split_episodes
@@ -41,7 +41,7 @@ class SessionData:
         exports and uploads made by an older redactor are redone, never kept."""
         last = self.events[-1]["id"] if self.events else -1
         basis = json.dumps([self.id, last, len(self.events), self.reader.frame_ids(), __version__,
-                            self.annotations, f"redactor-{REDACTOR_VERSION}"], sort_keys=True)
+                            self.annotations, f"redactor-{redactor_key()}"], sort_keys=True)
         return hashlib.blake2b(basis.encode(), digest_size=12).hexdigest()
 
 
