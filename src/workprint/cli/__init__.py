@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from workprint import __version__
+from workprint.cli.common import HelpFormatter
 from workprint.errors import WorkprintError
 
 GROUPS = ["recording", "consent", "agent", "sessions", "collector", "annotate", "evals"]
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="workprint",
         description="Record how you use your computer, with consent, only in allowed apps, "
                     "with secrets removed on this machine; turn recordings into agent training data.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"workprint {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
