@@ -28,6 +28,8 @@ examples:
   workprint export latest --format hf --out ds   a dataset `datasets.load_dataset("parquet", ...)` reads
   workprint report latest --out replay.html     step through a session in the browser
   workprint eval build latest --out evalset     an eval set; then `eval run evalset --model URL --out results`
+  workprint agent run --task "Write a note" --model http://127.0.0.1:8000/v1   an agent works; your input takes over
+  workprint enrol URL CODE                   join a collector; then `consent accept`, `review`, `upload`
   echo 'mail bob@example.com' | workprint redact
 
 Data lives in $WORKPRINT_HOME (default: the platform's user data dir), encrypted.

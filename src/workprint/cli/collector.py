@@ -129,7 +129,12 @@ def cmd_upload(args: argparse.Namespace) -> int:
         done = upload(_home(), args.sessions, progress=lambda m: print(f"workprint: {m}", file=sys.stderr))
     except UploadError as exc:
         raise UserError(str(exc)) from None
-    print(f"workprint: uploaded {len(done)} session(s): {' '.join(done) or '-'}")
+    if done:
+        print(f"workprint: uploaded {len(done)} session(s): {' '.join(done)}")
+    else:
+        print("workprint: uploaded 0 session(s): nothing was due. A session goes once you approve it "
+              "(`workprint review`), or 24 hours after recording if you leave it unreviewed; one already "
+              "sent is sent again only if it changed")
     return 0
 
 

@@ -115,7 +115,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="record until Ctrl-C, SIGTERM or --duration",
                        description="Record input, windows and screenshots of the apps the policy allows. "
                                    "Stops cleanly on Ctrl-C, SIGTERM or after --duration seconds.")
-    p.add_argument("--policy", metavar="FILE", help="TOML policy: [apps] allow/deny (see DESIGN.md)")
+    p.add_argument("--policy", metavar="FILE",
+                   help="TOML policy: [apps] allow/deny app ids, [urls] allow/deny page globs (see the README); "
+                        "default: every app and page but the built-in deny-list")
     p.add_argument("--duration", metavar="S", type=float, help="stop after S seconds")
     p.add_argument("--quiet", action="store_true", help="no status line or desktop notifications")
     p.set_defaults(func=cmd_record)

@@ -110,7 +110,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        epilog="example: workprint actions latest --json | head",
                        formatter_class=HelpFormatter)
     p.add_argument("session", metavar="SESSION", help="a session id (or unique prefix), or `latest`")
-    p.add_argument("--json", action="store_true", help="one JSON object per line (DESIGN.md vocabulary)")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per line: type and its fields, t, t_end, source, app, window, screen, "
+                        "frame, frame_after, target, trace")
     p.set_defaults(func=cmd_actions)
 
     from workprint.export.formats import REGISTRY
