@@ -69,3 +69,13 @@ def test_every_command_says_what_it_does_in_its_own_help(env):
     bare = [f"{' '.join(p)} {a.option_strings or a.dest}" for p, sub in found for a in sub._actions
             if not a.help and a.dest != "help" and a.__class__.__name__ != "_SubParsersAction"]
     assert not bare, f"arguments without a help text: {bare}"
+
+
+def test_a_mistyped_command_line_names_the_choices_and_where_the_options_are_explained(env, tmp_path):
+    bad_format = workprint("export", "--format", "parquet", "--out", str(tmp_path / "o"), env=env, check=False)
+    assert bad_format.returncode == 2 and "'hf'" in bad_format.stderr and "'opencua'" in bad_format.stderr
+    assert "`workprint export --help` explains its options" in bad_format.stderr
+    no_model = workprint("agent", "run", "--task", "Write a note", env=env, check=False)
+    assert no_model.returncode == 2 and "--model" in no_model.stderr
+    assert "`workprint agent run --help` explains its options" in no_model.stderr
+    assert "Traceback" not in bad_format.stderr + no_model.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from workprint import __version__
 from workprint.cli.common import HelpFormatter
@@ -37,8 +38,18 @@ Data lives in $WORKPRINT_HOME (default: the platform's user data dir), encrypted
 
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose mistakes (a missing --model, an unknown --format) also say where
+    the command's options are explained. Subcommands inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n"
+                     f"`{self.prog} --help` explains {'the commands' if self.prog == 'workprint' else 'its options'}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="workprint",
         description="Record how you use your computer, with consent, only in allowed apps, "
                     "with secrets removed on this machine; turn recordings into agent training data.",

@@ -124,7 +124,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "JSONL), chat-preference (OpenAI preference/DPO JSONL), trl (TRL SFTTrainer "
                                    "Parquet), sharegpt (LLaMA-Factory); from agent runs: preference (TRL DPO pairs, one "
                                    "per intervention), rlif (agent steps with intervened and reward). Exporting again to the same --out "
-                                   "rewrites only sessions that changed.")
+                                   "rewrites only sessions that changed.",
+                       epilog="examples:\n"
+                              "  workprint export latest --format hf --out ds\n"
+                              "  workprint export --format opencua --split 0.8,0.1,0.1 --seed 0 --out agentnet\n"
+                              "  workprint export --collector https://collector:8765 --format hf --out ds --ray",
+                       formatter_class=HelpFormatter)
     p.add_argument("sessions", nargs="*", metavar="SESSION", help="session ids or `latest` (default: all)")
     p.add_argument("--format", required=True, choices=list(REGISTRY), help="the dataset format (see above)")
     p.add_argument("--out", required=True, metavar="DIR",
