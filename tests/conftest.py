@@ -18,6 +18,11 @@ from workprint.demo.recording import Recording, free_port
 from workprint.demo.scenario import MousepadScript
 
 XTERM_SECRET = "XTERMSECRET4242"
+# The real servers' session fixtures (PostgreSQL, SeaweedFS) are registered once for the whole run:
+# imported into each test module instead, every module got its own session-wide server, and a
+# second `weed mini` beside the first answered with the wrong credentials.
+pytest_plugins = ["tests.servers"]
+
 T = TypeVar("T")
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import seaweed  # noqa: F401 - the session fixture
 from workprint.server.blobs import BlobStore, BlobURLError, DamagedBlob, LocalBlobStore, S3BlobStore, open_blobs
 
 

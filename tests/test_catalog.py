@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import postgres  # noqa: F401 - the session fixture
 from workprint.server.catalog import CollectorCatalog, Entry, Refused, open_catalog
 
 Factory = Callable[[], CollectorCatalog]

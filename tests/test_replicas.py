@@ -16,7 +16,7 @@ import httpx
 import psycopg
 
 from tests.conftest import workprint
-from tests.servers import Nginx, Replica, postgres, seaweed  # noqa: F401 - session fixtures
+from tests.servers import Nginx, Replica
 
 SECRETS = {"admin.token", "audit.key", "audit.anchor", "pseudonym.key"}
 
