@@ -17,6 +17,18 @@ def tree(path) -> dict[str, bytes]:
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
 
 
+def upload_to(server: Replica, env: dict[str, str], session: str, *consent: str) -> dict[str, str]:
+    """The device of ``env`` enrols with ``server``, agrees (``consent``: more `consent accept`
+    arguments), approves ``session`` and uploads it; returns the collector admin's headers."""
+    admin = {"Authorization": "Bearer " + (server.data / "admin.token").read_text().strip()}
+    code = httpx.post(f"{server.url}/v1/enrolment-codes", headers=admin).json()["code"]
+    workprint("enrol", server.url, code, env=env)
+    workprint("consent", "accept", "--yes", *consent, env=env)
+    workprint("review", "--approve", session, env=env)
+    workprint("upload", session, env=env)
+    return admin
+
+
 def test_export_from_collector_with_and_without_ray_is_byte_identical(recorded, tmp_path):
     home = tmp_path / "device"
     shutil.copytree(recorded["home"], home, ignore=shutil.ignore_patterns("upload*", "review*"))
@@ -24,12 +36,7 @@ def test_export_from_collector_with_and_without_ray_is_byte_identical(recorded, 
     data = tmp_path / "collector"
     server = Replica(data, None, None, dict(os.environ)).start()
     try:
-        admin = {"Authorization": "Bearer " + (data / "admin.token").read_text().strip()}
-        code = httpx.post(f"{server.url}/v1/enrolment-codes", headers=admin).json()["code"]
-        workprint("enrol", server.url, code, env=env)
-        workprint("consent", "accept", "--yes", "--policy", str(home / "policy.toml"), env=env)
-        workprint("review", "--approve", recorded["session"], env=env)
-        workprint("upload", recorded["session"], env=env)
+        admin = upload_to(server, env, recorded["session"], "--policy", str(home / "policy.toml"))
         trainer = httpx.post(f"{server.url}/v1/tokens", json={"role": "trainer"}, headers=admin).json()["token"]
         trainer_env = {**env, "WORKPRINT_HOME": str(tmp_path / "trainer"), "WORKPRINT_COLLECTOR_TOKEN": trainer,
                        "WORKPRINT_RAY_CPUS": "2"}
@@ -58,7 +65,8 @@ def test_export_from_collector_with_and_without_ray_is_byte_identical(recorded, 
         assert nobody.returncode == 2 and "nothing answers at the Ray address" in nobody.stderr, nobody.stderr
         curator = httpx.post(f"{server.url}/v1/tokens", json={"role": "curator"}, headers=admin).json()["token"]
         sessions = httpx.get(f"{server.url}/v1/datasets/sessions", headers={"Authorization": f"Bearer {trainer}"})
-        assert all(set(item) == {"id", "meta", "actions", "frames", "marks"} for item in sessions.json()["sessions"])
+        assert all(set(item) == {"id", "meta", "actions", "frames", "marks", "agent_runs", "interventions"}
+                   for item in sessions.json()["sessions"])
         assert "owner" not in sessions.text and '"p-' not in sessions.text, "no owner nor pseudonym in the trainer view"
         sid = sessions.json()["sessions"][0]["id"]
         assert httpx.post(f"{server.url}/v1/sessions/{sid}/quarantine",
@@ -87,12 +95,7 @@ def test_tasks_marked_on_the_device_are_the_episodes_exported_from_the_collector
     data = tmp_path / "collector"
     server = Replica(data, None, None, dict(os.environ)).start()
     try:
-        admin = {"Authorization": "Bearer " + (data / "admin.token").read_text().strip()}
-        code = httpx.post(f"{server.url}/v1/enrolment-codes", headers=admin).json()["code"]
-        workprint("enrol", server.url, code, env=rec.env)
-        workprint("consent", "accept", "--yes", env=rec.env)  # agreeing again, now that data leaves the device
-        workprint("review", "--approve", sid, env=rec.env)
-        workprint("upload", sid, env=rec.env)
+        admin = upload_to(server, rec.env, sid)  # agreeing again, now that data leaves the device
         trainer = httpx.post(f"{server.url}/v1/tokens", json={"role": "trainer"}, headers=admin).json()["token"]
         trainer_env = {**rec.env, "WORKPRINT_HOME": str(tmp_path / "trainer"), "WORKPRINT_COLLECTOR_TOKEN": trainer}
         workprint("export", "--collector", server.url, "--format", "opencua", "--out", str(tmp_path / "remote"),
@@ -140,12 +143,7 @@ def test_preference_and_rlif_from_a_collector_are_the_devices_rows(tmp_path):
     data = tmp_path / "collector"
     server = Replica(data, None, None, dict(os.environ)).start()
     try:
-        admin = {"Authorization": "Bearer " + (data / "admin.token").read_text().strip()}
-        code = httpx.post(f"{server.url}/v1/enrolment-codes", headers=admin).json()["code"]
-        workprint("enrol", server.url, code, env=env)
-        workprint("consent", "accept", "--yes", "--policy", str(policy), env=env)
-        workprint("review", "--approve", sid, env=env)
-        workprint("upload", sid, env=env)
+        admin = upload_to(server, env, sid, "--policy", str(policy))
         curator = httpx.post(f"{server.url}/v1/tokens", json={"role": "curator"}, headers=admin).json()["token"]
         trainer = httpx.post(f"{server.url}/v1/tokens", json={"role": "trainer"}, headers=admin).json()["token"]
         uploaded = httpx.get(f"{server.url}/v1/sessions/{sid}", headers={"Authorization": f"Bearer {curator}"})
