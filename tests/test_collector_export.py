@@ -153,7 +153,7 @@ def test_preference_and_rlif_from_a_collector_are_the_devices_rows(tmp_path):
             workprint("export", "--collector", server.url, "--format", fmt, "--out", str(tmp_path / f"{fmt}-remote"),
                       "--quiet", env=trainer_env)
             workprint("export", sid, "--format", fmt, "--out", str(tmp_path / f"{fmt}-local"), "--quiet", env=env)
-        catalog = (data / "catalog.sqlite").read_bytes()
+        catalog = b"".join(p.read_bytes() for p in sorted(data.glob("catalog.sqlite*")))  # with its WAL
     finally:
         server.kill()
 
@@ -163,6 +163,7 @@ def test_preference_and_rlif_from_a_collector_are_the_devices_rows(tmp_path):
     assert manifest["agent_runs"][0]["task"] == "Write two lines for [EMAIL]"
     assert manifest["interventions"][0]["proposed"]["text"] == f"{MISTAKE} [EMAIL]"
     for text in (uploaded.text, catalog.decode("latin-1")):
+        assert f"{MISTAKE} [EMAIL]" in text, "the search reads what was uploaded"
         assert EMAIL not in text and "jane.doe" not in text, "the upload holds the address in clear"
     for fmt in ("preference", "rlif"):
         local, remote = _rows(tmp_path / f"{fmt}-local"), _rows(tmp_path / f"{fmt}-remote")
