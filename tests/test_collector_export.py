@@ -170,6 +170,9 @@ def test_preference_and_rlif_from_a_collector_are_the_devices_rows(tmp_path):
         assert remote == local, f"{fmt}: the collector's rows are the device's"
         texts = json.dumps([{k: v for k, v in row.items() if k not in ("image", "images")} for row in remote])
         assert EMAIL not in texts and "[EMAIL]" in texts
+        cards = [(tmp_path / f"{fmt}-{where}" / "README.md").read_text() for where in ("local", "remote")]
+        local_runs, remote_runs = (card[card.index("## Agent runs"):].split("\n## ")[0] for card in cards)
+        assert remote_runs == local_runs and "Interventions: 3" in remote_runs, "the card counts the same runs"
     pairs = _rows(tmp_path / "preference-remote")
     assert [p["trigger"] for p in pairs] == ["human_input", "call_user"], "one pair per correction"
     assert f"{MISTAKE} [EMAIL]" in pairs[0]["rejected"][0]["content"][0]["text"]
