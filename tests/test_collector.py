@@ -150,6 +150,7 @@ def test_upload_survives_a_network_cut_and_a_server_restart(recorded, server, tm
     assert not [p for p in stored if p.suffix == ".tmp"], "no partial files left behind"
     again = workprint("upload", recorded["session"], env=env)
     assert "uploaded 0 session(s)" in again.stdout, "an unchanged session is not sent twice"
+    assert "nothing was due" in again.stdout and "workprint review" in again.stdout, "it says why"
     assert len([p for p in (server.data / "blobs").rglob("*") if p.is_file()]) == len(blob_files)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from workprint.capture.base import CapturedFrame, Window
 from workprint.capture.frames import FrameRing
 from workprint.capture.keys import Key
-from workprint.home import send_control, set_paused
+from workprint.home import agent_run_going, send_control, set_paused
 from workprint.privacy.policy import Policy
 from workprint.settings import Settings
 from workprint.vocabulary import Rect
@@ -433,7 +433,7 @@ class ChannelHost:
     def __init__(self, rig: Rig) -> None:
         from workprint.capture.indicator import Indicator
 
-        self.writer, self.indicator, self.gate = rig.log, Indicator(enabled=False), rig.gate
+        self.writer, self.indicator, self.gate, self.home = rig.log, Indicator(enabled=False), rig.gate, rig.home
 
 
 def test_the_agents_input_is_tagged_with_its_step_and_the_persons_takes_over(home):
@@ -458,6 +458,9 @@ def test_the_agents_input_is_tagged_with_its_step_and_the_persons_takes_over(hom
     assert rig.log.kinds().index("takeover") < [i for i, e in enumerate(rig.log.events)
                                                 if e["kind"] == "press" and e.get("agent") is None][0]
     assert channel.taken and not channel.may_act()
+    assert agent_run_going(home), "`workprint agent resume|stop` can tell a run is going on"
+    rig.gate.handle(("agent", rig.at(3.0), {"op": "end", "status": "done"}))
+    assert not agent_run_going(home)
 
 
 def test_pausing_recording_during_an_agent_run_stops_the_agent_until_recording_resumes(home):

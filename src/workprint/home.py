@@ -85,6 +85,18 @@ def agent_run_file(home: Path) -> Path:
     return home / "run" / "agent-run"
 
 
+def mark_agent_run(home: Path, going: bool) -> None:
+    """The recorder says an agent run started (``going``) or ended in it (see ``agent_run_file``)."""
+    from workprint.files import private_dir
+
+    path = agent_run_file(home)
+    if going:
+        private_dir(path.parent)
+        atomic_write(path, str(os.getpid()))
+    else:
+        path.unlink(missing_ok=True)
+
+
 def agent_run_going(home: Path) -> bool:
     """True if an agent run is going on in a live recorder (see ``agent_run_file``)."""
     try:

@@ -16,7 +16,6 @@ thread, which alone writes events. Everything shared sits behind one lock.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -25,8 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from workprint.capture.base import Window
 from workprint.capture.keys import Key
-from workprint.files import atomic_write
-from workprint.home import agent_run_file
+from workprint.home import mark_agent_run
 from workprint.privacy.redact import redact
 from workprint.vocabulary import Rect
 
@@ -323,7 +321,7 @@ class AgentChannel:
             gate.append(start)
             gate.task_open = True
             self.running, self.taken, self.verdict = True, False, None
-            atomic_write(agent_run_file(self._rec.home), str(os.getpid()))
+            mark_agent_run(self._rec.home, True)
             self._may_act.set()
         elif op == "step":
             gate.end_run()
@@ -357,6 +355,6 @@ class AgentChannel:
             gate.task_open = False
             self._rec.writer.flush()
             self.running = False
-            agent_run_file(self._rec.home).unlink(missing_ok=True)
+            mark_agent_run(self._rec.home, False)
             self._may_act.clear()
             self._handback.set()

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from workprint.cli.common import UserError, home as _home
+from workprint.cli.common import HelpFormatter, UserError, home as _home
 
 
 def cmd_agent_run(args: argparse.Namespace) -> int:
@@ -190,7 +190,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                        "--policy is refused), one agent at a time; if the recording stops, the "
                                        "agent stops. Exit 0 when the agent says done or fail, or the run is "
                                        "stopped; 2 with a message when the model server cannot be used or the "
-                                       "recording it joined went away.")
+                                       "recording it joined went away.",
+                           epilog="example: workprint agent run --task \"Write a note\" "
+                                  "--model http://127.0.0.1:8000/v1 --policy policy.toml",
+                           formatter_class=HelpFormatter)
     run.add_argument("--task", required=True, metavar="TEXT", help="what the agent should do")
     run.add_argument("--model", required=True, metavar="URL",
                      help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (key: $WORKPRINT_MODEL_KEY)")
@@ -206,12 +209,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--quiet", action="store_true", help="no status line or desktop notifications (a joined run "
                                                           "shows them through the recording it joined)")
     run.set_defaults(func=cmd_agent_run)
-    resume = agent.add_parser("resume", help="hand control back to the agent after a takeover (or ctrl+alt+g)")
+    resume = agent.add_parser("resume", help="hand control back to the agent after a takeover (or ctrl+alt+g)",
+                              description="Your input paused the agent (or it asked for you); what you did since "
+                                          "is an intervention. This ends it and lets the agent go on.")
     resume.set_defaults(func=cmd_agent_resume)
-    stop = agent.add_parser("stop", help="end the agent run")
+    stop = agent.add_parser("stop", help="end the agent run",
+                            description="End the agent run now (your verdict: stopped; an open intervention ends "
+                                        "with handback `stop`). A recording the run joined goes on.")
     stop.set_defaults(func=cmd_agent_stop)
 
-    p = sub.add_parser("interventions", help="where a person took over from an agent, in a session")
+    p = sub.add_parser("interventions", help="where a person took over from an agent, in a session",
+                       description="Every moment in a session where a person took over from an agent (their "
+                                   "input, the agent's call_user, or an app the policy refused): what the agent "
+                                   "had done and proposed, what the person did, and how control went back.",
+                       epilog="example: workprint interventions latest --json",
+                       formatter_class=HelpFormatter)
     p.add_argument("session", metavar="SESSION", help="a session id or `latest`")
     p.add_argument("--json", action="store_true", help="one intervention record per line")
     p.set_defaults(func=cmd_interventions)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from workprint.cli.common import UserError, home as _home
+from workprint.cli.common import HelpFormatter, UserError, home as _home
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
@@ -85,7 +85,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                     "again asks only what changed. Exports and the replay report then carry them.",
         epilog="example: workprint annotate latest --model http://127.0.0.1:8000/v1 --concurrency 8\n"
                "         workprint annotate --dry-run      # what would be sent, and its estimated tokens",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("sessions", nargs="*", metavar="SESSION", help="session ids or `latest` (default: all)")
     p.add_argument("--model", metavar="URL", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 "
                                                   "(key from WORKPRINT_MODEL_KEY)")

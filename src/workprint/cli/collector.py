@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from workprint.cli.common import UserError, home as _home
+from workprint.cli.common import HelpFormatter, UserError, home as _home
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
@@ -129,7 +129,12 @@ def cmd_upload(args: argparse.Namespace) -> int:
         done = upload(_home(), args.sessions, progress=lambda m: print(f"workprint: {m}", file=sys.stderr))
     except UploadError as exc:
         raise UserError(str(exc)) from None
-    print(f"workprint: uploaded {len(done)} session(s): {' '.join(done) or '-'}")
+    if done:
+        print(f"workprint: uploaded {len(done)} session(s): {' '.join(done)}")
+    else:
+        print("workprint: uploaded 0 session(s): nothing was due. A session goes once you approve it "
+              "(`workprint review`), or 24 hours after recording if you leave it unreviewed; one already "
+              "sent is sent again only if it changed")
     return 0
 
 
@@ -150,9 +155,19 @@ def cmd_extension(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run the collector service")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
+    p = sub.add_parser("serve", help="run the collector service",
+                       description="Run the collector that enrolled devices upload to (FastAPI + uvicorn). On "
+                                   "first start it writes the first admin token to DATA/admin.token; enrolment "
+                                   "codes come from POST /v1/enrolment-codes with that token. Several `serve` "
+                                   "processes given the same --data, --catalog and --blobs are one collector.",
+                       epilog="examples:\n"
+                              "  workprint serve --data collector-data\n"
+                              "  workprint serve --port 8001 --data /var/lib/workprint \\\n"
+                              "    --catalog postgresql://workprint@db:5432/workprint \\\n"
+                              "    --blobs 's3://workprint-frames/frames?endpoint=http://s3:8333'",
+                       formatter_class=HelpFormatter)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     p.add_argument("--data", default="collector-data",
                    help="the collector's secrets, and its catalog and blobs unless --catalog/--blobs say otherwise "
                         "(default: ./collector-data); replicas share it")
@@ -165,13 +180,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tls-key", help="the certificate's private key (PEM)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("audit", help="verify the collector's audit log (keyed chain, no gaps, anchor)")
-    p.add_argument("what", choices=["verify"])
+    p = sub.add_parser("audit", help="verify the collector's audit log (keyed chain, no gaps, anchor)",
+                       description="`audit verify` checks the collector's audit log: every entry's keyed MAC, "
+                                   "sequence numbers without gaps, and every head anchored in DATA/audit.anchor "
+                                   "still there. Exit 0 when it holds; 1 and the first problem otherwise.",
+                       epilog="example: workprint audit verify --data collector-data",
+                       formatter_class=HelpFormatter)
+    p.add_argument("what", choices=["verify"], help="verify: check the log")
     p.add_argument("--data", default="collector-data", help="the collector's data folder (its audit key and anchor)")
     p.add_argument("--catalog", metavar="URL", help="the catalog URL `workprint serve` was given, if any")
     p.set_defaults(func=cmd_audit)
 
-    p = sub.add_parser("enrol", help="enrol this device with a collector, using a code from an admin")
+    p = sub.add_parser("enrol", help="enrol this device with a collector, using a code from an admin",
+                       description="Enrol this device with a collector: the one-time code is exchanged for a "
+                                   "device token, stored sealed in WORKPRINT_HOME. Then run `workprint consent "
+                                   "accept` (the notice now names the collector) before `workprint upload`.",
+                       epilog="example: workprint enrol https://collector.example.com:8443 K7QX-9MPR-2DWF",
+                       formatter_class=HelpFormatter)
     p.add_argument("url", help="the collector's address, e.g. https://collector.example.com:8443")
     p.add_argument("code", help="the one-time code an admin gave you, e.g. K7QX-9MPR-2DWF")
     p.set_defaults(func=cmd_enrol)
@@ -181,12 +206,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "replay report and can be approved for upload, deleted, or cut (a time range "
                                    "removed from the store). --approve SESSION approves without the page.")
     p.add_argument("--approve", metavar="SESSION", help="approve one session for upload and exit")
-    p.add_argument("--port", type=int, default=8766)
+    p.add_argument("--port", type=int, default=8766, help="local port of the page (default 8766)")
     p.add_argument("--no-browser", action="store_true", help="print the page's address, do not open a browser")
     p.set_defaults(func=cmd_review)
 
-    p = sub.add_parser("upload", help="upload reviewed sessions (redacted) to the enrolled collector")
-    p.add_argument("sessions", nargs="*", metavar="SESSION")
+    p = sub.add_parser("upload", help="upload reviewed sessions (redacted) to the enrolled collector",
+                       description="Send finished sessions to the collector this device is enrolled with: those "
+                                   "approved in `workprint review`, and those left unreviewed for 24 hours (as the "
+                                   "consent notice says). Only redacted actions and OCR-redacted frames are sent, "
+                                   "content-addressed, so a cut upload resumes where it stopped and nothing is "
+                                   "sent twice. A session named here must be approved first.",
+                       epilog="example: workprint review --approve latest && workprint upload",
+                       formatter_class=HelpFormatter)
+    p.add_argument("sessions", nargs="*", metavar="SESSION",
+                   help="session ids or `latest` (default: every one that is due)")
     p.set_defaults(func=cmd_upload)
 
     p = sub.add_parser("extension", help="the browser extension: `workprint extension install` sets it up",
@@ -195,7 +228,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "started with --user-data-dir=DIR), then prints the extension's folder. Load it in "
                                    "chrome://extensions (developer mode, Load unpacked) or with --load-extension=FOLDER. "
                                    "path: prints the folder only.")
-    p.add_argument("what", choices=["install", "path"])
+    p.add_argument("what", choices=["install", "path"], help="install: set up and print the folder; path: print it")
     p.add_argument("--browser-dir", action="append", metavar="DIR",
                    help="a browser's user data dir to register the host in (repeatable; default: "
                         "~/.config/chromium and ~/.config/google-chrome)")

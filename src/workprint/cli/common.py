@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,18 @@ from workprint.errors import WorkprintError
 
 if TYPE_CHECKING:
     from workprint.process.sessions import SessionData
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """`--help` with the description wrapped to the terminal and examples kept as written.
+
+    Descriptions are prose (wrapped); an epilog that starts with "example" is command lines
+    (never wrapped, so they can be copied)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("example"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 class UserError(WorkprintError):

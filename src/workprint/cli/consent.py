@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from workprint.cli.common import UserError
+from workprint.cli.common import HelpFormatter, UserError
 
 
 def _load(args: argparse.Namespace):
@@ -253,15 +253,31 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "records your agreement, `withdraw` stops recording for good (--erase also "
                                    "deletes your sessions here and at the collector).")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    show = actions.add_parser("show", help="print the notice for a policy")
+    show = actions.add_parser("show", help="print the notice for a policy",
+                              description="Print the notice for this policy and enrolment: what is recorded and "
+                                          "never recorded, what is removed on this device, where it goes, who "
+                                          "reads it, how long it is kept.",
+                              epilog="example: workprint consent show --policy policy.toml --html > notice.html",
+                              formatter_class=HelpFormatter)
     show.add_argument("--policy", metavar="FILE", help="the TOML policy `workprint record` will use")
     show.add_argument("--html", action="store_true", help="print the notice as an HTML page")
     show.set_defaults(func=cmd_show)
-    accept = actions.add_parser("accept", help="show the notice and record your agreement")
+    accept = actions.add_parser("accept", help="show the notice and record your agreement",
+                                description="Show the notice, ask (type yes), and record your agreement to it and "
+                                            "this policy; `workprint record --policy` with the same or a narrower "
+                                            "policy then records. When enrolled, the agreement is sent to the "
+                                            "collector too.",
+                                epilog="example: workprint consent accept --policy policy.toml",
+                                formatter_class=HelpFormatter)
     accept.add_argument("--policy", metavar="FILE", help="the TOML policy `workprint record` will use")
     accept.add_argument("--yes", action="store_true", help="agree without being asked (you have read the notice)")
     accept.set_defaults(func=cmd_accept)
-    withdraw = actions.add_parser("withdraw", help="stop recording for good on this device")
+    withdraw = actions.add_parser("withdraw", help="stop recording for good on this device",
+                                  description="Withdraw your agreement: a running recorder or agent run stops, and "
+                                              "nothing is recorded until you agree again. --erase also deletes every "
+                                              "session on this device and has the collector erase what you sent.",
+                                  epilog="example: workprint consent withdraw --erase",
+                                  formatter_class=HelpFormatter)
     withdraw.add_argument("--erase", action="store_true",
                           help="also delete every session here and everything uploaded at the collector")
     withdraw.set_defaults(func=cmd_withdraw)

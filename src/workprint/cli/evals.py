@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from workprint.cli.common import UserError, home as _home
+from workprint.cli.common import HelpFormatter, UserError, home as _home
 
 
 class Interrupted(UserError):
@@ -113,28 +113,47 @@ def _threshold_flags(p: argparse.ArgumentParser) -> None:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    ev = sub.add_parser("eval", help="build eval sets from recordings, run models on them, score per interaction")
+    ev = sub.add_parser("eval", help="build eval sets from recordings, run models on them, score per interaction",
+                        description="Step-level evals from recorded episodes: each step is one decision (the "
+                                    "instruction, previous actions, the redacted frame, the gold action), scored "
+                                    "per interaction type (click, type, hotkey, menu, select, ...).",
+                        epilog="examples:\n"
+                               "  workprint eval build latest --out evalset\n"
+                               "  workprint eval run evalset --model http://127.0.0.1:8000/v1 --out results\n"
+                               "  workprint eval run evalset --baseline center --out base\n"
+                               "  workprint eval score evalset preds.jsonl --out results\n"
+                               "  workprint eval compare base results",
+                        formatter_class=HelpFormatter)
     evsub = ev.add_subparsers(dest="eval_command", metavar="SUBCOMMAND", required=True)
 
-    p = evsub.add_parser("build", help="a step-level eval set from recorded episodes")
+    p = evsub.add_parser("build", help="a step-level eval set from recorded episodes",
+                         description="Write DIR/steps.jsonl (one step per line), the redacted frames in "
+                                     "DIR/images/ and a card DIR/README.md counting steps by interaction.")
     p.add_argument("sessions", nargs="*", metavar="SESSION", help="session ids or `latest` (default: all)")
     p.add_argument("--out", required=True, help="folder for steps.jsonl, images/ and README.md")
     p.add_argument("--holdout", type=float, default=None, metavar="FRACTION",
                    help="keep only this fraction of episodes, chosen by --seed (the rest is for training)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the --holdout choice (default 0)")
     p.add_argument("--max-per-interaction", type=int, default=None, metavar="N",
                    help="at most N steps per interaction type, so no single type dominates")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build)
 
-    p = evsub.add_parser("run", help="ask a model (or a baseline) every step, then score")
+    p = evsub.add_parser("run", help="ask a model (or a baseline) every step, then score",
+                         description="Ask an OpenAI-compatible model (--model URL) or a baseline (--baseline) "
+                                     "every step of an eval set, then score: RESULTS/results.json, "
+                                     "predictions.jsonl and report.html. Give exactly one of --model and --baseline.",
+                         epilog="example: workprint eval run evalset --model http://127.0.0.1:8000/v1 "
+                                "--concurrency 8 --out results",
+                         formatter_class=HelpFormatter)
     p.add_argument("dir", metavar="DIR", help="an eval set (from `workprint eval build`)")
     p.add_argument("--model", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 "
                                    "(bearer key from WORKPRINT_MODEL_KEY)")
     p.add_argument("--model-name", help="model name sent with each request (default: the first the server lists)")
     p.add_argument("--baseline", choices=["random", "center", "repeat"],
                    help="no model: random or centre points (told the action type), or repeat the previous action")
-    p.add_argument("--format", choices=["pyautogui", "tools"], default="pyautogui")
+    p.add_argument("--format", choices=["pyautogui", "tools"], default="pyautogui",
+                   help="pyautogui code in the reply (default) or OpenAI tool calls")
     p.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
     p.add_argument("--image-size", help="resize frames for the model: WxH or a longest side (default: as recorded)")
     p.add_argument("--retries", type=int, default=3, help="retries per request on timeouts and 5xx (default 3)")
@@ -145,15 +164,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _threshold_flags(p)
     p.set_defaults(func=cmd_run)
 
-    p = evsub.add_parser("score", help="score predictions made elsewhere with the same rules")
-    p.add_argument("dir", metavar="DIR")
+    p = evsub.add_parser("score", help="score predictions made elsewhere with the same rules",
+                         epilog="example: workprint eval score evalset preds.jsonl --out results",
+                         formatter_class=HelpFormatter)
+    p.add_argument("dir", metavar="DIR", help="an eval set (from `workprint eval build`)")
     p.add_argument("predictions", metavar="PREDICTIONS.jsonl",
                    help='one {"id": ..., "action": {...}} or {"id": ..., "code": "pyautogui..."} per line')
     p.add_argument("--out", required=True, help="RESULTS folder")
     _threshold_flags(p)
     p.set_defaults(func=cmd_score)
 
-    p = evsub.add_parser("compare", help="per-type differences between two results")
+    p = evsub.add_parser("compare", help="per-type differences between two results",
+                         epilog="example: workprint eval compare base results   # a baseline beside a model",
+                         formatter_class=HelpFormatter)
     p.add_argument("a", metavar="R1", help="a RESULTS folder or results.json")
-    p.add_argument("b", metavar="R2")
+    p.add_argument("b", metavar="R2", help="another one; the table shows R2 - R1")
     p.set_defaults(func=cmd_compare)

@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from workprint.cli.common import ConsentRequired, UserError, home as _home
+from workprint.cli.common import ConsentRequired, HelpFormatter, UserError, home as _home
 
 
 def require_consent(policy, policy_arg: str | None) -> None:
@@ -79,9 +79,17 @@ def _auto_upload(home: Path) -> None:
 def cmd_pause(args: argparse.Namespace) -> int:
     from workprint.home import set_paused
 
-    set_paused(_home(), args.command == "pause")
-    print("workprint: paused; nothing is recorded until `workprint resume`" if args.command == "pause"
-          else "workprint: resumed")
+    from workprint.store import Catalog
+
+    home = _home()
+    set_paused(home, args.command == "pause")
+    running = any(s.status == "recording" for s in Catalog(home).list())
+    if args.command == "pause":
+        print("workprint: paused; nothing is recorded until `workprint resume`" if running else
+              "workprint: paused, though no recording is running: the next `workprint record` records "
+              "nothing until `workprint resume`")
+    else:
+        print("workprint: resumed" if running else "workprint: resumed (no recording is running)")
     return 0
 
 
@@ -107,13 +115,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="record until Ctrl-C, SIGTERM or --duration",
                        description="Record input, windows and screenshots of the apps the policy allows. "
                                    "Stops cleanly on Ctrl-C, SIGTERM or after --duration seconds.")
-    p.add_argument("--policy", metavar="FILE", help="TOML policy: [apps] allow/deny (see DESIGN.md)")
+    p.add_argument("--policy", metavar="FILE",
+                   help="TOML policy: [apps] allow/deny app ids, [urls] allow/deny page globs (see the README); "
+                        "default: every app and page but the built-in deny-list")
     p.add_argument("--duration", metavar="S", type=float, help="stop after S seconds")
     p.add_argument("--quiet", action="store_true", help="no status line or desktop notifications")
     p.set_defaults(func=cmd_record)
 
     for name, text in (("pause", "stop recording until `workprint resume`"), ("resume", "start recording again")):
-        p = sub.add_parser(name, help=text)
+        p = sub.add_parser(name, help=text,
+                           description="Pause or resume the running recorder (the hotkey ctrl+alt+p toggles it). "
+                                       "While paused nothing is written; a pause given with no recording running "
+                                       "holds for the next `workprint record` until `workprint resume`.")
         p.set_defaults(func=cmd_pause)
 
     p = sub.add_parser("task", help="mark where a task starts and ends while recording (or ctrl+alt+t)",
@@ -121,8 +134,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "Without marks, sessions are split at idle gaps and app switches and the "
                                    "instruction is left empty.")
     task = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    start = task.add_parser("start", help='start a task: workprint task start "Book a room for Friday"')
+    start = task.add_parser("start", help='start a task: workprint task start "Book a room for Friday"',
+                            description="Mark that a task starts now, in the running recording: what follows, "
+                                        "until `workprint task end` or the next start, is one episode with this "
+                                        "instruction.",
+                            epilog='example: workprint task start "Book a room for Friday"',
+                            formatter_class=HelpFormatter)
     start.add_argument("instruction", help="what you are about to do, in your words")
-    end = task.add_parser("end", help="end the current task")
-    end.add_argument("--status", choices=["done", "failed", "abandoned"], default="done")
+    end = task.add_parser("end", help="end the current task",
+                          description="Mark that the current task ended: its episode ends with a `done` step "
+                                      "(`fail` when --status is failed or abandoned).",
+                          epilog="example: workprint task end --status failed",
+                          formatter_class=HelpFormatter)
+    end.add_argument("--status", choices=["done", "failed", "abandoned"], default="done",
+                     help="how the task ended (default done)")
     p.set_defaults(func=cmd_task)

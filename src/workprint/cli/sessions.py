@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from workprint.cli.common import UserError, home as _home, load_session
+from workprint.cli.common import HelpFormatter, UserError, home as _home, load_session
 
 def cmd_sessions(args: argparse.Namespace) -> int:
     from workprint.store import Catalog
@@ -97,13 +97,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sessions", help="list recorded sessions")
+    p = sub.add_parser("sessions", help="list recorded sessions",
+                       description="List the sessions on this device: id, start time, status (recording, "
+                                   "finished, or interrupted by a crash), events, frames and size. Give an id "
+                                   "(or `latest`) to `actions`, `export`, `report` or `upload`.")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_sessions)
 
-    p = sub.add_parser("actions", help="the actions of a session")
+    p = sub.add_parser("actions", help="the actions of a session",
+                       description="What was done in a session, one action per line in pyautogui's vocabulary "
+                                   "(click, type, hotkey, scroll, drag, ...), with typed text already redacted.",
+                       epilog="example: workprint actions latest --json | head",
+                       formatter_class=HelpFormatter)
     p.add_argument("session", metavar="SESSION", help="a session id (or unique prefix), or `latest`")
-    p.add_argument("--json", action="store_true", help="one JSON object per line (DESIGN.md vocabulary)")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per line: type and its fields, t, t_end, source, app, window, screen, "
+                        "frame, frame_after, target, trace")
     p.set_defaults(func=cmd_actions)
 
     from workprint.export.formats import REGISTRY
@@ -115,10 +124,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "JSONL), chat-preference (OpenAI preference/DPO JSONL), trl (TRL SFTTrainer "
                                    "Parquet), sharegpt (LLaMA-Factory); from agent runs: preference (TRL DPO pairs, one "
                                    "per intervention), rlif (agent steps with intervened and reward). Exporting again to the same --out "
-                                   "rewrites only sessions that changed.")
+                                   "rewrites only sessions that changed.",
+                       epilog="examples:\n"
+                              "  workprint export latest --format hf --out ds\n"
+                              "  workprint export --format opencua --split 0.8,0.1,0.1 --seed 0 --out agentnet\n"
+                              "  workprint export --collector https://collector:8765 --format hf --out ds --ray",
+                       formatter_class=HelpFormatter)
     p.add_argument("sessions", nargs="*", metavar="SESSION", help="session ids or `latest` (default: all)")
-    p.add_argument("--format", required=True, choices=list(REGISTRY))
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--format", required=True, choices=list(REGISTRY), help="the dataset format (see above)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder to write into (with a README.md dataset card); exporting again updates it")
     p.add_argument("--split", metavar="SHARES", help="train,validation,test shares by episode, e.g. 0.8,0.1,0.1")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     p.add_argument("--image-base-url", metavar="URL",
@@ -138,11 +153,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("report", help="write a replay page (HTML) of a session")
+    p = sub.add_parser("report", help="write a replay page (HTML) of a session",
+                       description="Write one self-contained HTML page to step through a session (← → keys): "
+                                   "each action with the redacted screenshot it was made on.",
+                       epilog="example: workprint report latest --out replay.html",
+                       formatter_class=HelpFormatter)
     p.add_argument("session", metavar="SESSION", help="a session id or `latest`")
-    p.add_argument("--out", required=True, metavar="FILE.html")
+    p.add_argument("--out", required=True, metavar="FILE.html", help="the page to write")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("redact", help="redact text lines from stdin to stdout")
+    p = sub.add_parser("redact", help="redact text lines from stdin to stdout",
+                       description="Apply the recorder's text redaction to each line of stdin: e-mails, phones, "
+                                   "cards, IBANs, keys and tokens, passwords, names, addresses become placeholders "
+                                   "such as [EMAIL].",
+                       epilog="example: echo 'mail bob@example.com' | workprint redact   # mail [EMAIL]",
+                       formatter_class=HelpFormatter)
     p.set_defaults(func=cmd_redact)

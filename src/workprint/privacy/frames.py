@@ -136,8 +136,9 @@ MIN_SHOWN_PX = 4
 # for (a new secret pattern in the text redactor, another name list, another rapidocr) re-keys too.
 REDACTOR_VERSION = 2
 # What decides a frame's masks, relative to the workprint package, and the distributions it reads with.
-MASK_SOURCES = ("privacy/frames.py", "privacy/redact.py", "privacy/names.py", "privacy/names.sqlite.xz",
-                "privacy/phones.py", "privacy/addresses.py", "privacy/tasktokens.py", "imaging.py")
+MASK_SOURCES = ("privacy/frames.py", "privacy/redact.py", "privacy/names.py", "privacy/notnames.py",
+                "privacy/names.sqlite.xz", "privacy/phones.py", "privacy/addresses.py", "privacy/tasktokens.py",
+                "imaging.py")
 MASK_DISTRIBUTIONS = ("rapidocr-onnxruntime", "onnxruntime", "phonenumbers")
 
 

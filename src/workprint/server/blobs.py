@@ -28,7 +28,7 @@ class BlobURLError(WorkprintError, ValueError):
     """A --blobs URL this collector cannot use; the message says what to give instead."""
 
 
-class DamagedBlob(ValueError):
+class DamagedBlob(WorkprintError, ValueError):
     """Bytes that do not hash to their name: refused on put, never served on get."""
 
 
