@@ -633,6 +633,54 @@ def test_an_action_the_collector_accepts_cannot_break_a_trainers_export(server, 
         assert "exported 0 steps" not in done.stderr, done.stderr
 
 
+def test_agent_runs_and_interventions_are_typed_and_a_manifest_without_them_gives_no_agent_rows(server, tmp_path):
+    """The agent runs and interventions a manifest carries are checked like its actions: a malformed
+    one is a 422 and nothing is stored. A manifest from before they were carried still exports: its
+    agent steps are said left out of `preference` and `rlif`, never exported as if no one stepped in."""
+    from workprint.server.models import MAX_INTERVENTIONS
+
+    alice, _ = enrol(server, "c-aaaaaaaaaaaa")
+    fid = "0" * 32
+    frames = {fid: put_blob(server, alice, _png("white"))}
+    actions = [{**_action(0, "click", fid), "source": "agent", "model": {"name": "m", "reply": "click"}},
+               _action(1, "type", fid)]
+    proposed = {"type": "type", "text": "WRONG", "code": "pyautogui.write(message='WRONG')", "executed": False}
+    record = {"id": 0, "t": 0.8, "t_end": 1.6, "trigger": "human_input", "agent_actions": [0], "proposed": proposed,
+              "human_actions": [1], "frame": fid, "frame_after": fid, "handback": "resume", "task": "save the file",
+              "model": "m"}
+    runs = [{"kind": "agent_start", "t": 0.0, "task": "save the file", "model": "m"},
+            {"kind": "agent_end", "t": 2.0, "status": "success"}]
+    whole = {"meta": {}, "frames": frames, "actions": actions, "agent_runs": runs, "interventions": [record]}
+    poisons = [{"interventions": "not a list"}, {"interventions": [{**record, "proposed": {**proposed, "text": None}}]},
+               {"interventions": [{**record, "proposed": {k: v for k, v in proposed.items() if k != "code"}}]},
+               {"interventions": [{**record, "frame": [fid]}]}, {"interventions": [{**record, "human_actions": [{}]}]},
+               {"interventions": [{k: v for k, v in record.items() if k != "trigger"}]},
+               {"interventions": [record] * (MAX_INTERVENTIONS + 1)},
+               {"agent_runs": [{"kind": "agent_step", "t": 0.0}]}, {"agent_runs": [{**runs[0], "t": "soon"}]},
+               {"agent_runs": [{**runs[0], "task": ["a", "list"]}]}]
+    for n, poison in enumerate(poisons):
+        reply = httpx.put(f"{server.url}/v1/sessions/20261123-1018{n:02d}-aaaaaa", json={**whole, **poison},
+                          headers=alice)
+        assert reply.status_code == 422, (str(poison)[:120], reply.status_code, reply.text[:200])
+    assert httpx.put(f"{server.url}/v1/sessions/20261123-101900-000001", json=whole, headers=alice).status_code == 201
+    older = {k: v for k, v in whole.items() if k not in ("agent_runs", "interventions")}
+    assert httpx.put(f"{server.url}/v1/sessions/20261123-101900-000002", json=older, headers=alice).status_code == 201
+
+    token = server.token("trainer")["Authorization"][7:]
+    env = {**os.environ, "WORKPRINT_COLLECTOR_TOKEN": token, "WORKPRINT_HOME": str(tmp_path / "home")}
+    listing = httpx.get(f"{server.url}/v1/datasets/sessions", headers=bearer(token)).json()["sessions"]
+    assert [(s["id"][-6:], s["interventions"] is None) for s in listing] == [("000001", False), ("000002", True)]
+    import pyarrow.parquet as pq
+
+    for fmt, rows in (("preference", 1), ("rlif", 2)):
+        done = workprint("export", "--collector", server.url, "--format", fmt, "--out", str(tmp_path / fmt),
+                         "--quiet", env=env, check=False)
+        assert done.returncode == 0, (fmt, done.stderr[-800:])
+        assert "left out 1 step(s): agent steps of a session uploaded without its interventions" in done.stderr
+        tables = [pq.read_table(p).to_pylist() for p in sorted((tmp_path / fmt).rglob("*.parquet"))]
+        assert [[r["session"][-6:] for r in t] for t in tables] == [["000001"] * rows], (fmt, tables)
+
+
 def test_an_upload_already_past_the_token_check_is_refused_once_the_device_is_revoked(server):
     """Erasure or revocation that commits while an upload waits for the write lock: the upload
     must not store anything afterwards (the token is checked again inside its transaction)."""

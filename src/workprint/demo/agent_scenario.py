@@ -33,6 +33,7 @@ CORRECTION = f" mail {EMAIL}"
 ANSWER = " notes"
 MALFORMED = "I will now press the Enter key to start a new line."
 IMAGE_SIZE = (1280, 720)
+TASK = "Write two lines in the editor"
 # (source, type, text) of every action the scenario's session holds, in order.
 SOURCES = [
     ("agent", "click", None),
@@ -58,6 +59,7 @@ class AgentScenario:
     pad: int  # mousepad window id
     term: int  # xterm window id (not allowed)
     pace: float = 1.0
+    task: str = TASK
     server: ScriptedModelServer | None = None
     proc: subprocess.Popen | None = None
     log: list[str] = field(default_factory=list)
@@ -112,7 +114,7 @@ class AgentScenario:
         accept_consent(self.env, self.policy)  # the run records the person too: it needs their agreement
         with ScriptedModelServer(self._reply) as server:
             self.server = server
-            argv = [sys.executable, "-m", "workprint", "agent", "run", "--task", "Write two lines in the editor",
+            argv = [sys.executable, "-m", "workprint", "agent", "run", "--task", self.task,
                     "--model", server.url, "--policy", str(self.policy), "--max-steps", "12",
                     "--image-size", f"{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]}"]
             self.proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

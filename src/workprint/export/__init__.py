@@ -41,7 +41,7 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
 
     from workprint.export import formats
     from workprint.export.card import write_card
-    from workprint.export.steps import ExportError, RedactedFrames, iter_steps, load_sessions, parse_split
+    from workprint.export.steps import ExportError, iter_steps, load_sessions, parse_split, session_frames
     from workprint.privacy.frames import FrameRedactor
 
     if fmt not in REGISTRY:
@@ -52,11 +52,9 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
         raise ExportError(f"--image-base-url {options.image_base_url!r}: give an http:// or https:// URL "
                           "where the exported images/ folder will be served")
     splits = parse_split(split)
-    prepared: dict[str, Any] = {}
     if collector:
-        from workprint.export.remote import CollectorReader, check_format, load_collector_sessions, prepare_frames
+        from workprint.export.remote import CollectorReader, load_collector_sessions, prepare_frames
 
-        check_format(fmt)
         sessions = load_collector_sessions(*collector)
         if refs:
             sessions = [s for s in sessions if s.id in refs or any(s.id.startswith(r) for r in refs)]
@@ -79,15 +77,14 @@ def run_export(home: Path, refs: list[str], fmt: str, out: Path, split: str | No
             prepared = prepare_frames(todo, *collector, ray_address=ray_address, progress=frames_bar.update)
             for session in todo:
                 assert isinstance(session.reader, CollectorReader)  # load_collector_sessions made them
-                session.reader.pngs.update({fid: png for fid, (png, _) in prepared.get(session.id, {}).items()})
+                session.reader.redacted.update(prepared.get(session.id, {}))
     for session in todo:
         _remove(out, done.get(session.id, {}).get("files", []))
         # Episodes the format cannot use are dropped before their frames are redacted.
         dropped = [ep for ep in session.episodes if _needs_instruction(format_, options, ep)]
         usable = replace(session, episodes=[ep for ep in session.episodes if ep not in dropped])
         bar.update(sum(len(ep.actions) for ep in dropped))
-        frames = RedactedFrames(session, redactor)
-        frames.use(prepared.get(session.id, {}))
+        frames = session_frames(session, redactor)
         steps = _counting(iter_steps(usable, splits, seed, frames), bar)
         result = format_.write_session(usable, steps, out, options)
         if dropped:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from workprint.export.steps import SessionData
-from workprint.process.interventions import derive_interventions, runs_summary
+from workprint.export.steps import SessionData, session_interventions
+from workprint.process.interventions import runs_summary
 
 
 def agent_section(sessions: list[SessionData]) -> str:
@@ -16,7 +16,7 @@ def agent_section(sessions: list[SessionData]) -> str:
     models: Counter[str] = Counter()
     agent_steps = human_steps = 0
     for s in sessions:
-        interventions = derive_interventions(s.events, s.actions)
+        interventions = session_interventions(s) or []
         for run in runs_summary(s.events, s.actions, interventions):
             runs += 1
             statuses[run["status"]] += 1

@@ -19,10 +19,12 @@ from datasets import Features, Image, Sequence, Value
 from workprint.process.pyautogui_code import to_code
 from workprint.export.parquet import write_shard
 from workprint.export.formats import ExportOptions, Format, Written
-from workprint.export.steps import RedactedFrames, SessionData, Step
+from workprint.export.steps import RedactedFrames, SessionData, Step, session_frames, session_interventions
 from workprint.model.prompt import SYSTEM_PYAUTOGUI
-from workprint.process.interventions import derive_interventions
 
+# A collector's session uploaded before interventions were carried: its agent steps give nothing.
+UNKNOWN = ("agent steps of a session uploaded without its interventions (by an older workprint): "
+           "export it on the device that ran the agent")
 _PART = {"type": Value("string"), "text": Value("string")}
 _TURN = {"role": Value("string"), "content": [_PART]}
 FEATURES = Features({
@@ -42,7 +44,7 @@ def _text(text: str) -> list[dict[str, Any]]:
 
 
 def pairs(session: SessionData, frames: RedactedFrames | None) -> list[dict[str, Any]]:
-    interventions = derive_interventions(session.events, session.actions)
+    interventions = session_interventions(session) or []
     by_id = {a["id"]: a for a in session.actions if a.get("id") is not None}
     starts = sorted(e["t"] for e in session.events if e["kind"] == "agent_start")
     rows = []
@@ -74,14 +76,24 @@ def pairs(session: SessionData, frames: RedactedFrames | None) -> list[dict[str,
 
 
 def write_session(session: SessionData, steps: Iterable[Step], out: Path) -> list[str]:
-    rows = pairs(session, RedactedFrames(session))
+    rows = pairs(session, session_frames(session))
     if not rows:
         return []
     return [write_shard(out, "train", session.id, rows, FEATURES)]
 
 
+def agent_run_written(session: SessionData, files: list[str]) -> Written:
+    """What a format made from interventions wrote of a session, with its agent steps said left out
+    when its interventions are not known (so the trainer is told, not handed a silent gap)."""
+    written = Written(files=files)
+    unknown = sum(1 for a in session.actions if a.get("source") == "agent")
+    if unknown and session_interventions(session) is None:
+        written.leave_out(UNKNOWN, unknown)
+    return written
+
+
 def _write(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:
-    return Written(files=write_session(session, steps, out))
+    return agent_run_written(session, write_session(session, steps, out))
 
 
 FORMAT = Format(name="preference", summary="TRL DPO pairs (Parquet): the person's correction chosen over the agent's proposed action",

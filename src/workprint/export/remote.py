@@ -17,17 +17,6 @@ from typing import Any
 from workprint.export.steps import ExportError, SessionData
 
 CHUNK = 8  # frames per unit of work: small enough to spread, large enough to amortise a task
-# Formats made from an agent run's events (its steps, takeovers and hand-backs), which an upload
-# does not carry: from a collector they would come out silently without their interventions.
-FROM_AGENT_EVENTS = ("preference", "rlif")
-
-
-def check_format(fmt: str) -> None:
-    """Refuses a format the collector's view cannot make whole."""
-    if fmt in FROM_AGENT_EVENTS:
-        raise ExportError(f"--format {fmt} is made from agent runs' interventions, which stay on the device that "
-                          "ran the agent (a collector holds actions, frames and task marks): export it there, "
-                          "without --collector")
 
 
 def _client(url: str, token: str):
@@ -54,19 +43,22 @@ def fetch_json(url: str, token: str, path: str) -> Any:
 
 @dataclass
 class CollectorReader:
-    """What exports read of a session (meta, frames), from a collector manifest; frames are
-    filled in by :func:`prepare_frames` before the export runs."""
+    """What exports read of a session (meta, frames, interventions), from a collector manifest;
+    frames are filled in, redacted, by :func:`prepare_frames` before the export runs."""
 
     session_id: str
     meta: dict[str, Any]
     frames: dict[str, str]  # frame id -> SHA-256 of the PNG the device sent
-    pngs: dict[str, bytes] = field(default_factory=dict)
+    # The intervention records the device derived from its agent runs' events (a collector holds
+    # no event log); None for a session uploaded before they were carried.
+    interventions: list[dict[str, Any]] | None = None
+    redacted: dict[str, tuple[bytes, list[str]]] = field(default_factory=dict)  # frame id -> (PNG, kinds)
 
     def frame_ids(self) -> list[str]:
         return sorted(self.frames)
 
     def frame(self, frame_id: str) -> bytes:
-        return self.pngs[frame_id]
+        return self.redacted[frame_id][0]
 
     def read_sidecar(self, name: str) -> None:  # noqa: ARG002 - annotations stay on the device
         return None
@@ -84,17 +76,19 @@ def load_collector_sessions(url: str, token: str) -> list[SessionData]:
         raise ExportError(f"the collector at {url} holds no sessions a trainer may use")
     out = []
     for item in listing:
-        reader = CollectorReader(item["id"], item.get("meta") or {}, item["frames"])
+        reader = CollectorReader(item["id"], item.get("meta") or {}, item["frames"], item.get("interventions"))
         actions, marks = item["actions"], item.get("marks") or []
         try:
             episodes = split_episodes(item["id"], marks, actions)
+            # Where agent runs started and ended, in log order, as the events they were on the device.
+            runs = [{**mark, "id": i} for i, mark in enumerate(item.get("agent_runs") or [])]
         except (KeyError, TypeError, ValueError) as exc:
             raise ExportError(f"session {item['id']} on the collector has actions this version cannot read "
                               f"(missing or bad field {exc}); was it uploaded by another tool?") from None
         annotations = annotate.load(reader)
-        # The collector holds actions and task marks, not the raw event log: the marks only shape the
-        # episodes here.
-        out.append(SessionData(item["id"], reader, [], actions, episodes, annotations))  # type: ignore[arg-type]
+        # The collector holds actions, task marks, agent runs and interventions, not the raw event
+        # log: the marks shape the episodes, the runs are the events the agent-run exports read.
+        out.append(SessionData(item["id"], reader, runs, actions, episodes, annotations))  # type: ignore[arg-type]
     return out
 
 
@@ -123,7 +117,8 @@ def prepare_frames(sessions: list[SessionData], url: str, token: str, ray_addres
     work: list[tuple[str, list[tuple[str, str]]]] = []
     for session in sessions:
         frames = session.reader.frames  # type: ignore[attr-defined]
-        shown = (f for a in session.actions for f in (a.get("frame"), a.get("frame_after")))
+        records = session.reader.interventions or []  # type: ignore[attr-defined]
+        shown = (f for a in [*session.actions, *records] for f in (a.get("frame"), a.get("frame_after")))
         wanted = [fid for fid in dict.fromkeys(shown) if fid and fid in frames]
         for i in range(0, len(wanted), CHUNK):
             work.append((session.id, [(fid, frames[fid]) for fid in wanted[i:i + CHUNK]]))

@@ -21,8 +21,9 @@ from workprint.process.pyautogui_code import to_code
 from workprint.vocabulary import Action, Event
 from workprint.export.parquet import write_shard
 from workprint.export.formats import ExportOptions, Format, Written
-from workprint.export.steps import RedactedFrames, SessionData, Step, action_record
-from workprint.process.interventions import derive_interventions
+from workprint.export.preference import agent_run_written
+from workprint.export.steps import (RedactedFrames, SessionData, Step, action_record, session_frames,
+                                    session_interventions)
 
 WINDOW = 1  # steps before a takeover that it blames
 WINDOW_S = 30.0
@@ -43,7 +44,9 @@ class _AgentStep(Action, total=False):
 
 
 def rows(session: SessionData, frames: RedactedFrames | None) -> list[dict[str, Any]]:
-    interventions = derive_interventions(session.events, session.actions)
+    interventions = session_interventions(session)
+    if interventions is None:  # not known: rows would say no one stepped in
+        return []
     starts = sorted((e for e in session.events if e["kind"] == "agent_start"), key=lambda e: e["t"])
     steps = [cast(_AgentStep, {**a, "executed": True}) for a in session.actions if a.get("source") == "agent"]
     for record in interventions:
@@ -81,14 +84,14 @@ def rows(session: SessionData, frames: RedactedFrames | None) -> list[dict[str, 
 
 
 def write_session(session: SessionData, steps: Iterable[Step], out: Path) -> list[str]:
-    table = rows(session, RedactedFrames(session))
+    table = rows(session, session_frames(session))
     if not table:
         return []
     return [write_shard(out, "train", session.id, table, FEATURES)]
 
 
 def _write(session: SessionData, steps: Iterable[Step], out: Path, options: ExportOptions) -> Written:
-    return Written(files=write_session(session, steps, out))
+    return agent_run_written(session, write_session(session, steps, out))
 
 
 FORMAT = Format(name="rlif", summary="every agent step with `intervened` and a reward (Parquet), for intervention prediction and RLIF",

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 from workprint.errors import WorkprintError
 from workprint.process.pyautogui_code import to_code
-from workprint.privacy.frames import RedactedFrames
+from workprint.privacy.frames import FrameRedactor, RedactedFrames
 from workprint.process import annotate
 from workprint.process.episodes import Episode
 from workprint.process.sessions import SessionData, load_sessions
@@ -24,7 +24,7 @@ class ExportError(WorkprintError):
 
 
 __all__ = ["ExportError", "RedactedFrames", "SessionData", "Step", "action_record", "assign_split", "iter_steps",
-           "load_sessions", "model_instruction_fields", "parse_split"]
+           "load_sessions", "model_instruction_fields", "parse_split", "session_frames", "session_interventions"]
 
 
 @dataclass
@@ -99,6 +99,29 @@ def iter_steps(session: SessionData, splits: list[tuple[str, float]], seed: int,
             if frames is not None and frame_id:
                 step.image, step.image_redactions = frames(frame_id)
             yield step
+
+
+def session_frames(session: SessionData, redactor: FrameRedactor | None = None) -> RedactedFrames:
+    """A session's frames as exports show them: redacted here, or, for a collector's session, as its
+    export fetched and redacted them (``remote.prepare_frames``), not redacted a third time."""
+    from workprint.export.remote import CollectorReader
+
+    frames = RedactedFrames(session, redactor)
+    if isinstance(session.reader, CollectorReader):
+        frames.use(session.reader.redacted)
+    return frames
+
+
+def session_interventions(session: SessionData) -> list[dict[str, Any]] | None:
+    """The intervention records of a session's agent runs (``process.interventions``): derived from
+    the event log here; a collector's session carries those its device derived, and None when it was
+    uploaded before they were carried (unknown: the agent-run formats then give it no rows)."""
+    from workprint.export.remote import CollectorReader
+    from workprint.process.interventions import derive_interventions
+
+    if isinstance(session.reader, CollectorReader):
+        return session.reader.interventions
+    return derive_interventions(session.events, session.actions)
 
 
 def model_instruction_fields(episode: Episode) -> dict[str, str]:

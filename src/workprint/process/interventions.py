@@ -148,6 +148,18 @@ def derive_interventions(events: list[Event], actions: list[Action]) -> list[dic
     return out
 
 
+RUN_FIELDS = ("kind", "t", "task", "model", "status", "redacted")
+
+
+def run_marks(events: list[Event]) -> list[Event]:
+    """Where each agent run started (task, model; redacted when written) and ended (status), in
+    log order, with only those fields: what an upload sends, beside the intervention records, so
+    that a collector's export makes the agent-run formats as the device does (like task marks)."""
+    marks = (cast(dict[str, Any], e) for e in sorted(events, key=lambda e: e.get("id", 0))
+             if e.get("kind") in ("agent_start", "agent_end"))
+    return [cast(Event, {k: m[k] for k in RUN_FIELDS if m.get(k) is not None}) for m in marks]
+
+
 def runs_summary(events: list[Event], actions: list[Action],
                  interventions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One line per agent run: task, model, how it ended, agent steps and interventions by trigger."""

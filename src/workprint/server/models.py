@@ -18,6 +18,7 @@ PSEUDONYM = r"^p-[0-9a-f]{24}$"
 ROLE_SUBJECT = r"^(curator|trainer|auditor|admin)-[0-9a-z]{1,16}$"
 
 MAX_ACTIONS = 200_000
+MAX_INTERVENTIONS = 20_000  # takeovers (and agent run starts and ends) in one session
 MAX_DEPTH = 12
 
 Digest = Annotated[str, Field(pattern=DIGEST)]
@@ -148,11 +149,54 @@ class TaskMark(BaseModel):
     redacted: list[Short] | None = None
 
 
+class AgentRunMark(BaseModel):
+    """Where an agent run started (its task, redacted on the device, and model) and ended (its
+    status): what the agent-run exports (`preference`, `rlif`) and the dataset card read of it."""
+
+    kind: Literal["agent_start", "agent_end"]
+    t: Num
+    task: Text | None = None
+    model: Short | None = None
+    status: Short | None = None
+    redacted: list[Short] | None = None
+
+
+class Proposed(_Step):
+    """The agent's action a person took over from: pending (never executed) or its last executed one."""
+
+    code: Text
+    executed: bool
+
+
+class Intervention(BaseModel):
+    """An intervention record (DESIGN.md, "Agents at work"), derived on the device from its agent
+    run's events, whose texts were redacted when they were written."""
+
+    id: Annotated[int, Field(ge=0)]
+    t: Num
+    t_end: Num | None = None
+    trigger: Short
+    agent_actions: list[int] = Field(default_factory=list, max_length=MAX_ACTIONS)
+    proposed: Proposed | None = None
+    human_actions: list[int] = Field(default_factory=list, max_length=MAX_ACTIONS)
+    frame: FrameId | None = None
+    frame_after: FrameId | None = None
+    handback: Short | None = None
+    task: Text | None = None
+    model: Short | None = None
+    message: Text | None = None
+    app: Short | None = None
+
+
 class Manifest(BaseModel):
     meta: dict[str, Any] = Field(default_factory=dict)
     actions: list[Action] = Field(max_length=MAX_ACTIONS)
     frames: dict[FrameId, Digest]
     marks: list[TaskMark] = Field(default_factory=list, max_length=MAX_ACTIONS)
+    # Agent runs and their interventions; absent in manifests from before they were carried, which
+    # then give no preference pairs nor rlif rows (not rows that claim no one stepped in).
+    agent_runs: Annotated[list[AgentRunMark], Field(max_length=MAX_INTERVENTIONS)] | None = None
+    interventions: Annotated[list[Intervention], Field(max_length=MAX_INTERVENTIONS)] | None = None
 
     @model_validator(mode="before")
     @classmethod

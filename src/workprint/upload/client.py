@@ -20,6 +20,7 @@ from workprint.errors import WorkprintError
 from workprint.files import atomic_write
 from workprint.privacy.frames import RedactedFrames
 from workprint.process.episodes import task_marks
+from workprint.process.interventions import derive_interventions, run_marks
 from workprint.process.sessions import SessionsError, load_sessions
 from workprint.home import contributor_id
 from workprint.store.crypto import Sealer, device_key
@@ -148,8 +149,11 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
             redacted = RedactedFrames(session)
             frames: dict[str, str] = {}
             payloads: dict[str, bytes] = {}
-            for action in session.actions:
-                for fid in (action.get("frame"), action.get("frame_after")):
+            interventions = derive_interventions(session.events, session.actions)
+            shown = [(a.get("frame"), a.get("frame_after")) for a in session.actions]
+            shown += [(i.get("frame"), i.get("frame_after")) for i in interventions]  # the takeovers' screens
+            for pair in shown:
+                for fid in pair:
                     if fid and fid not in frames:
                         png, _ = redacted(fid)
                         digest = hashlib.sha256(png).hexdigest()
@@ -166,7 +170,9 @@ def upload(home: Path, refs: list[str], progress: Callable[[str], None] = lambda
                 _check(_request(client, "PUT", f"/v1/blobs/{digest}", content=payloads[digest]), "upload a frame")
             manifest = {"meta": {k: meta.get(k) for k in ("started_at", "screen", "settings", "platform", "workprint")},
                         "actions": [{k: v for k, v in a.items() if k != "raw"} for a in session.actions],
-                        "frames": frames, "marks": task_marks(session.events)}
+                        "frames": frames, "marks": task_marks(session.events),
+                        # what the agent-run exports (preference, rlif) read: texts redacted when written
+                        "agent_runs": run_marks(session.events), "interventions": interventions}
             reply = _request(client, "PUT", f"/v1/sessions/{session.id}", json=manifest)
             if reply.status_code == 409:  # frames the collector dropped meanwhile (a deletion): send them, retry
                 detail = reply.json().get("detail")

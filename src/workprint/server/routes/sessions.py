@@ -103,7 +103,9 @@ def add_routes(app: FastAPI, ctx: Collector) -> None:
     @app.get("/v1/datasets/sessions")
     def dataset_sessions(who: Actor = Depends(actor)) -> dict:
         """The trainer's view of whole sessions, for `workprint export --collector`: actions, task
-        marks and frame digests of sessions not quarantined; no owner, no pseudonym, no start time."""
+        marks, agent runs, interventions and frame digests of sessions not quarantined; no owner, no
+        pseudonym, no start time. ``agent_runs`` and ``interventions`` are null for a session uploaded
+        before they were carried (unknown, not none)."""
         require(who, "read training data", "sessions", "trainer")
         with catalog.transaction() as tx:
             rows = tx.training_sessions()
@@ -113,5 +115,6 @@ def add_routes(app: FastAPI, ctx: Collector) -> None:
             m = json.loads(manifest)
             meta = {k: v for k, v in (m.get("meta") or {}).items() if k in ("screen", "settings", "platform", "workprint")}
             out.append({"id": sid, "meta": meta, "actions": m["actions"], "frames": m["frames"],
-                        "marks": m.get("marks", [])})
+                        "marks": m.get("marks", []), "agent_runs": m.get("agent_runs"),
+                        "interventions": m.get("interventions")})
         return {"sessions": out}
