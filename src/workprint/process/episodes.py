@@ -41,12 +41,17 @@ def _episode_id(session: str, first_action: int | None) -> str:
 MARK_FIELDS = ("kind", "t", "instruction", "status", "by", "redacted")
 
 
+def marks_of(events: list[Event], kinds: tuple[str, ...], fields: tuple[str, ...]) -> list[Event]:
+    """The events of ``kinds``, in the order given, with only ``fields`` (those set): the marks an
+    upload sends so that a collector rebuilds what the device derives from them."""
+    marks = (cast(dict[str, Any], e) for e in events if e.get("kind") in kinds)
+    return [cast(Event, {k: m[k] for k in fields if m.get(k) is not None}) for m in marks]
+
+
 def task_marks(events: list[Event]) -> list[Event]:
     """The task marks among a session's events, in time order, with only the fields episodes are
     made from: what an upload sends so that the collector splits episodes as the device does."""
-    marks = (cast(dict[str, Any], e) for e in events if e.get("kind") in ("task_start", "task_end"))
-    kept = [cast(Event, {k: m[k] for k in MARK_FIELDS if m.get(k) is not None}) for m in marks]
-    return sorted(kept, key=lambda e: e["t"])
+    return sorted(marks_of(events, ("task_start", "task_end"), MARK_FIELDS), key=lambda e: e["t"])
 
 
 def split_episodes(session: str, events: list[Event], actions: list[Action],

@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 from typing import Any, cast
 
+from workprint.process.episodes import marks_of
 from workprint.vocabulary import Action, Event, ScreenInfo
 
 
@@ -155,9 +156,7 @@ def run_marks(events: list[Event]) -> list[Event]:
     """Where each agent run started (task, model; redacted when written) and ended (status), in
     log order, with only those fields: what an upload sends, beside the intervention records, so
     that a collector's export makes the agent-run formats as the device does (like task marks)."""
-    marks = (cast(dict[str, Any], e) for e in sorted(events, key=lambda e: e.get("id", 0))
-             if e.get("kind") in ("agent_start", "agent_end"))
-    return [cast(Event, {k: m[k] for k in RUN_FIELDS if m.get(k) is not None}) for m in marks]
+    return marks_of(sorted(events, key=lambda e: e.get("id", 0)), ("agent_start", "agent_end"), RUN_FIELDS)
 
 
 def runs_summary(events: list[Event], actions: list[Action],
